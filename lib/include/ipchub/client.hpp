@@ -1,0 +1,42 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <ipchub/result.hpp>
+#include <ipchub/semaphore.hpp>
+
+namespace ipchub {
+
+namespace detail {
+struct Session;
+}
+
+// A connection to ipchubd (io.github.ipchub1). Objects it creates or opens share the
+// connection and keep it open; everything they hold is given back by the service if
+// the process dies.
+class Client
+{
+public:
+	// The session bus ($DBUS_SESSION_BUS_ADDRESS).
+	static Result<Client> connect();
+	// A bus at address, such as "unix:path=/run/user/1000/bus".
+	static Result<Client> connect(const std::string &address);
+
+	Result<Semaphore> createSemaphore(std::string_view key, uint32_t initial,
+					  const SemaphoreOptions &options = {});
+	Result<Semaphore> openSemaphore(std::string_view key, const OpenOptions &options = {});
+	// Ends an object now, persistent or not.
+	Result<void> remove(const std::string &path);
+
+	// This connection's unique bus name.
+	std::string uniqueName() const;
+
+private:
+	explicit Client(std::shared_ptr<detail::Session> session);
+
+	std::shared_ptr<detail::Session> session_;
+};
+
+} // namespace ipchub

@@ -1,0 +1,7 @@
+#pragma once
+
+// libipchub: named semaphores, shared memory and locks of the ipchubd session service.
+
+#include <ipchub/client.hpp>
+#include <ipchub/result.hpp>
+#include <ipchub/semaphore.hpp>

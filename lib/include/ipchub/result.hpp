@@ -1,0 +1,73 @@
+#pragma once
+
+// ipchub::Result<T>: the value or the error of every call in the service core and the
+// client library. No exception crosses either API.
+
+#include <string>
+#include <string_view>
+#include <utility>
+
+#if __has_include(<expected>) && __cplusplus > 202002L
+#include <expected>
+#endif
+
+#if defined(__cpp_lib_expected)
+namespace ipchub::detail {
+template <typename T, typename E>
+using Expected = std::expected<T, E>;
+template <typename E>
+using Unexpected = std::unexpected<E>;
+} // namespace ipchub::detail
+#elif __has_include(<tl/expected.hpp>)
+#include <tl/expected.hpp>
+namespace ipchub::detail {
+template <typename T, typename E>
+using Expected = tl::expected<T, E>;
+template <typename E>
+using Unexpected = tl::unexpected<E>;
+} // namespace ipchub::detail
+#else
+#error "ipchub needs std::expected (C++23, -std=c++2b) or tl-expected"
+#endif
+
+namespace ipchub {
+
+// One code per D-Bus error name of the contract (io.github.ipchub1.Error.<Name>),
+// plus Failed for anything else the bus or the system reports.
+enum class ErrorCode {
+	NotFound,
+	AlreadyExists,
+	InvalidKey,
+	InvalidArgument,
+	PermissionDenied,
+	WouldBlock,
+	Timeout,
+	LimitExceeded,
+	NotHeld,
+	Cancelled,
+	Failed,
+};
+
+inline constexpr std::string_view kErrorPrefix = "io.github.ipchub1.Error.";
+
+// The short name of a code: "NotFound" for ErrorCode::NotFound.
+std::string_view errorCodeName(ErrorCode code);
+// The code of a D-Bus error name; Failed for names outside the contract.
+ErrorCode errorCodeFromDbusName(std::string_view name);
+// The full D-Bus error name: "io.github.ipchub1.Error.NotFound".
+std::string dbusErrorName(ErrorCode code);
+
+struct Error {
+	ErrorCode code;
+	std::string message;
+};
+
+template <typename T>
+using Result = detail::Expected<T, Error>;
+
+inline detail::Unexpected<Error> fail(ErrorCode code, std::string message)
+{
+	return detail::Unexpected<Error>(Error{code, std::move(message)});
+}
+
+} // namespace ipchub

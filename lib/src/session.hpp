@@ -1,0 +1,46 @@
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <sdbus-c++/sdbus-c++.h>
+
+#include "ipchub/result.hpp"
+
+namespace ipchub::detail {
+
+inline constexpr const char *kBusName = "io.github.ipchub1";
+inline constexpr const char *kManagerPath = "/io/github/ipchub1";
+
+// The bus connection shared by a Client and every object it handed out.
+struct Session {
+	std::unique_ptr<sdbus::IConnection> connection;
+
+	std::unique_ptr<sdbus::IProxy> proxy(const std::string &path) const
+	{
+		return sdbus::createProxy(*connection, kBusName, path);
+	}
+};
+
+// Runs a bus call; an sdbus::Error becomes the Result's error.
+template <typename Call>
+auto callBus(Call &&call) -> Result<decltype(call())>
+{
+	try {
+		if constexpr (std::is_void_v<decltype(call())>) {
+			call();
+			return {};
+		} else {
+			return call();
+		}
+	} catch (const sdbus::Error &e) {
+		return fail(errorCodeFromDbusName(e.getName()), e.getMessage());
+	}
+}
+
+// The D-Bus timeout of a call that waits up to timeoutUsec in the service: long
+// enough for the service's own Timeout error to arrive first.
+uint64_t callTimeoutFor(uint64_t timeoutUsec);
+
+} // namespace ipchub::detail

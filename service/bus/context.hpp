@@ -1,0 +1,30 @@
+#pragma once
+
+#include <string>
+
+#include "core/hub.hpp"
+#include "event_loop.hpp"
+#include "peers.hpp"
+
+namespace sdbus {
+class IObject;
+}
+
+namespace ipchub::bus {
+
+// What every adaptor works with: the core state, who the callers are, and the loop
+// that carries timers.
+struct Context {
+	core::Hub &hub;
+	Peers &peers;
+	EventLoop &loop;
+};
+
+// The peer behind the method call object is handling now; throws PermissionDenied
+// for a caller that may not use the service.
+const Peer &currentCaller(const sdbus::IObject &object, Peers &peers);
+
+// Throws PermissionDenied unless caller may act on the object described by info.
+void checkAccess(const Peer &caller, const core::ObjectInfo &info, const std::string &what);
+
+} // namespace ipchub::bus

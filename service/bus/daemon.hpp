@@ -1,0 +1,28 @@
+#pragma once
+
+#include <sdbus-c++/sdbus-c++.h>
+
+#include "core/hub.hpp"
+#include "event_loop.hpp"
+#include "manager_adaptor.hpp"
+#include "peers.hpp"
+
+namespace ipchub::bus {
+
+// The service on one connection: the core state, the Manager and its objects, and
+// the watch on peers leaving the bus.
+class Daemon
+{
+public:
+	Daemon(sdbus::IConnection &connection, EventLoop &loop, const core::Limits &limits);
+
+private:
+	void onNameOwnerChanged(sdbus::Message &message);
+
+	core::Hub hub_;
+	Peers peers_;
+	ManagerAdaptor manager_;
+	sdbus::Slot nameOwnerChanged_;
+};
+
+} // namespace ipchub::bus

@@ -1,0 +1,18 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "core/key.hpp"
+
+namespace ipchub::bus {
+
+inline constexpr const char *kBusName = "io.github.ipchub1";
+inline constexpr const char *kManagerPath = "/io/github/ipchub1";
+
+// The object path of an object of kind ("semaphore", "shm", "lock"): a host object is
+// /io/github/ipchub1/KIND/<key>, an app's /io/github/ipchub1/KIND/<app id>/<key>, each
+// label escaped by sd_bus_path_encode, so every key maps to a valid, distinct path.
+std::string objectPath(std::string_view kind, const core::ObjectKey &id);
+
+} // namespace ipchub::bus

@@ -1,0 +1,140 @@
+#include "semaphore_adaptor.hpp"
+
+#include "errors.hpp"
+
+namespace ipchub::bus {
+
+namespace {
+
+// A deferred Acquire reply and the timer that ends it.
+struct PendingAcquire {
+	explicit PendingAcquire(sdbus::Result<> &&reply) : reply(std::move(reply)) {}
+
+	void finish(const Result<void> &outcome)
+	{
+		timer.reset();
+		try {
+			if (outcome)
+				reply.returnResults();
+			else
+				reply.returnError(toDbusError(outcome.error()));
+		} catch (const sdbus::Error &) {
+			// The caller is gone; its units come back when the bus says so.
+		}
+	}
+
+	sdbus::Result<> reply;
+	std::unique_ptr<Timer> timer;
+};
+
+} // namespace
+
+SemaphoreAdaptor::SemaphoreAdaptor(sdbus::IConnection &connection, std::string path,
+				   std::shared_ptr<core::Semaphore> semaphore, Context context)
+	: AdaptorInterfaces(connection, std::move(path)), semaphore_(std::move(semaphore)),
+	  context_(context)
+{
+	registerAdaptor();
+	semaphore_->setChangeHandler([this] {
+		emitPropertiesChangedSignal(Semaphore_adaptor::INTERFACE_NAME, {"Value", "Waiters", "Holders"});
+	});
+	emitInterfacesAddedSignal();
+}
+
+SemaphoreAdaptor::~SemaphoreAdaptor()
+{
+	semaphore_->setChangeHandler(nullptr);
+	emitInterfacesRemovedSignal();
+	unregisterAdaptor();
+}
+
+const Peer &SemaphoreAdaptor::caller()
+{
+	const Peer &peer = currentCaller(getObject(), context_.peers);
+	checkAccess(peer, semaphore_->info(), "semaphore \"" + semaphore_->id().key + "\"");
+	return peer;
+}
+
+void SemaphoreAdaptor::Acquire(sdbus::Result<> &&result, uint32_t n, uint64_t timeout_usec)
+{
+	const Peer &peer = caller();
+	if (timeout_usec == 0) {
+		if (!unwrap(semaphore_->tryAcquire(peer.name, n)))
+			throw toDbusError({ErrorCode::WouldBlock,
+					   std::to_string(n) + " units are not free now"});
+		result.returnResults();
+		return;
+	}
+
+	auto pending = std::make_shared<PendingAcquire>(std::move(result));
+	auto queued = semaphore_->acquire(
+		peer.name, n, [pending](Result<void> outcome) { pending->finish(outcome); });
+	if (!queued) {
+		pending->finish(detail::Unexpected<Error>(queued.error()));
+		return;
+	}
+	if (!*queued) {
+		pending->finish({});
+		return;
+	}
+	std::weak_ptr<core::Semaphore> weak = semaphore_;
+	pending->timer = context_.loop.addTimer(
+		timeout_usec, [weak, id = **queued, n, timeout_usec] {
+			if (auto semaphore = weak.lock())
+				semaphore->cancelWait(
+					id, {ErrorCode::Timeout,
+					     "no " + std::to_string(n) + " units were free within " +
+						     std::to_string(timeout_usec) + " µs"});
+		});
+}
+
+bool SemaphoreAdaptor::TryAcquire(const uint32_t &n)
+{
+	return unwrap(semaphore_->tryAcquire(caller().name, n));
+}
+
+void SemaphoreAdaptor::Release(const uint32_t &n)
+{
+	unwrap(semaphore_->release(caller().name, n));
+}
+
+void SemaphoreAdaptor::Close()
+{
+	// This may remove the semaphore, and retire this adaptor until the call is done.
+	context_.hub.semaphores.close(caller().name, semaphore_->id());
+}
+
+std::string SemaphoreAdaptor::Key()
+{
+	return semaphore_->id().key;
+}
+
+std::string SemaphoreAdaptor::Scope()
+{
+	return semaphore_->id().scope;
+}
+
+uint32_t SemaphoreAdaptor::Max()
+{
+	return semaphore_->max();
+}
+
+uint32_t SemaphoreAdaptor::Value()
+{
+	return semaphore_->value();
+}
+
+uint32_t SemaphoreAdaptor::Waiters()
+{
+	return semaphore_->waiters();
+}
+
+std::vector<sdbus::Struct<std::string, uint32_t>> SemaphoreAdaptor::Holders()
+{
+	std::vector<sdbus::Struct<std::string, uint32_t>> holders;
+	for (const auto &[name, units] : semaphore_->holders())
+		holders.emplace_back(name, units);
+	return holders;
+}
+
+} // namespace ipchub::bus

@@ -1,0 +1,44 @@
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <sdbus-c++/sdbus-c++.h>
+
+#include "context.hpp"
+#include "core/semaphore.hpp"
+#include "io.github.ipchub1.Semaphore.adaptor.h"
+
+namespace ipchub::bus {
+
+// io.github.ipchub1.Semaphore on one semaphore's object path.
+class SemaphoreAdaptor final
+	: public sdbus::AdaptorInterfaces<io::github::ipchub1::Semaphore_adaptor,
+					  sdbus::ManagedObject_adaptor, sdbus::Properties_adaptor>
+{
+public:
+	SemaphoreAdaptor(sdbus::IConnection &connection, std::string path,
+			 std::shared_ptr<core::Semaphore> semaphore, Context context);
+	~SemaphoreAdaptor();
+
+	const core::Semaphore &semaphore() const { return *semaphore_; }
+
+private:
+	void Acquire(sdbus::Result<> &&result, uint32_t n, uint64_t timeout_usec) override;
+	bool TryAcquire(const uint32_t &n) override;
+	void Release(const uint32_t &n) override;
+	void Close() override;
+	std::string Key() override;
+	std::string Scope() override;
+	uint32_t Max() override;
+	uint32_t Value() override;
+	uint32_t Waiters() override;
+	std::vector<sdbus::Struct<std::string, uint32_t>> Holders() override;
+
+	const Peer &caller();
+
+	std::shared_ptr<core::Semaphore> semaphore_;
+	Context context_;
+};
+
+} // namespace ipchub::bus

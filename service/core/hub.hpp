@@ -1,0 +1,26 @@
+#pragma once
+
+#include "limits.hpp"
+#include "object_table.hpp"
+#include "quota.hpp"
+#include "semaphore.hpp"
+
+namespace ipchub::core {
+
+// All of the service's state: the limits, what each connection uses, and the
+// objects of every kind.
+class Hub
+{
+public:
+	explicit Hub(const Limits &limits) : quota(limits), semaphores(quota, "semaphore") {}
+
+	const Limits &limits() const { return quota.limits(); }
+
+	// The client left the bus: it loses what it held, and nobody else loses anything.
+	void dropClient(const ClientId &client) { semaphores.dropClient(client); }
+
+	Quota quota;
+	ObjectTable<Semaphore> semaphores;
+};
+
+} // namespace ipchub::core

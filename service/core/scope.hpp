@@ -1,0 +1,26 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <ipchub/result.hpp>
+
+namespace ipchub::core {
+
+// Who may use which scope. A host caller (scope "") acts on every scope; a sandboxed
+// caller acts in its own app-id scope, and on another scope's object only when that
+// object's creator listed the caller's app id in allowed_apps.
+
+// The scope a Create names: the caller's own unless the scope option says otherwise;
+// a sandboxed caller can never create in another scope.
+Result<std::string> scopeForCreate(const std::string &callerScope,
+				   const std::optional<std::string> &requested);
+// The scope an Open names. Whether the caller may use an object there is decided by
+// mayAccess once the object is found.
+std::string scopeForOpen(const std::string &callerScope,
+			 const std::optional<std::string> &requested);
+bool mayAccess(const std::string &callerScope, const std::string &objectScope,
+	       const std::vector<std::string> &allowedApps);
+
+} // namespace ipchub::core

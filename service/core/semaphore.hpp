@@ -1,0 +1,75 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "client.hpp"
+#include "key.hpp"
+#include "quota.hpp"
+#include "scope.hpp"
+#include "wait_queue.hpp"
+
+namespace ipchub::core {
+
+struct SemaphoreOptions {
+	uint32_t max = UINT32_MAX;
+	// true: units a connection acquired come back when it closes or leaves the bus.
+	// false: acquired units are consumed, as with a POSIX semaphore.
+	bool returnOnExit = true;
+};
+
+// A named counting semaphore. Waits are served strictly in arrival order: a wait for
+// many units at the head holds back smaller ones behind it, so nobody starves.
+class Semaphore
+{
+public:
+	static Result<void> check(uint32_t initial, const SemaphoreOptions &options);
+
+	Semaphore(ObjectInfo info, uint32_t initial, const SemaphoreOptions &options, Quota &quota);
+
+	const ObjectKey &id() const { return info_.id; }
+	const ObjectInfo &info() const { return info_; }
+	uint32_t value() const { return value_; }
+	uint32_t max() const { return options_.max; }
+	bool returnsOnExit() const { return options_.returnOnExit; }
+	uint32_t waiters() const { return static_cast<uint32_t>(queue_.size()); }
+	std::vector<std::pair<ClientId, uint32_t>> holders() const;
+	uint32_t heldBy(const ClientId &client) const;
+
+	// Called after every change of value, waiters or holders.
+	void setChangeHandler(std::function<void()> handler) { changed_ = std::move(handler); }
+
+	// Takes n units if they are free and nobody waits.
+	Result<bool> tryAcquire(const ClientId &client, uint32_t n);
+	// Takes n units now (nullopt), or queues a wait whose done is called when it ends.
+	Result<std::optional<WaitId>> acquire(const ClientId &client, uint32_t n,
+					      Completion done);
+	// Ends a queued wait with error (a timeout); nothing if it has ended already.
+	void cancelWait(WaitId id, Error error);
+	Result<void> release(const ClientId &client, uint32_t n);
+	// The client closed (cancel its waits with Cancelled) or left the bus (drop them
+	// silently): its units come back either way.
+	void dropClient(const ClientId &client, bool closing);
+	// The semaphore is being removed: every wait ends with error.
+	void end(const Error &error);
+
+private:
+	Result<void> checkCount(uint32_t n) const;
+	void grant(const ClientId &client, uint32_t n);
+	void giveBack(uint64_t units);
+	void serve();
+	void notify();
+
+	ObjectInfo info_;
+	SemaphoreOptions options_;
+	uint32_t value_;
+	std::map<ClientId, uint32_t> holders_;
+	WaitQueue<uint32_t> queue_;
+	std::function<void()> changed_;
+};
+
+} // namespace ipchub::core

@@ -1,0 +1,101 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "client.hpp"
+#include "quota.hpp"
+
+namespace ipchub::core {
+
+using WaitId = uint64_t;
+
+// The FIFO queue of one object's waits. Ids grow with every push, so the map's order
+// is arrival order. Every wait counts against its connection's waits_per_connection
+// and the object's waiters_per_object until it leaves the queue.
+template <typename Request>
+class WaitQueue
+{
+public:
+	struct Waiter {
+		ClientId client;
+		Request request;
+		Completion done;
+	};
+
+	explicit WaitQueue(Quota &quota) : quota_(quota) {}
+	WaitQueue(const WaitQueue &) = delete;
+	WaitQueue &operator=(const WaitQueue &) = delete;
+	~WaitQueue()
+	{
+		for (auto &[id, waiter] : waiters_)
+			quota_.returnWait(waiter.client);
+	}
+
+	Result<WaitId> push(const ClientId &client, Request request, Completion done)
+	{
+		const uint32_t limit = quota_.limits().waitersPerObject;
+		if (waiters_.size() >= limit)
+			return fail(ErrorCode::LimitExceeded,
+				    std::to_string(waiters_.size()) +
+					    " waits are queued on this object; waiters_per_object is " +
+					    std::to_string(limit));
+		if (auto taken = quota_.takeWait(client); !taken)
+			return detail::Unexpected<Error>(taken.error());
+		const WaitId id = nextId_++;
+		waiters_.emplace(id, Waiter{client, std::move(request), std::move(done)});
+		return id;
+	}
+
+	bool empty() const { return waiters_.empty(); }
+	size_t size() const { return waiters_.size(); }
+	const Waiter &front() const { return waiters_.begin()->second; }
+
+	Waiter popFront() { return take(waiters_.begin()); }
+
+	std::optional<Waiter> remove(WaitId id)
+	{
+		auto it = waiters_.find(id);
+		if (it == waiters_.end())
+			return std::nullopt;
+		return take(it);
+	}
+
+	std::vector<Waiter> removeClient(const ClientId &client)
+	{
+		std::vector<Waiter> removed;
+		for (auto it = waiters_.begin(); it != waiters_.end();) {
+			auto next = std::next(it);
+			if (it->second.client == client)
+				removed.push_back(take(it));
+			it = next;
+		}
+		return removed;
+	}
+
+	std::vector<Waiter> removeAll()
+	{
+		std::vector<Waiter> removed;
+		while (!waiters_.empty())
+			removed.push_back(popFront());
+		return removed;
+	}
+
+private:
+	Waiter take(typename std::map<WaitId, Waiter>::iterator it)
+	{
+		Waiter waiter = std::move(it->second);
+		waiters_.erase(it);
+		quota_.returnWait(waiter.client);
+		return waiter;
+	}
+
+	Quota &quota_;
+	std::map<WaitId, Waiter> waiters_;
+	WaitId nextId_ = 1;
+};
+
+} // namespace ipchub::core
