@@ -1,33 +1,9 @@
 #include "semaphore_adaptor.hpp"
 
 #include "errors.hpp"
+#include "pending_reply.hpp"
 
 namespace ipchub::bus {
-
-namespace {
-
-// A deferred Acquire reply and the timer that ends it.
-struct PendingAcquire {
-	explicit PendingAcquire(sdbus::Result<> &&reply) : reply(std::move(reply)) {}
-
-	void finish(const Result<void> &outcome)
-	{
-		timer.reset();
-		try {
-			if (outcome)
-				reply.returnResults();
-			else
-				reply.returnError(toDbusError(outcome.error()));
-		} catch (const sdbus::Error &) {
-			// The caller is gone; its units come back when the bus says so.
-		}
-	}
-
-	sdbus::Result<> reply;
-	std::unique_ptr<Timer> timer;
-};
-
-} // namespace
 
 SemaphoreAdaptor::SemaphoreAdaptor(sdbus::IConnection &connection, std::string path,
 				   std::shared_ptr<core::Semaphore> semaphore, Context context)
@@ -66,15 +42,16 @@ void SemaphoreAdaptor::Acquire(sdbus::Result<> &&result, uint32_t n, uint64_t ti
 		return;
 	}
 
-	auto pending = std::make_shared<PendingAcquire>(std::move(result));
-	auto queued = semaphore_->acquire(
-		peer.name, n, [pending](Result<void> outcome) { pending->finish(outcome); });
+	auto pending = std::make_shared<PendingReply<>>(std::move(result));
+	auto queued = semaphore_->acquire(peer.name, n, [pending](Result<void> outcome) {
+		outcome ? pending->succeed() : pending->fail(outcome.error());
+	});
 	if (!queued) {
-		pending->finish(detail::Unexpected<Error>(queued.error()));
+		pending->fail(queued.error());
 		return;
 	}
 	if (!*queued) {
-		pending->finish({});
+		pending->succeed();
 		return;
 	}
 	std::weak_ptr<core::Semaphore> weak = semaphore_;

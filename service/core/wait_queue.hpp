@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -15,15 +16,18 @@ using WaitId = uint64_t;
 
 // The FIFO queue of one object's waits. Ids grow with every push, so the map's order
 // is arrival order. Every wait counts against its connection's waits_per_connection
-// and the object's waiters_per_object until it leaves the queue.
-template <typename Request>
+// and the object's waiters_per_object until it leaves the queue. A wait's done is
+// called with what the grant gives (nothing, or a lock's fencing token, ...).
+template <typename Request, typename Grant = void>
 class WaitQueue
 {
 public:
+	using Done = std::function<void(Result<Grant>)>;
+
 	struct Waiter {
 		ClientId client;
 		Request request;
-		Completion done;
+		Done done;
 	};
 
 	explicit WaitQueue(Quota &quota) : quota_(quota) {}
@@ -35,7 +39,7 @@ public:
 			quota_.returnWait(waiter.client);
 	}
 
-	Result<WaitId> push(const ClientId &client, Request request, Completion done)
+	Result<WaitId> push(const ClientId &client, Request request, Done done)
 	{
 		const uint32_t limit = quota_.limits().waitersPerObject;
 		if (waiters_.size() >= limit)

@@ -1,0 +1,234 @@
+#include "bus_fixture.hpp"
+
+#include <cerrno>
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdexcept>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+namespace ipchub::test {
+
+namespace {
+
+std::string readAll(int fd)
+{
+	std::string text;
+	char buffer[4096];
+	for (ssize_t n; (n = read(fd, buffer, sizeof buffer)) > 0;)
+		text.append(buffer, static_cast<size_t>(n));
+	return text;
+}
+
+[[noreturn]] void execArgv(const std::vector<std::string> &argv)
+{
+	std::vector<char *> args;
+	for (const auto &arg : argv)
+		args.push_back(const_cast<char *>(arg.c_str()));
+	args.push_back(nullptr);
+	execvp(args[0], args.data());
+	_exit(127);
+}
+
+Client connectTo(const std::string &address)
+{
+	auto client = Client::connect(address);
+	if (!client)
+		throw std::runtime_error(client.error().message);
+	return std::move(*client);
+}
+
+} // namespace
+
+PrivateBus::PrivateBus()
+{
+	int fds[2];
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		throw std::runtime_error("pipe2 failed");
+	pid_ = fork();
+	if (pid_ == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		dup2(fds[1], 3);
+		execArgv({"dbus-daemon", "--config-file=/usr/share/dbus-1/session.conf",
+			  "--nofork", "--print-address=3"});
+	}
+	close(fds[1]);
+	// The address line ends with a newline; read until it does.
+	std::string line;
+	char c;
+	while (read(fds[0], &c, 1) == 1 && c != '\n')
+		line.push_back(c);
+	close(fds[0]);
+	if (line.empty())
+		throw std::runtime_error("dbus-daemon did not print its address");
+	address_ = line;
+	setenv("DBUS_SESSION_BUS_ADDRESS", address_.c_str(), 1);
+}
+
+PrivateBus::~PrivateBus()
+{
+	if (pid_ > 0) {
+		::kill(pid_, SIGTERM);
+		waitpid(pid_, nullptr, 0);
+	}
+}
+
+Child &Child::operator=(Child &&other) noexcept
+{
+	if (this != &other) {
+		kill();
+		pid_ = std::exchange(other.pid_, -1);
+	}
+	return *this;
+}
+
+Child::~Child()
+{
+	kill();
+}
+
+void Child::kill(int signal)
+{
+	if (pid_ <= 0)
+		return;
+	::kill(pid_, signal);
+	if (signal == SIGKILL) {
+		waitpid(pid_, nullptr, 0);
+		pid_ = -1;
+	}
+}
+
+int Child::wait(std::chrono::milliseconds timeout)
+{
+	if (pid_ <= 0)
+		return -1;
+	const auto deadline = std::chrono::steady_clock::now() + timeout;
+	for (;;) {
+		int status = 0;
+		pid_t r = waitpid(pid_, &status, WNOHANG);
+		if (r == pid_) {
+			pid_ = -1;
+			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+		}
+		if (std::chrono::steady_clock::now() > deadline)
+			return -1;
+		std::this_thread::sleep_for(2ms);
+	}
+}
+
+Child forkChild(const std::function<int()> &body)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		int status = 1;
+		try {
+			status = body();
+		} catch (...) {
+			status = 99;
+		}
+		_exit(status);
+	}
+	return Child(pid);
+}
+
+Child spawn(const std::vector<std::string> &argv)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		execArgv(argv);
+	}
+	return Child(pid);
+}
+
+CommandResult run(const std::vector<std::string> &argv, std::chrono::milliseconds timeout)
+{
+	int out[2], err[2];
+	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0)
+		throw std::runtime_error("pipe2 failed");
+	pid_t pid = fork();
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		dup2(out[1], 1);
+		dup2(err[1], 2);
+		int null = open("/dev/null", O_RDONLY);
+		dup2(null, 0);
+		execArgv(argv);
+	}
+	close(out[1]);
+	close(err[1]);
+	Child child(pid);
+	// Both pipes are read on a thread of their own so that neither fills up.
+	CommandResult result;
+	std::thread errReader([&] { result.err = readAll(err[0]); });
+	result.out = readAll(out[0]);
+	errReader.join();
+	close(out[0]);
+	close(err[0]);
+	result.status = child.wait(timeout);
+	return result;
+}
+
+bool waitFor(const std::function<bool()> &condition, std::chrono::milliseconds timeout)
+{
+	const auto deadline = std::chrono::steady_clock::now() + timeout;
+	while (!condition()) {
+		if (std::chrono::steady_clock::now() > deadline)
+			return false;
+		std::this_thread::sleep_for(5ms);
+	}
+	return true;
+}
+
+std::string ipchubdPath()
+{
+	const char *path = std::getenv("IPCHUBD");
+	return path ? path : "ipchubd";
+}
+
+void IpchubTest::SetUp()
+{
+	bus_ = std::make_unique<PrivateBus>();
+	startDaemon();
+}
+
+void IpchubTest::TearDown()
+{
+	daemon_.kill();
+	bus_.reset();
+}
+
+void IpchubTest::startDaemon(const std::vector<std::string> &args)
+{
+	std::vector<std::string> argv{ipchubdPath()};
+	argv.insert(argv.end(), args.begin(), args.end());
+	daemon_ = spawn(argv);
+	ASSERT_TRUE(waitFor([&] { return nameOwned(); })) << "ipchubd did not own its name";
+}
+
+int IpchubTest::stopDaemon()
+{
+	daemon_.kill(SIGTERM);
+	return daemon_.wait();
+}
+
+Client IpchubTest::connect()
+{
+	return connectTo(address());
+}
+
+bool IpchubTest::nameOwned()
+{
+	auto result = run({"dbus-send", "--session", "--print-reply", "--dest=org.freedesktop.DBus",
+			   "/org/freedesktop/DBus", "org.freedesktop.DBus.NameHasOwner",
+			   "string:io.github.ipchub1"});
+	return result.status == 0 && result.out.find("boolean true") != std::string::npos;
+}
+
+} // namespace ipchub::test
