@@ -1,0 +1,62 @@
+#include <gtest/gtest.h>
+
+#include "core/key.hpp"
+#include "core/scope.hpp"
+
+namespace ipchub::core {
+namespace {
+
+TEST(Key, AcceptsOneTo255BytesOfUtf8)
+{
+	EXPECT_TRUE(checkKey("a", 255));
+	EXPECT_TRUE(checkKey(std::string(255, 'k'), 255));
+	EXPECT_TRUE(checkKey("jobs/queue with spaces", 255));
+	EXPECT_TRUE(checkKey("grüße ✓ 🔒", 255));
+}
+
+TEST(Key, RefusesEmptyLongNulAndBadUtf8WithTheLimit)
+{
+	auto empty = checkKey("", 255);
+	ASSERT_FALSE(empty);
+	EXPECT_EQ(empty.error().code, ErrorCode::InvalidKey);
+
+	auto longKey = checkKey(std::string(256, 'k'), 255);
+	ASSERT_FALSE(longKey);
+	EXPECT_EQ(longKey.error().code, ErrorCode::InvalidKey);
+	EXPECT_NE(longKey.error().message.find("256 bytes; at most 255"), std::string::npos);
+
+	EXPECT_FALSE(checkKey(std::string("a\0b", 3), 255));
+	EXPECT_FALSE(checkKey("\xff", 255));
+}
+
+TEST(Utf8, RefusesOverlongSurrogatesTruncatedAndOutOfRange)
+{
+	EXPECT_TRUE(isValidUtf8("\xc3\xa9"));
+	EXPECT_FALSE(isValidUtf8("\xc0\xaf"));         // overlong '/'
+	EXPECT_FALSE(isValidUtf8("\xed\xa0\x80"));     // U+D800
+	EXPECT_FALSE(isValidUtf8("\xe2\x82"));         // truncated
+	EXPECT_FALSE(isValidUtf8("\xf4\x90\x80\x80")); // past U+10FFFF
+	EXPECT_FALSE(isValidUtf8("\x80"));             // lone continuation
+}
+
+TEST(Scope, HostCreatesAnywhereSandboxOnlyInItsOwn)
+{
+	EXPECT_EQ(scopeForCreate("", std::nullopt).value(), "");
+	EXPECT_EQ(scopeForCreate("", "org.example.App").value(), "org.example.App");
+	EXPECT_EQ(scopeForCreate("org.example.App", std::nullopt).value(), "org.example.App");
+	auto other = scopeForCreate("org.example.App", "");
+	ASSERT_FALSE(other);
+	EXPECT_EQ(other.error().code, ErrorCode::PermissionDenied);
+}
+
+TEST(Scope, AccessNeedsHostSameScopeOrAllowedApp)
+{
+	EXPECT_TRUE(mayAccess("", "org.example.App", {}));
+	EXPECT_TRUE(mayAccess("org.example.App", "org.example.App", {}));
+	EXPECT_FALSE(mayAccess("org.example.App", "", {}));
+	EXPECT_FALSE(mayAccess("org.example.Other", "org.example.App", {}));
+	EXPECT_TRUE(mayAccess("org.example.Other", "org.example.App", {"org.example.Other"}));
+}
+
+} // namespace
+} // namespace ipchub::core
