@@ -4,6 +4,7 @@
 #include <csignal>
 #include <cstring>
 #include <ctime>
+#include <iostream>
 #include <stdexcept>
 #include <string>
 
@@ -90,8 +91,14 @@ int EventLoop::onBusTime(sd_event_source *, uint64_t, void *userdata)
 
 void EventLoop::processBus()
 {
-	while (connection_->processPendingRequest())
-		buryRetired();
+	try {
+		while (connection_->processPendingRequest())
+			buryRetired();
+	} catch (const std::exception &e) {
+		// The connection is broken (the bus went away): nothing more can be served.
+		std::cerr << "ipchubd: leaving: " << e.what() << "\n";
+		exit(1);
+	}
 	buryRetired();
 }
 

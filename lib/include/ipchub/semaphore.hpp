@@ -28,14 +28,14 @@ struct SemaphoreOptions {
 	// Units this connection acquired come back when it closes or leaves the bus.
 	bool returnOnExit = true;
 	// Sandboxed apps that may use the semaphore too.
-	std::vector<std::string> allowedApps;
+	std::vector<std::string> allowedApps{};
 	// Another scope than the caller's own ("" means the caller's own).
-	std::string scope;
+	std::string scope{};
 };
 
 struct OpenOptions {
 	// Another scope than the caller's own ("" means the caller's own).
-	std::string scope;
+	std::string scope{};
 };
 
 struct SemaphoreHolder {

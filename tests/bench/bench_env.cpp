@@ -1,0 +1,184 @@
+#include "bench_env.hpp"
+
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <fcntl.h>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <stdexcept>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <thread>
+#include <sys/mman.h>
+#include <unistd.h>
+
+namespace ipchub::bench {
+
+namespace {
+
+pid_t spawnChild(const std::vector<std::string> &argv, int outFd = -1)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (outFd >= 0)
+			dup2(outFd, 3);
+		std::vector<char *> args;
+		for (const auto &arg : argv)
+			args.push_back(const_cast<char *>(arg.c_str()));
+		args.push_back(nullptr);
+		execvp(args[0], args.data());
+		_exit(127);
+	}
+	return pid;
+}
+
+// The floor: a service that does nothing but answer.
+[[noreturn]] void serveBare(const std::string &address)
+{
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	auto connection = sdbus::createSessionBusConnectionWithAddress(address);
+	int memfd = memfd_create("bench-floor", MFD_CLOEXEC);
+	auto object = sdbus::createObject(*connection, kBarePath);
+	object->registerMethod("Ping").onInterface(kBareInterface).implementedAs([] {});
+	object->registerMethod("Fd").onInterface(kBareInterface).implementedAs([memfd] {
+		return sdbus::UnixFd(memfd);
+	});
+	object->finishRegistration();
+	connection->requestName(kBareName);
+	connection->enterEventLoop();
+	_exit(0);
+}
+
+bool nameOwned(sdbus::IConnection &connection, const std::string &name)
+{
+	auto proxy = sdbus::createProxy(connection, "org.freedesktop.DBus", "/org/freedesktop/DBus");
+	bool owned = false;
+	proxy->callMethod("NameHasOwner")
+		.onInterface("org.freedesktop.DBus")
+		.withArguments(name)
+		.storeResultsTo(owned);
+	return owned;
+}
+
+} // namespace
+
+BenchEnv::BenchEnv()
+{
+	int fds[2];
+	if (pipe(fds) < 0)
+		throw std::runtime_error("pipe failed");
+	children_.push_back(spawnChild({"dbus-daemon", "--config-file=/usr/share/dbus-1/session.conf",
+					"--nofork", "--print-address=3"},
+				       fds[1]));
+	close(fds[1]);
+	char c;
+	while (read(fds[0], &c, 1) == 1 && c != '\n')
+		address_.push_back(c);
+	close(fds[0]);
+	if (address_.empty())
+		throw std::runtime_error("dbus-daemon did not start");
+	setenv("DBUS_SESSION_BUS_ADDRESS", address_.c_str(), 1);
+
+	const char *ipchubd = std::getenv("IPCHUBD");
+	children_.push_back(spawnChild({ipchubd ? ipchubd : "ipchubd"}));
+	pid_t bare = fork();
+	if (bare == 0)
+		serveBare(address_);
+	children_.push_back(bare);
+
+	auto connection = sdbus::createSessionBusConnectionWithAddress(address_);
+	const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+	while (!nameOwned(*connection, "io.github.ipchub1") || !nameOwned(*connection, kBareName)) {
+		if (std::chrono::steady_clock::now() > deadline)
+			throw std::runtime_error("ipchubd or the bare service did not start");
+		std::this_thread::sleep_for(std::chrono::milliseconds(5));
+	}
+}
+
+BenchEnv::~BenchEnv()
+{
+	for (auto it = children_.rbegin(); it != children_.rend(); ++it) {
+		kill(*it, SIGTERM);
+		waitpid(*it, nullptr, 0);
+	}
+}
+
+std::unique_ptr<sdbus::IProxy> bareProxy(sdbus::IConnection &connection)
+{
+	return sdbus::createProxy(connection, kBareName, kBarePath);
+}
+
+namespace {
+
+// Keeps the median real time (ns) of every benchmark as it is reported.
+class MedianReporter : public benchmark::ConsoleReporter
+{
+public:
+	MedianReporter() : ConsoleReporter(isatty(1) ? OO_Defaults : OO_Tabular) {}
+
+	void ReportRuns(const std::vector<Run> &runs) override
+	{
+		ConsoleReporter::ReportRuns(runs);
+		for (const auto &run : runs) {
+			if (run.error_occurred)
+				continue;
+			const bool median = run.run_type == Run::RT_Aggregate &&
+					    run.aggregate_name == "median";
+			const bool single = run.run_type == Run::RT_Iteration &&
+					    run.repetitions <= 1;
+			if (median || single)
+				medians[run.run_name.function_name] =
+					run.GetAdjustedRealTime() *
+					(run.time_unit == benchmark::kMicrosecond ? 1e3
+					 : run.time_unit == benchmark::kMillisecond ? 1e6
+										    : 1.0);
+		}
+	}
+
+	std::map<std::string, double> medians;
+};
+
+} // namespace
+
+int runWithRatios(int argc, char **argv,
+		  const std::vector<std::pair<std::string, std::string>> &ratios)
+{
+	benchmark::Initialize(&argc, argv);
+	if (benchmark::ReportUnrecognizedArguments(argc, argv))
+		return 1;
+	MedianReporter reporter;
+	benchmark::RunSpecifiedBenchmarks(&reporter);
+	benchmark::Shutdown();
+
+	const char *jsonPath = std::getenv("IPCHUB_BENCH_JSON");
+	std::ofstream json(jsonPath ? jsonPath : "ipchub-bench.json");
+	json << "{\n  \"median_ns\": {";
+	const char *separator = "\n";
+	for (const auto &[name, ns] : reporter.medians) {
+		json << separator << "    \"" << name << "\": " << ns;
+		separator = ",\n";
+	}
+	json << "\n  },\n  \"ratios\": {";
+	separator = "\n";
+	std::cout << "\nRatios against the bare bus floor (medians, same run):\n";
+	int missing = 0;
+	for (const auto &[numerator, denominator] : ratios) {
+		auto top = reporter.medians.find(numerator);
+		auto bottom = reporter.medians.find(denominator);
+		if (top == reporter.medians.end() || bottom == reporter.medians.end()) {
+			++missing;
+			continue;
+		}
+		const double ratio = top->second / bottom->second;
+		std::printf("  %-40s / %-32s = %.3f\n", numerator.c_str(), denominator.c_str(), ratio);
+		json << separator << "    \"" << numerator << " / " << denominator << "\": " << ratio;
+		separator = ",\n";
+	}
+	json << "\n  }\n}\n";
+	return missing == 0 || argc > 1 ? 0 : 1;
+}
+
+} // namespace ipchub::bench
