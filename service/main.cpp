@@ -1,50 +1,24 @@
 // ipchubd: named semaphores, shared memory and locks for the desktop session.
 
 #include <csignal>
-#include <cstdlib>
-#include <getopt.h>
 #include <iostream>
-#include <string>
+#include <optional>
 
 #include <sdbus-c++/sdbus-c++.h>
 #include <systemd/sd-daemon.h>
 
 #include "bus/daemon.hpp"
 #include "bus/event_loop.hpp"
+#include "bus/idle_exit.hpp"
 #include "bus/object_path.hpp"
-
-namespace {
-
-void usage()
-{
-	std::cout << "Usage: ipchubd [OPTION]...\n"
-		     "Serve io.github.ipchub1 on the session bus.\n\n"
-		     "  -h, --help       show this help and exit\n"
-		     "      --version    show the version and exit\n";
-}
-
-} // namespace
+#include "command_line.hpp"
 
 int main(int argc, char **argv)
 {
-	static const option kOptions[] = {
-		{"help", no_argument, nullptr, 'h'},
-		{"version", no_argument, nullptr, 'V'},
-		{nullptr, 0, nullptr, 0},
-	};
-	for (int c; (c = getopt_long(argc, argv, "h", kOptions, nullptr)) != -1;) {
-		switch (c) {
-		case 'h':
-			usage();
-			return 0;
-		case 'V':
-			std::cout << "ipchubd " IPCHUB_VERSION "\n";
-			return 0;
-		default:
-			std::cerr << "Try 'ipchubd --help'.\n";
-			return 2;
-		}
-	}
+	const auto parsed = ipchub::parseCommandLine(argc, argv);
+	if (!parsed.commandLine)
+		return parsed.exitStatus;
+	const auto &options = *parsed.commandLine;
 
 	try {
 		ipchub::bus::EventLoop loop;
@@ -52,7 +26,7 @@ int main(int argc, char **argv)
 		loop.exitOnSignal(SIGINT, 0);
 
 		auto connection = sdbus::createSessionBusConnection();
-		ipchub::bus::Daemon daemon(*connection, loop, ipchub::core::Limits{});
+		ipchub::bus::Daemon daemon(*connection, loop, options.limits, options.verbose);
 		loop.attach(*connection);
 		try {
 			connection->requestName(ipchub::bus::kBusName);
@@ -61,8 +35,13 @@ int main(int argc, char **argv)
 				  << " (is another ipchubd running?): " << e.getMessage() << "\n";
 			return 1;
 		}
+		std::optional<ipchub::bus::IdleExit> idleExit;
+		if (options.idleExitSeconds > 0)
+			idleExit.emplace(loop, *connection, options.idleExitSeconds,
+					 [&daemon] { return daemon.idle(); });
+
 		sd_notify(0, "READY=1\nSTATUS=Serving io.github.ipchub1");
-		std::cerr << "ipchubd: serving " << ipchub::bus::kBusName << " as "
+		std::cerr << "ipchubd " IPCHUB_VERSION ": serving " << ipchub::bus::kBusName << " as "
 			  << connection->getUniqueName() << "\n";
 		const int status = loop.run();
 		sd_notify(0, "STOPPING=1");

@@ -14,11 +14,16 @@ namespace ipchub::bus {
 class Daemon
 {
 public:
-	Daemon(sdbus::IConnection &connection, EventLoop &loop, const core::Limits &limits);
+	Daemon(sdbus::IConnection &connection, EventLoop &loop, const core::Limits &limits,
+	       bool verbose);
+
+	// No objects: nothing would be lost if the service left the bus.
+	bool idle() const { return hub_.empty(); }
 
 private:
 	void onNameOwnerChanged(sdbus::Message &message);
 
+	bool verbose_;
 	core::Hub hub_;
 	Peers peers_;
 	ManagerAdaptor manager_;

@@ -15,6 +15,7 @@ public:
 	explicit Hub(const Limits &limits) : quota(limits), semaphores(quota, "semaphore") {}
 
 	const Limits &limits() const { return quota.limits(); }
+	bool empty() const { return semaphores.size() == 0; }
 
 	// The client left the bus: it loses what it held, and nobody else loses anything.
 	void dropClient(const ClientId &client) { semaphores.dropClient(client); }

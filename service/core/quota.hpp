@@ -25,6 +25,8 @@ public:
 	void returnBytes(const ClientId &client, uint64_t bytes);
 
 	uint32_t objects(const ClientId &client) const;
+	// Whether the client references, waits on or created anything.
+	bool inUse(const ClientId &client) const { return usage_.contains(client); }
 	uint32_t waits(const ClientId &client) const;
 
 private:
