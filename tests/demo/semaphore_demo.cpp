@@ -200,8 +200,8 @@ void runDemo(const std::optional<std::string> &address)
 	options.persistent = true;
 	auto sem = check(client.createSemaphore(kKey, kUnits, options),
 			 "creating the semaphore \"demo\"");
-	say("parent", "created semaphore \"demo\" with " + std::to_string(kUnits) +
-			      " units at " + sem.path());
+	say("parent", "created semaphore \"demo\" with " + std::to_string(kUnits) + " units at " +
+			      sem.path());
 	say("", "(persistent: it stays on the bus after this demo, for busctl and gdbus)");
 
 	int fds[2];
@@ -227,8 +227,9 @@ void runDemo(const std::optional<std::string> &address)
 	const std::string childName = report->substr(5);
 	say("child", "acquired 2 units as " + childName + "; it now sleeps holding them");
 
-	say("parent", "value() = " + std::to_string(check(sem.value(), "value()")) +
-			      " free units; holders: " + describe(check(sem.holders(), "holders()")));
+	say("parent",
+	    "value() = " + std::to_string(check(sem.value(), "value()")) +
+		    " free units; holders: " + describe(check(sem.holders(), "holders()")));
 
 	const bool got = check(sem.tryAcquire(1), "tryAcquire(1)");
 	expect(!got, "tryAcquire(1) succeeded although the child holds every unit");
@@ -259,8 +260,8 @@ void runDemo(const std::optional<std::string> &address)
 			     ", still holding 2 units");
 	check(std::move(served), "acquire(1, 10 s) after the kill");
 	expect(servedAt >= killTime, "acquire(1) was served before the child was killed");
-	say("parent", "acquire(1) served after " + seconds(secondsSince(begin, servedAt)) +
-			      ", " + seconds(secondsSince(killTime, servedAt)) +
+	say("parent", "acquire(1) served after " + seconds(secondsSince(begin, servedAt)) + ", " +
+			      seconds(secondsSince(killTime, servedAt)) +
 			      " after the kill: ipchubd gave the dead child's units back");
 
 	const int status = child.wait();
@@ -269,8 +270,8 @@ void runDemo(const std::optional<std::string> &address)
 
 	const uint32_t value = check(sem.value(), "value()");
 	const auto holders = check(sem.holders(), "holders()");
-	say("parent", "value() = " + std::to_string(value) +
-			      " free unit; holders: " + describe(holders));
+	say("parent",
+	    "value() = " + std::to_string(value) + " free unit; holders: " + describe(holders));
 	expect(value == kUnits - 1, "value() should be 1 after the child's units came back");
 	expect(holders.size() == 1 && holders[0].uniqueName == client.uniqueName() &&
 		       holders[0].units == 1,
