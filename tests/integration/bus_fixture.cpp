@@ -212,9 +212,9 @@ void IpchubTest::startDaemon(const std::vector<std::string> &args)
 	ASSERT_TRUE(waitFor([&] { return nameOwned(); })) << "ipchubd did not own its name";
 }
 
-int IpchubTest::stopDaemon()
+int IpchubTest::stopDaemon(int signal)
 {
-	daemon_.kill(SIGTERM);
+	daemon_.kill(signal);
 	return daemon_.wait();
 }
 
@@ -229,6 +229,116 @@ bool IpchubTest::nameOwned()
 			   "/org/freedesktop/DBus", "org.freedesktop.DBus.NameHasOwner",
 			   "string:io.github.ipchub1"});
 	return result.status == 0 && result.out.find("boolean true") != std::string::npos;
+}
+
+namespace {
+
+constexpr const char *kBusName = "io.github.ipchub1";
+constexpr const char *kManagerPath = "/io/github/ipchub1";
+constexpr const char *kManagerInterface = "io.github.ipchub1.Manager";
+constexpr const char *kSemaphoreInterface = "io.github.ipchub1.Semaphore";
+
+} // namespace
+
+RawConnection::RawConnection(const std::string &address)
+	: connection_(sdbus::createSessionBusConnectionWithAddress(address))
+{
+}
+
+std::shared_ptr<RawConnection::Reply> RawConnection::acquireAsync(const std::string &path,
+								  uint32_t n, uint64_t timeoutUsec)
+{
+	auto reply = std::make_shared<Reply>();
+	auto &proxy = proxies_.emplace_back(sdbus::createProxy(*connection_, kBusName, path));
+	auto call = proxy->createMethodCall(kSemaphoreInterface, "Acquire");
+	call << n << timeoutUsec;
+	reply->sentAt = std::chrono::steady_clock::now();
+	// No bus timeout of its own: the service's answer is what the tests look at.
+	proxy->callMethod(
+		call,
+		[reply](sdbus::MethodReply &, const sdbus::Error *error) {
+			reply->done = true;
+			reply->repliedAt = std::chrono::steady_clock::now();
+			if (error) {
+				reply->error = error->getName();
+				reply->message = error->getMessage();
+			}
+		},
+		UINT64_MAX);
+	return reply;
+}
+
+std::string RawConnection::createSemaphore(const std::string &key, uint32_t initial,
+					   const std::map<std::string, sdbus::Variant> &options)
+{
+	auto proxy = sdbus::createProxy(*connection_, kBusName, kManagerPath);
+	sdbus::ObjectPath path;
+	proxy->callMethod("CreateSemaphore")
+		.onInterface(kManagerInterface)
+		.withArguments(key, initial, options)
+		.storeResultsTo(path);
+	return path;
+}
+
+void RawConnection::callSemaphore(const std::string &path, const std::string &method)
+{
+	auto proxy = sdbus::createProxy(*connection_, kBusName, path);
+	proxy->callMethod(method).onInterface(kSemaphoreInterface);
+}
+
+sdbus::Variant RawConnection::property(const std::string &path, const std::string &interface,
+				       const std::string &name)
+{
+	auto proxy = sdbus::createProxy(*connection_, kBusName, path);
+	return proxy->getProperty(name).onInterface(interface);
+}
+
+uint32_t RawConnection::waiters(const std::string &path)
+{
+	return property(path, kSemaphoreInterface, "Waiters").get<uint32_t>();
+}
+
+uint32_t RawConnection::value(const std::string &path)
+{
+	return property(path, kSemaphoreInterface, "Value").get<uint32_t>();
+}
+
+void RawConnection::addMatch(const std::string &rule,
+			     std::function<void(sdbus::Message &)> handler)
+{
+	matches_.push_back(connection_->addMatch(rule, std::move(handler)));
+}
+
+void RawConnection::pump()
+{
+	while (connection_->processPendingRequest()) {
+	}
+}
+
+bool RawConnection::waitFor(const std::function<bool()> &condition,
+			    std::chrono::milliseconds timeout)
+{
+	return test::waitFor(
+		[&] {
+			pump();
+			return condition();
+		},
+		timeout);
+}
+
+std::string errorName(const std::string &name)
+{
+	return "io.github.ipchub1.Error." + name;
+}
+
+CommandResult gdbusCall(const std::string &path, const std::string &method,
+			const std::vector<std::string> &args)
+{
+	std::vector<std::string> argv{"gdbus",	       "call",	      "--session", "--dest",
+				      kBusName,	       "--object-path", path,	     "--method",
+				      method};
+	argv.insert(argv.end(), args.begin(), args.end());
+	return run(argv);
 }
 
 } // namespace ipchub::test

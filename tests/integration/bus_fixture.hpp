@@ -6,12 +6,15 @@
 #include <chrono>
 #include <csignal>
 #include <functional>
+#include <map>
+#include <memory>
 #include <string>
 #include <sys/types.h>
 #include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <sdbus-c++/sdbus-c++.h>
 
 #include <ipchub/ipchub.hpp>
 
@@ -81,8 +84,8 @@ protected:
 	const std::string &address() const { return bus_->address(); }
 	// Starts ipchubd with extra arguments and waits until it owns its name.
 	void startDaemon(const std::vector<std::string> &args = {});
-	// SIGTERM to ipchubd; its exit status.
-	int stopDaemon();
+	// signal (SIGTERM by default) to ipchubd; its exit status.
+	int stopDaemon(int signal = SIGTERM);
 	pid_t daemonPid() const { return daemon_.pid(); }
 	// A new connection of the test process.
 	Client connect();
@@ -93,6 +96,61 @@ private:
 	std::unique_ptr<PrivateBus> bus_;
 	Child daemon_;
 };
+
+// A connection of the test process driven by hand, for what the library cannot do
+// from one thread: calls whose replies come later, several waits on one connection,
+// and signals. Replies and signals are dispatched only by pump() (and waitFor).
+class RawConnection
+{
+public:
+	explicit RawConnection(const std::string &address);
+
+	sdbus::IConnection &connection() { return *connection_; }
+	std::string uniqueName() const { return connection_->getUniqueName(); }
+
+	// The outcome of an asynchronous call, filled in when its reply is dispatched.
+	struct Reply {
+		bool done = false;
+		// The D-Bus error name; empty on success.
+		std::string error;
+		std::string message;
+		std::chrono::steady_clock::time_point sentAt;
+		std::chrono::steady_clock::time_point repliedAt;
+	};
+	// Sends Acquire(n, timeoutUsec) to the semaphore at path, without waiting.
+	std::shared_ptr<Reply> acquireAsync(const std::string &path, uint32_t n,
+					    uint64_t timeoutUsec);
+
+	// Synchronous calls on this connection (errors thrown as sdbus::Error).
+	std::string createSemaphore(const std::string &key, uint32_t initial,
+				    const std::map<std::string, sdbus::Variant> &options = {});
+	void callSemaphore(const std::string &path, const std::string &method);
+	sdbus::Variant property(const std::string &path, const std::string &interface,
+				const std::string &name);
+	uint32_t waiters(const std::string &path);
+	uint32_t value(const std::string &path);
+
+	// Calls handler with every message matching rule, from pump().
+	void addMatch(const std::string &rule, std::function<void(sdbus::Message &)> handler);
+
+	// Dispatches what has arrived.
+	void pump();
+	// Polls condition, pumping meanwhile, until it holds or timeout passes.
+	bool waitFor(const std::function<bool()> &condition,
+		     std::chrono::milliseconds timeout = 10s);
+
+private:
+	std::unique_ptr<sdbus::IConnection> connection_;
+	std::vector<std::unique_ptr<sdbus::IProxy>> proxies_;
+	std::vector<sdbus::Slot> matches_;
+};
+
+// The D-Bus error name of the contract: "io.github.ipchub1.Error." + name.
+std::string errorName(const std::string &name);
+// Runs gdbus call on io.github.ipchub1: method is Interface.Member, e.g.
+// "io.github.ipchub1.Manager.CreateSemaphore"; args are GVariant text.
+CommandResult gdbusCall(const std::string &path, const std::string &method,
+			const std::vector<std::string> &args);
 
 // The path of the built ipchubd (from the build system).
 std::string ipchubdPath();
