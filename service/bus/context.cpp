@@ -16,6 +16,13 @@ const Peer &currentCaller(const sdbus::IObject &object, Peers &peers)
 	return *unwrap(peers.identify(*message));
 }
 
+void checkPropertyReader(const Peers &peers, const core::ObjectInfo &info, const std::string &what)
+{
+	const auto &reader = peers.propertyReader();
+	if (reader)
+		checkAccess(*unwrap(*reader), info, what);
+}
+
 void checkAccess(const Peer &caller, const core::ObjectInfo &info, const std::string &what)
 {
 	if (!core::mayAccess(caller.appId, info.id.scope, info.allowedApps))

@@ -24,6 +24,10 @@ struct Context {
 // for a caller that may not use the service.
 const Peer &currentCaller(const sdbus::IObject &object, Peers &peers);
 
+// For property getters: throws PermissionDenied unless the peer reading properties now
+// (if any) may see the object described by info.
+void checkPropertyReader(const Peers &peers, const core::ObjectInfo &info, const std::string &what);
+
 // Throws PermissionDenied unless caller may act on the object described by info.
 void checkAccess(const Peer &caller, const core::ObjectInfo &info, const std::string &what);
 

@@ -13,6 +13,16 @@ Daemon::Daemon(sdbus::IConnection &connection, EventLoop &loop, const core::Limi
 		"type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
 		"interface='org.freedesktop.DBus',member='NameOwnerChanged',arg2=''",
 		[this](sdbus::Message &message) { onNameOwnerChanged(message); });
+	// Matches run before sd-bus hands a call to the object, so property getters
+	// can check who reads them (see Peers::setPropertyReader).
+	for (const char *interface :
+	     {"org.freedesktop.DBus.Properties", "org.freedesktop.DBus.ObjectManager"})
+		propertyReads_.push_back(connection.addMatch(
+			std::string("type='method_call',interface='") + interface + "'",
+			[this](sdbus::Message &message) {
+				peers_.setPropertyReader(peers_.identify(message));
+			}));
+	loop.setMessageDoneHandler([this] { peers_.setPropertyReader(std::nullopt); });
 }
 
 void Daemon::onNameOwnerChanged(sdbus::Message &message)

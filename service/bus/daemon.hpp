@@ -1,5 +1,7 @@
 #pragma once
 
+#include <vector>
+
 #include <sdbus-c++/sdbus-c++.h>
 
 #include "core/hub.hpp"
@@ -28,6 +30,7 @@ private:
 	Peers peers_;
 	ManagerAdaptor manager_;
 	sdbus::Slot nameOwnerChanged_;
+	std::vector<sdbus::Slot> propertyReads_;
 };
 
 } // namespace ipchub::bus

@@ -92,8 +92,11 @@ int EventLoop::onBusTime(sd_event_source *, uint64_t, void *userdata)
 void EventLoop::processBus()
 {
 	try {
-		while (connection_->processPendingRequest())
+		while (connection_->processPendingRequest()) {
+			if (messageDone_)
+				messageDone_();
 			buryRetired();
+		}
 	} catch (const std::exception &e) {
 		// The connection is broken (the bus went away): nothing more can be served.
 		std::cerr << "ipchubd: leaving: " << e.what() << "\n";

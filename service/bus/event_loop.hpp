@@ -55,6 +55,9 @@ public:
 	// method call removes must not be destroyed inside that call.
 	void retire(std::shared_ptr<void> object);
 
+	// Called after every message the connection has handled.
+	void setMessageDoneHandler(std::function<void()> handler) { messageDone_ = std::move(handler); }
+
 	int run();
 	void exit(int status);
 
@@ -71,6 +74,7 @@ private:
 	EventSourcePtr busTime_;
 	std::vector<EventSourcePtr> signals_;
 	std::vector<std::shared_ptr<void>> retired_;
+	std::function<void()> messageDone_;
 };
 
 } // namespace ipchub::bus

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <string>
 #include <sys/types.h>
 #include <unordered_map>
@@ -27,10 +28,24 @@ class Peers
 {
 public:
 	Result<const Peer *> identify(const sdbus::Message &message);
-	void forget(const std::string &name) { peers_.erase(name); }
+	void forget(const std::string &name)
+	{
+		peers_.erase(name);
+		propertyReader_.reset();
+	}
+
+	// Who is reading properties now (Properties.Get/GetAll, GetManagedObjects): sd-bus
+	// runs property getters without the call, so the caller is noted beforehand and
+	// cleared once the call has been handled. Empty while no such call is handled.
+	void setPropertyReader(std::optional<Result<const Peer *>> reader)
+	{
+		propertyReader_ = std::move(reader);
+	}
+	const std::optional<Result<const Peer *>> &propertyReader() const { return propertyReader_; }
 
 private:
 	std::unordered_map<std::string, Peer> peers_;
+	std::optional<Result<const Peer *>> propertyReader_;
 };
 
 // The app id in /proc/PID/root/.flatpak-info ([Application] name=), as

@@ -31,6 +31,12 @@ const Peer &SemaphoreAdaptor::caller()
 	return peer;
 }
 
+void SemaphoreAdaptor::checkReader() const
+{
+	checkPropertyReader(context_.peers, semaphore_->info(),
+			    "semaphore \"" + semaphore_->id().key + "\"");
+}
+
 void SemaphoreAdaptor::Acquire(sdbus::Result<> &&result, uint32_t n, uint64_t timeout_usec)
 {
 	const Peer &peer = caller();
@@ -83,31 +89,37 @@ void SemaphoreAdaptor::Close()
 
 std::string SemaphoreAdaptor::Key()
 {
+	checkReader();
 	return semaphore_->id().key;
 }
 
 std::string SemaphoreAdaptor::Scope()
 {
+	checkReader();
 	return semaphore_->id().scope;
 }
 
 uint32_t SemaphoreAdaptor::Max()
 {
+	checkReader();
 	return semaphore_->max();
 }
 
 uint32_t SemaphoreAdaptor::Value()
 {
+	checkReader();
 	return semaphore_->value();
 }
 
 uint32_t SemaphoreAdaptor::Waiters()
 {
+	checkReader();
 	return semaphore_->waiters();
 }
 
 std::vector<sdbus::Struct<std::string, uint32_t>> SemaphoreAdaptor::Holders()
 {
+	checkReader();
 	std::vector<sdbus::Struct<std::string, uint32_t>> holders;
 	for (const auto &[name, units] : semaphore_->holders())
 		holders.emplace_back(name, units);

@@ -36,6 +36,7 @@ private:
 	std::vector<sdbus::Struct<std::string, uint32_t>> Holders() override;
 
 	const Peer &caller();
+	void checkReader() const;
 
 	std::shared_ptr<core::Semaphore> semaphore_;
 	Context context_;
