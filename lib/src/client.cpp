@@ -1,5 +1,7 @@
 #include "ipchub/client.hpp"
 
+#include <cstdlib>
+
 #include "proxies.hpp"
 
 namespace ipchub {
@@ -14,6 +16,14 @@ Client::Client(std::shared_ptr<detail::Session> session) : session_(std::move(se
 
 Result<Client> Client::connect()
 {
+	if (detail::needsHandshakeRelay()) {
+		const char *address = std::getenv("DBUS_SESSION_BUS_ADDRESS");
+		const char *runtimeDir = std::getenv("XDG_RUNTIME_DIR");
+		if (address)
+			return connect(address);
+		if (runtimeDir)
+			return connect(std::string("unix:path=") + runtimeDir + "/bus");
+	}
 	try {
 		auto session = std::make_shared<detail::Session>();
 		session->connection = sdbus::createSessionBusConnection();
@@ -25,9 +35,17 @@ Result<Client> Client::connect()
 
 Result<Client> Client::connect(const std::string &address)
 {
+	auto session = std::make_shared<detail::Session>();
+	std::string busAddress = address;
+	if (detail::needsHandshakeRelay()) {
+		auto relay = detail::HandshakeRelay::start(address);
+		if (!relay)
+			return detail::Unexpected<Error>(relay.error());
+		session->relay = std::move(*relay);
+		busAddress = session->relay->address();
+	}
 	try {
-		auto session = std::make_shared<detail::Session>();
-		session->connection = sdbus::createSessionBusConnectionWithAddress(address);
+		session->connection = sdbus::createSessionBusConnectionWithAddress(busAddress);
 		return Client(std::move(session));
 	} catch (const sdbus::Error &e) {
 		return fail(ErrorCode::Failed,

@@ -6,6 +6,7 @@
 
 #include <sdbus-c++/sdbus-c++.h>
 
+#include "handshake_relay.hpp"
 #include "ipchub/result.hpp"
 
 namespace ipchub::detail {
@@ -15,6 +16,8 @@ inline constexpr const char *kManagerPath = "/io/github/ipchub1";
 
 // The bus connection shared by a Client and every object it handed out.
 struct Session {
+	// Declared first so that it goes last, after the connection it carries.
+	std::unique_ptr<HandshakeRelay> relay;
 	std::unique_ptr<sdbus::IConnection> connection;
 
 	std::unique_ptr<sdbus::IProxy> proxy(const std::string &path) const
