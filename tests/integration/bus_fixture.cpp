@@ -209,7 +209,14 @@ void IpchubTest::startDaemon(const std::vector<std::string> &args)
 	std::vector<std::string> argv{ipchubdPath()};
 	argv.insert(argv.end(), args.begin(), args.end());
 	daemon_ = spawn(argv);
-	ASSERT_TRUE(waitFor([&] { return nameOwned(); })) << "ipchubd did not own its name";
+	// Ends early when ipchubd exits (not built, not found, failed).
+	int exited = -1;
+	ASSERT_TRUE(waitFor([&] {
+		if (nameOwned())
+			return true;
+		exited = daemon_.wait(0ms);
+		return exited != -1;
+	}) && exited == -1) << "ipchubd (" << argv[0] << ") did not own its name; exit status " << exited;
 }
 
 int IpchubTest::stopDaemon(int signal)
