@@ -67,8 +67,8 @@ Result<Semaphore> Client::createSemaphore(std::string_view key, uint32_t initial
 		map.emplace("return_on_exit", sdbus::Variant(false));
 	if (!options.allowedApps.empty())
 		map.emplace("allowed_apps", sdbus::Variant(options.allowedApps));
-	if (!options.scope.empty())
-		map.emplace("scope", sdbus::Variant(options.scope));
+	if (options.scope)
+		map.emplace("scope", sdbus::Variant(*options.scope));
 	detail::ManagerProxy manager(*session_->connection, detail::kManagerPath);
 	auto path = detail::callBus(
 		[&] { return manager.CreateSemaphore(std::string(key), initial, map); });
@@ -80,8 +80,8 @@ Result<Semaphore> Client::createSemaphore(std::string_view key, uint32_t initial
 Result<Semaphore> Client::openSemaphore(std::string_view key, const OpenOptions &options)
 {
 	OptionMap map;
-	if (!options.scope.empty())
-		map.emplace("scope", sdbus::Variant(options.scope));
+	if (options.scope)
+		map.emplace("scope", sdbus::Variant(*options.scope));
 	detail::ManagerProxy manager(*session_->connection, detail::kManagerPath);
 	auto path = detail::callBus([&] { return manager.OpenSemaphore(std::string(key), map); });
 	if (!path)

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,13 +30,16 @@ struct SemaphoreOptions {
 	bool returnOnExit = true;
 	// Sandboxed apps that may use the semaphore too.
 	std::vector<std::string> allowedApps{};
-	// Another scope than the caller's own ("" means the caller's own).
-	std::string scope{};
+	// The scope to create in: unset means the caller's own; "" is the host's,
+	// else an app id. Only host callers may create outside their own scope.
+	std::optional<std::string> scope{};
 };
 
 struct OpenOptions {
-	// Another scope than the caller's own ("" means the caller's own).
-	std::string scope{};
+	// The scope to look in: unset means the caller's own; "" is the host's (how a
+	// sandboxed app opens a host semaphore that lists it in allowed_apps), else an
+	// app id.
+	std::optional<std::string> scope{};
 };
 
 struct SemaphoreHolder {
