@@ -127,11 +127,11 @@ ManagerAdaptor::CreateSharedMemory(const std::string &key, const uint64_t &size,
 						   " is sealed; open it and attach read-only"});
 	}
 
+	const auto make = [&] {
+		return core::SharedMemory::create(info, size, peer.name, context_.hub.quota);
+	};
 	auto segment = unwrap(table.create(peer.name, info.id, openExisting,
-					   parsed.get<bool>("persistent", false), [&] {
-						   return core::SharedMemory::create(
-							   info, size, peer.name, context_.hub.quota);
-					   }));
+					   parsed.get<bool>("persistent", false), make));
 	auto fd = segment->attach(peer.name, true);
 	if (!fd) {
 		// The caller got no descriptor, so it gets no reference either.

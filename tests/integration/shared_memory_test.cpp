@@ -1,11 +1,10 @@
-#include "bus_fixture.hpp"
+#include "shared_memory_fixture.hpp"
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <gmock/gmock.h>
@@ -15,95 +14,6 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::testing::MatchesRegex;
-
-class SharedMemoryTest : public IpchubTest
-{
-protected:
-	// A property of the object at path, as busctl prints it ("u 1", "s \":1.5\"").
-	std::string property(const std::string &path, const std::string &name)
-	{
-		auto result = run({"busctl", "--address=" + address(), "get-property",
-				   "io.github.ipchub1", path, "io.github.ipchub1.SharedMemory", name});
-		EXPECT_EQ(result.status, 0) << result.err;
-		result.out.erase(result.out.find_last_not_of('\n') + 1);
-		return result.out;
-	}
-
-	CommandResult gdbusCall(const std::string &path, const std::string &method,
-				const std::vector<std::string> &args)
-	{
-		std::vector<std::string> argv{"gdbus", "call",	 "--session", "--dest",
-					      "io.github.ipchub1", "--object-path", path,
-					      "--method", method};
-		argv.insert(argv.end(), args.begin(), args.end());
-		return run(argv);
-	}
-
-	// The memfds ipchubd has open.
-	int daemonMemfds()
-	{
-		const std::string dir = "/proc/" + std::to_string(daemonPid()) + "/fd";
-		int count = 0;
-		DIR *fds = opendir(dir.c_str());
-		if (!fds)
-			return -1;
-		while (dirent *entry = readdir(fds)) {
-			char target[256] = {};
-			const std::string link = dir + "/" + entry->d_name;
-			if (readlink(link.c_str(), target, sizeof target - 1) > 0 &&
-			    std::string_view(target).starts_with("/memfd:"))
-				++count;
-		}
-		closedir(fds);
-		return count;
-	}
-};
-
-// Designated initializers that leave members out make GCC 12 warn at -Wextra.
-SharedMemoryOptions openExisting()
-{
-	SharedMemoryOptions options;
-	options.openExisting = true;
-	return options;
-}
-
-SharedMemoryOptions persistent()
-{
-	SharedMemoryOptions options;
-	options.persistent = true;
-	return options;
-}
-
-void writeText(std::span<std::byte> bytes, size_t offset, std::string_view text)
-{
-	std::memcpy(bytes.data() + offset, text.data(), text.size());
-}
-
-std::string readText(std::span<const std::byte> bytes, size_t offset, size_t length)
-{
-	return std::string(reinterpret_cast<const char *>(bytes.data()) + offset, length);
-}
-
-// A pipe for a forked child to say it got somewhere.
-struct Signal {
-	Signal() { EXPECT_EQ(pipe2(fds, O_CLOEXEC), 0); }
-	~Signal()
-	{
-		close(fds[0]);
-		close(fds[1]);
-	}
-	void raise() const
-	{
-		const char c = 'x';
-		(void)!write(fds[1], &c, 1);
-	}
-	bool await() const
-	{
-		char c;
-		return read(fds[0], &c, 1) == 1;
-	}
-	int fds[2];
-};
 
 TEST_F(SharedMemoryTest, CreateMapsAZeroFilledReadWriteSegment)
 {
@@ -274,112 +184,6 @@ TEST_F(SharedMemoryTest, SealedSegmentRefusesWritesAndWritableAttaches)
 	auto view = other.openSharedMemory("frame", Access::ReadOnly);
 	ASSERT_TRUE(view) << view.error().message;
 	EXPECT_EQ(readText(view->constData(), 0, 5), "final");
-}
-
-TEST_F(SharedMemoryTest, LockWaitsForTheHolder)
-{
-	auto client = connect();
-	auto shm = client.createSharedMemory("frame", 4096);
-	ASSERT_TRUE(shm);
-	auto held = shm->lock(0us);
-	ASSERT_TRUE(held) << held.error().message;
-	EXPECT_EQ(property(shm->path(), "LockHolder"), "s \"" + client.uniqueName() + "\"");
-
-	Child waiter = forkChild([&] {
-		auto other = Client::connect(address());
-		auto view = other->openSharedMemory("frame", Access::ReadWrite);
-		if (!view)
-			return 1;
-		auto lock = view->lock(10s);
-		if (!lock)
-			return 2;
-		// The parent gave the lock up after writing this.
-		return readText(view->constData(), 0, 4) == "done" ? 0 : 3;
-	});
-	ASSERT_TRUE(waitFor([&] { return property(shm->path(), "LockWaiters") == "u 1"; }));
-	EXPECT_EQ(waiter.wait(100ms), -1) << "the waiter got the lock while it was held";
-	writeText(shm->data(), 0, "done");
-	ASSERT_TRUE(held->unlock());
-	EXPECT_EQ(waiter.wait(), 0);
-}
-
-TEST_F(SharedMemoryTest, LockTimesOutOrWouldBlockWhileHeld)
-{
-	auto client = connect();
-	auto shm = client.createSharedMemory("frame", 4096);
-	ASSERT_TRUE(shm);
-	Signal locked;
-	Child holder = forkChild([&] {
-		auto other = Client::connect(address());
-		auto view = other->openSharedMemory("frame", Access::ReadOnly);
-		auto lock = view ? view->lock(0us) : fail(ErrorCode::Failed, "");
-		if (!lock)
-			return 1;
-		locked.raise();
-		pause();
-		return 0;
-	});
-	ASSERT_TRUE(locked.await());
-
-	const auto start = std::chrono::steady_clock::now();
-	auto timed = shm->lock(200ms);
-	const auto waited = std::chrono::steady_clock::now() - start;
-	ASSERT_FALSE(timed);
-	EXPECT_EQ(timed.error().code, ErrorCode::Timeout);
-	EXPECT_GE(waited, 200ms);
-	EXPECT_LT(waited, 5s);
-
-	auto once = shm->lock(0us);
-	ASSERT_FALSE(once);
-	EXPECT_EQ(once.error().code, ErrorCode::WouldBlock);
-	EXPECT_EQ(property(shm->path(), "LockWaiters"), "u 0");
-}
-
-TEST_F(SharedMemoryTest, UnlockWithoutTheLockIsNotHeldAndLockIsNotRecursive)
-{
-	auto client = connect();
-	auto shm = client.createSharedMemory("frame", 4096);
-	ASSERT_TRUE(shm);
-	auto unlocked = gdbusCall(shm->path(), "io.github.ipchub1.SharedMemory.Unlock", {});
-	EXPECT_NE(unlocked.status, 0);
-	EXPECT_THAT(unlocked.err, HasSubstr("io.github.ipchub1.Error.NotHeld"));
-
-	auto held = shm->lock(1s);
-	ASSERT_TRUE(held);
-	auto twice = shm->lock(1s);
-	ASSERT_FALSE(twice);
-	EXPECT_EQ(twice.error().code, ErrorCode::InvalidArgument);
-	ASSERT_TRUE(held->unlock());
-	EXPECT_FALSE(held->held());
-	EXPECT_EQ(property(shm->path(), "LockHolder"), "s \"\"");
-}
-
-TEST_F(SharedMemoryTest, KilledHolderPassesTheLockToTheWaiter)
-{
-	auto client = connect();
-	auto shm = client.createSharedMemory("frame", 4096);
-	ASSERT_TRUE(shm);
-	Signal locked;
-	Child holder = forkChild([&] {
-		auto other = Client::connect(address());
-		auto view = other->openSharedMemory("frame", Access::ReadWrite);
-		auto lock = view ? view->lock(0us) : fail(ErrorCode::Failed, "");
-		if (!lock)
-			return 1;
-		locked.raise();
-		pause();
-		return 0;
-	});
-	ASSERT_TRUE(locked.await());
-	Child waiter = forkChild([&] {
-		auto other = Client::connect(address());
-		auto view = other->openSharedMemory("frame", Access::ReadWrite);
-		return view && view->lock(10s) ? 0 : 1;
-	});
-	ASSERT_TRUE(waitFor([&] { return property(shm->path(), "LockWaiters") == "u 1"; }));
-	EXPECT_EQ(waiter.wait(100ms), -1) << "the waiter got the lock while it was held";
-	holder.kill(SIGKILL);
-	EXPECT_EQ(waiter.wait(), 0);
 }
 
 TEST_F(SharedMemoryTest, SizeZeroAndSizesPastTheLimits)
