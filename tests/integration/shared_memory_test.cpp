@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <fcntl.h>
+#include <fstream>
+#include <iterator>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -329,6 +331,38 @@ TEST_F(SharedMemoryTest, GdbusCreateAndAttach)
 	auto missing = gdbusCall("/io/github/ipchub1", "io.github.ipchub1.Manager.OpenSharedMemory",
 				 {"nothing", "{}"});
 	EXPECT_THAT(missing.err, HasSubstr("io.github.ipchub1.Error.NotFound"));
+}
+
+TEST_F(SharedMemoryTest, ChangesAreSignalled)
+{
+	auto client = connect();
+	auto shm = client.createSharedMemory("frame", 4096);
+	ASSERT_TRUE(shm);
+	char logName[] = "/tmp/ipchub-shm-monitor-XXXXXX";
+	const int log = mkstemp(logName);
+	ASSERT_GE(log, 0);
+	close(log);
+	const std::string logPath = logName;
+	Child monitor = spawn({"sh", "-c",
+			       "exec gdbus monitor --session --dest io.github.ipchub1 "
+			       "--object-path " + shm->path() + " > " + logPath});
+	const auto logText = [&] {
+		std::ifstream file(logPath);
+		return std::string(std::istreambuf_iterator<char>(file), {});
+	};
+	ASSERT_TRUE(waitFor([&] { return logText().find("Monitoring signals") != std::string::npos; }));
+
+	ASSERT_TRUE(shm->seal());
+	auto held = shm->lock(0us);
+	ASSERT_TRUE(held);
+	EXPECT_TRUE(waitFor([&] { return logText().find("'Sealed': <true>") != std::string::npos; }))
+		<< logText();
+	EXPECT_TRUE(waitFor([&] {
+		return logText().find("'LockHolder': <'" + client.uniqueName() + "'>") !=
+		       std::string::npos;
+	})) << logText();
+	monitor.kill();
+	unlink(logName);
 }
 
 } // namespace
