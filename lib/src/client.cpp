@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 
+#include "mapping.hpp"
 #include "proxies.hpp"
 
 namespace ipchub {
@@ -87,6 +88,66 @@ Result<Semaphore> Client::openSemaphore(std::string_view key, const OpenOptions 
 	if (!path)
 		return detail::Unexpected<Error>(path.error());
 	return Semaphore(session_, *path);
+}
+
+Result<SharedMemory> Client::createSharedMemory(std::string_view key, uint64_t size,
+						const SharedMemoryOptions &options)
+{
+	OptionMap map;
+	if (options.openExisting)
+		map.emplace("open_existing", sdbus::Variant(true));
+	if (options.persistent)
+		map.emplace("persistent", sdbus::Variant(true));
+	if (!options.allowedApps.empty())
+		map.emplace("allowed_apps", sdbus::Variant(options.allowedApps));
+	if (options.scope)
+		map.emplace("scope", sdbus::Variant(*options.scope));
+	detail::ManagerProxy manager(*session_->connection, detail::kManagerPath);
+	auto created = detail::callBus([&] {
+		auto [path, fd] = manager.CreateSharedMemory(std::string(key), size, map);
+		auto proxy = std::make_shared<detail::SharedMemoryProxy>(*session_->connection, path);
+		return std::tuple(std::string(path), std::move(fd), std::move(proxy));
+	});
+	if (!created)
+		return detail::Unexpected<Error>(created.error());
+	auto &[path, fd, proxy] = *created;
+	auto mapping = detail::Mapping::map(std::move(fd), size, Access::ReadWrite);
+	if (!mapping) {
+		(void)detail::callBus([&] { proxy->Close(); });
+		return detail::Unexpected<Error>(mapping.error());
+	}
+	return SharedMemory(session_, path, std::move(proxy), std::move(*mapping),
+			    Access::ReadWrite);
+}
+
+Result<SharedMemory> Client::openSharedMemory(std::string_view key, Access access,
+					      const OpenOptions &options)
+{
+	OptionMap map;
+	if (options.scope)
+		map.emplace("scope", sdbus::Variant(*options.scope));
+	detail::ManagerProxy manager(*session_->connection, detail::kManagerPath);
+	auto opened = detail::callBus([&] {
+		std::string path = manager.OpenSharedMemory(std::string(key), map);
+		return std::pair(path, std::make_shared<detail::SharedMemoryProxy>(
+					       *session_->connection, path));
+	});
+	if (!opened)
+		return detail::Unexpected<Error>(opened.error());
+	auto &[path, proxy] = *opened;
+	// Drops the reference Open took when the segment cannot be mapped after all.
+	auto closeOnError = [&](const Error &error) -> Result<SharedMemory> {
+		(void)detail::callBus([&] { proxy->Close(); });
+		return detail::Unexpected<Error>(error);
+	};
+	auto attached = detail::callBus([&] { return proxy->Attach(access == Access::ReadWrite); });
+	if (!attached)
+		return closeOnError(attached.error());
+	auto &[fd, size] = *attached;
+	auto mapping = detail::Mapping::map(std::move(fd), size, access);
+	if (!mapping)
+		return closeOnError(mapping.error());
+	return SharedMemory(session_, path, std::move(proxy), std::move(*mapping), access);
 }
 
 Result<void> Client::remove(const std::string &path)

@@ -6,6 +6,7 @@
 
 #include "io.github.ipchub1.Manager.proxy.h"
 #include "io.github.ipchub1.Semaphore.proxy.h"
+#include "io.github.ipchub1.SharedMemory.proxy.h"
 #include "session.hpp"
 
 namespace ipchub::detail {
@@ -31,6 +32,11 @@ class ManagerProxy final : public BoundProxy<io::github::ipchub1::Manager_proxy>
 };
 
 class SemaphoreProxy final : public BoundProxy<io::github::ipchub1::Semaphore_proxy>
+{
+	using BoundProxy::BoundProxy;
+};
+
+class SharedMemoryProxy final : public BoundProxy<io::github::ipchub1::SharedMemory_proxy>
 {
 	using BoundProxy::BoundProxy;
 };

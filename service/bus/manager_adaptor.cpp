@@ -9,6 +9,7 @@ namespace ipchub::bus {
 namespace {
 
 constexpr const char *kSemaphore = "semaphore";
+constexpr const char *kSharedMemory = "shm";
 
 } // namespace
 
@@ -22,13 +23,22 @@ ManagerAdaptor::ManagerAdaptor(sdbus::IConnection &connection, Context context)
 		context_.loop.retire(std::move(it->second));
 		semaphores_.erase(it);
 	});
+	context_.hub.segments.setRemovedHandler([this](const auto &segment) {
+		auto it = segments_.find(objectPath(kSharedMemory, segment->id()));
+		if (it == segments_.end())
+			return;
+		context_.loop.retire(std::move(it->second));
+		segments_.erase(it);
+	});
 	registerAdaptor();
 }
 
 ManagerAdaptor::~ManagerAdaptor()
 {
 	context_.hub.semaphores.setRemovedHandler(nullptr);
+	context_.hub.segments.setRemovedHandler(nullptr);
 	semaphores_.clear();
+	segments_.clear();
 	unregisterAdaptor();
 }
 
@@ -88,15 +98,83 @@ sdbus::ObjectPath ManagerAdaptor::OpenSemaphore(const std::string &key, const Op
 	return publish(unwrap(table.open(peer.name, id)));
 }
 
+std::tuple<sdbus::ObjectPath, sdbus::UnixFd>
+ManagerAdaptor::CreateSharedMemory(const std::string &key, const uint64_t &size,
+				   const OptionMap &options)
+{
+	const Peer &peer = caller();
+	const auto parsed = unwrap(Options::parse(options, {{"open_existing", "b"},
+							    {"persistent", "b"},
+							    {"allowed_apps", "as"},
+							    {"scope", "s"}}));
+	unwrap(core::checkKey(key, context_.hub.limits().keyLength));
+	core::ObjectInfo info{
+		{unwrap(core::scopeForCreate(peer.appId, parsed.get<std::string>("scope"))), key},
+		parsed.get<std::vector<std::string>>("allowed_apps", {})};
+	auto &table = context_.hub.segments;
+	const bool openExisting = parsed.get<bool>("open_existing", false);
+	if (auto existing = table.find(info.id); existing && openExisting) {
+		// Checked before the reference is taken: a failed call leaves nothing behind.
+		checkAccess(peer, existing->info(), table.describe(info.id));
+		if (existing->size() != size)
+			throw toDbusError({ErrorCode::InvalidArgument,
+					   "size is " + std::to_string(size) + " bytes; the existing " +
+						   table.describe(info.id) + " is " +
+						   std::to_string(existing->size())});
+		if (existing->sealed())
+			throw toDbusError({ErrorCode::PermissionDenied,
+					   table.describe(info.id) +
+						   " is sealed; open it and attach read-only"});
+	}
+
+	const auto make = [&] {
+		return core::SharedMemory::create(info, size, peer.name, context_.hub.quota);
+	};
+	auto segment = unwrap(table.create(peer.name, info.id, openExisting,
+					   parsed.get<bool>("persistent", false), make));
+	auto fd = segment->attach(peer.name, true);
+	if (!fd) {
+		// The caller got no descriptor, so it gets no reference either.
+		table.close(peer.name, info.id);
+		throw toDbusError(fd.error());
+	}
+	return {publish(segment), toUnixFd(std::move(*fd))};
+}
+
+sdbus::ObjectPath ManagerAdaptor::OpenSharedMemory(const std::string &key,
+						   const OptionMap &options)
+{
+	const Peer &peer = caller();
+	const auto parsed = unwrap(Options::parse(options, {{"scope", "s"}}));
+	unwrap(core::checkKey(key, context_.hub.limits().keyLength));
+	const core::ObjectKey id{core::scopeForOpen(peer.appId, parsed.get<std::string>("scope")),
+				 key};
+	auto &table = context_.hub.segments;
+	auto existing = table.find(id);
+	if (!existing && id.scope != peer.appId && !peer.appId.empty())
+		throw toDbusError({ErrorCode::PermissionDenied,
+				   "app " + peer.appId + " may not use scope \"" + id.scope + "\""});
+	if (existing)
+		checkAccess(peer, existing->info(), table.describe(id));
+	return publish(unwrap(table.open(peer.name, id)));
+}
+
 void ManagerAdaptor::Remove(const sdbus::ObjectPath &path)
 {
 	const Peer &peer = caller();
-	auto it = semaphores_.find(path);
-	if (it == semaphores_.end())
-		throw toDbusError({ErrorCode::NotFound, "no ipchub object at path " + path});
-	const auto &info = it->second->semaphore().info();
-	checkAccess(peer, info, context_.hub.semaphores.describe(info.id));
-	unwrap(context_.hub.semaphores.remove(info.id));
+	if (auto it = semaphores_.find(path); it != semaphores_.end()) {
+		const auto &info = it->second->semaphore().info();
+		checkAccess(peer, info, context_.hub.semaphores.describe(info.id));
+		unwrap(context_.hub.semaphores.remove(info.id));
+		return;
+	}
+	if (auto it = segments_.find(path); it != segments_.end()) {
+		const auto &info = it->second->segment().info();
+		checkAccess(peer, info, context_.hub.segments.describe(info.id));
+		unwrap(context_.hub.segments.remove(info.id));
+		return;
+	}
+	throw toDbusError({ErrorCode::NotFound, "no ipchub object at path " + path});
 }
 
 std::string ManagerAdaptor::Version()
@@ -123,6 +201,15 @@ sdbus::ObjectPath ManagerAdaptor::publish(const std::shared_ptr<core::Semaphore>
 	if (!semaphores_.contains(path))
 		semaphores_.emplace(path, std::make_shared<SemaphoreAdaptor>(connection_, path,
 									    semaphore, context_));
+	return sdbus::ObjectPath(std::move(path));
+}
+
+sdbus::ObjectPath ManagerAdaptor::publish(const std::shared_ptr<core::SharedMemory> &segment)
+{
+	std::string path = objectPath(kSharedMemory, segment->id());
+	if (!segments_.contains(path))
+		segments_.emplace(path, std::make_shared<SharedMemoryAdaptor>(connection_, path,
+									      segment, context_));
 	return sdbus::ObjectPath(std::move(path));
 }
 

@@ -10,6 +10,7 @@
 #include "io.github.ipchub1.Manager.adaptor.h"
 #include "options.hpp"
 #include "semaphore_adaptor.hpp"
+#include "shared_memory_adaptor.hpp"
 
 namespace ipchub::bus {
 
@@ -28,16 +29,23 @@ private:
 	sdbus::ObjectPath CreateSemaphore(const std::string &key, const uint32_t &initial,
 					  const OptionMap &options) override;
 	sdbus::ObjectPath OpenSemaphore(const std::string &key, const OptionMap &options) override;
+	std::tuple<sdbus::ObjectPath, sdbus::UnixFd>
+	CreateSharedMemory(const std::string &key, const uint64_t &size,
+			   const OptionMap &options) override;
+	sdbus::ObjectPath OpenSharedMemory(const std::string &key,
+					   const OptionMap &options) override;
 	void Remove(const sdbus::ObjectPath &path) override;
 	std::string Version() override;
 	std::map<std::string, sdbus::Variant> Limits() override;
 
 	const Peer &caller();
 	sdbus::ObjectPath publish(const std::shared_ptr<core::Semaphore> &semaphore);
+	sdbus::ObjectPath publish(const std::shared_ptr<core::SharedMemory> &segment);
 
 	sdbus::IConnection &connection_;
 	Context context_;
 	std::map<std::string, std::shared_ptr<SemaphoreAdaptor>> semaphores_;
+	std::map<std::string, std::shared_ptr<SharedMemoryAdaptor>> segments_;
 };
 
 } // namespace ipchub::bus

@@ -20,7 +20,11 @@ SemaphoreAdaptor::SemaphoreAdaptor(sdbus::IConnection &connection, std::string p
 SemaphoreAdaptor::~SemaphoreAdaptor()
 {
 	semaphore_->setChangeHandler(nullptr);
-	emitInterfacesRemovedSignal();
+	try {
+		emitInterfacesRemovedSignal();
+	} catch (const sdbus::Error &) {
+		// The bus is gone already (ipchubd is ending): nobody is left to tell.
+	}
 	unregisterAdaptor();
 }
 

@@ -4,6 +4,7 @@
 #include "object_table.hpp"
 #include "quota.hpp"
 #include "semaphore.hpp"
+#include "shared_memory.hpp"
 
 namespace ipchub::core {
 
@@ -12,16 +13,24 @@ namespace ipchub::core {
 class Hub
 {
 public:
-	explicit Hub(const Limits &limits) : quota(limits), semaphores(quota, "semaphore") {}
+	explicit Hub(const Limits &limits)
+		: quota(limits), semaphores(quota, "semaphore"), segments(quota, "shared memory")
+	{
+	}
 
 	const Limits &limits() const { return quota.limits(); }
 	bool empty() const { return semaphores.size() == 0; }
 
 	// The client left the bus: it loses what it held, and nobody else loses anything.
-	void dropClient(const ClientId &client) { semaphores.dropClient(client); }
+	void dropClient(const ClientId &client)
+	{
+		semaphores.dropClient(client);
+		segments.dropClient(client);
+	}
 
 	Quota quota;
 	ObjectTable<Semaphore> semaphores;
+	ObjectTable<SharedMemory> segments;
 };
 
 } // namespace ipchub::core

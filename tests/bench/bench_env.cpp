@@ -130,7 +130,7 @@ public:
 			const bool single = run.run_type == Run::RT_Iteration &&
 					    run.repetitions <= 1;
 			if (median || single)
-				medians[run.run_name.function_name] =
+				medians[nameOf(run)] =
 					run.GetAdjustedRealTime() *
 					(run.time_unit == benchmark::kMicrosecond ? 1e3
 					 : run.time_unit == benchmark::kMillisecond ? 1e6
@@ -139,12 +139,20 @@ public:
 	}
 
 	std::map<std::string, double> medians;
+
+private:
+	static std::string nameOf(const Run &run)
+	{
+		std::string name = run.run_name.function_name;
+		if (!run.run_name.args.empty())
+			name += "/" + run.run_name.args;
+		return name;
+	}
 };
 
 } // namespace
 
-int runWithRatios(int argc, char **argv,
-		  const std::vector<std::pair<std::string, std::string>> &ratios)
+int runWithRatios(int argc, char **argv, const std::vector<Ratio> &ratios)
 {
 	benchmark::Initialize(&argc, argv);
 	if (benchmark::ReportUnrecognizedArguments(argc, argv))
@@ -163,9 +171,9 @@ int runWithRatios(int argc, char **argv,
 	}
 	json << "\n  },\n  \"ratios\": {";
 	separator = "\n";
-	std::cout << "\nRatios against the bare bus floor (medians, same run):\n";
+	std::cout << "\nRatios (medians of real time, measured in this run):\n";
 	int missing = 0;
-	for (const auto &[numerator, denominator] : ratios) {
+	for (const auto &[label, numerator, denominator] : ratios) {
 		auto top = reporter.medians.find(numerator);
 		auto bottom = reporter.medians.find(denominator);
 		if (top == reporter.medians.end() || bottom == reporter.medians.end()) {
@@ -173,8 +181,9 @@ int runWithRatios(int argc, char **argv,
 			continue;
 		}
 		const double ratio = top->second / bottom->second;
-		std::printf("  %-40s / %-32s = %.3f\n", numerator.c_str(), denominator.c_str(), ratio);
-		json << separator << "    \"" << numerator << " / " << denominator << "\": " << ratio;
+		std::printf("  %-52s %6.3f   (%s / %s)\n", label.c_str(), ratio, numerator.c_str(),
+			    denominator.c_str());
+		json << separator << "    \"" << label << "\": " << ratio;
 		separator = ",\n";
 	}
 	json << "\n  }\n}\n";

@@ -35,10 +35,16 @@ private:
 // A proxy of the bare service: Ping() -> () and Fd() -> (h).
 std::unique_ptr<sdbus::IProxy> bareProxy(sdbus::IConnection &connection);
 
-// Each ratio is the median real time of one benchmark over another's, both measured in
-// this run. Runs the benchmarks, prints the ratios and writes them (and every median)
-// as JSON to $IPCHUB_BENCH_JSON or ipchub-bench.json.
-int runWithRatios(int argc, char **argv,
-		  const std::vector<std::pair<std::string, std::string>> &ratios);
+// A figure to report: the median real time of one benchmark over another's, both
+// measured in this run ("Name" or "Name/arg" as Google Benchmark names them).
+struct Ratio {
+	std::string label;
+	std::string numerator;
+	std::string denominator;
+};
+
+// Runs the benchmarks, prints the ratios and writes them (and every median) as JSON
+// to $IPCHUB_BENCH_JSON or ipchub-bench.json.
+int runWithRatios(int argc, char **argv, const std::vector<Ratio> &ratios);
 
 } // namespace ipchub::bench

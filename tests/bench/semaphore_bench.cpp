@@ -44,5 +44,5 @@ int main(int argc, char **argv)
 {
 	ipchub::bench::BenchEnv env;
 	ipchub::bench::env = &env;
-	return ipchub::bench::runWithRatios(argc, argv, {{"BM_SemaphorePair", "BM_BarePair"}});
+	return ipchub::bench::runWithRatios(argc, argv, {{"semaphore Acquire+Release / bare pair", "BM_SemaphorePair", "BM_BarePair"}});
 }

@@ -6,6 +6,7 @@
 
 #include <ipchub/result.hpp>
 #include <ipchub/semaphore.hpp>
+#include <ipchub/shared_memory.hpp>
 
 namespace ipchub {
 
@@ -27,6 +28,12 @@ public:
 	Result<Semaphore> createSemaphore(std::string_view key, uint32_t initial,
 					  const SemaphoreOptions &options = {});
 	Result<Semaphore> openSemaphore(std::string_view key, const OpenOptions &options = {});
+	// Creates a segment of size bytes, mapped read-write.
+	Result<SharedMemory> createSharedMemory(std::string_view key, uint64_t size,
+						const SharedMemoryOptions &options = {});
+	// Opens an existing segment and maps it as access says.
+	Result<SharedMemory> openSharedMemory(std::string_view key, Access access,
+					      const OpenOptions &options = {});
 	// Ends an object now, persistent or not.
 	Result<void> remove(const std::string &path);
 

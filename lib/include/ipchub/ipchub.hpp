@@ -5,3 +5,4 @@
 #include <ipchub/client.hpp>
 #include <ipchub/result.hpp>
 #include <ipchub/semaphore.hpp>
+#include <ipchub/shared_memory.hpp>

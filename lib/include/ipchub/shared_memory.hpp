@@ -1,0 +1,120 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <ipchub/result.hpp>
+#include <ipchub/semaphore.hpp>
+
+namespace ipchub {
+
+namespace detail {
+struct Session;
+class SharedMemoryProxy;
+class Mapping;
+} // namespace detail
+
+// How a segment is mapped.
+enum class Access {
+	// PROT_READ of a descriptor opened read-only: the kernel refuses to make the
+	// mapping writable, so a stray write is a SIGSEGV in the reader, not a change
+	// everybody sees.
+	ReadOnly,
+	ReadWrite,
+};
+
+struct SharedMemoryOptions {
+	// Open the segment if it exists already, instead of AlreadyExists. Its size must
+	// be the size asked for, and it must not be sealed.
+	bool openExisting = false;
+	// Keep the segment when nobody references it, until Client::remove.
+	bool persistent = false;
+	// Sandboxed apps that may use the segment too.
+	std::vector<std::string> allowedApps{};
+	// The scope to create in: unset means the caller's own; "" is the host's,
+	// else an app id. Only host callers may create outside their own scope.
+	std::optional<std::string> scope{};
+};
+
+// Holds a segment's lock (QSharedMemory::lock()) and gives it back when it goes.
+// The service gives it back too if the process dies or closes the segment.
+class SharedMemoryLock
+{
+public:
+	SharedMemoryLock(SharedMemoryLock &&) noexcept;
+	SharedMemoryLock &operator=(SharedMemoryLock &&) noexcept;
+	~SharedMemoryLock();
+
+	// Whether this guard still holds the lock.
+	bool held() const;
+	// Gives the lock back now; nothing if it is not held any more.
+	Result<void> unlock();
+
+private:
+	friend class SharedMemory;
+	explicit SharedMemoryLock(std::weak_ptr<detail::SharedMemoryProxy> proxy);
+
+	std::weak_ptr<detail::SharedMemoryProxy> proxy_;
+};
+
+// A named shared-memory segment of ipchubd, mapped into this process. The data never
+// crosses the bus: the service hands out a memfd that is mapped here. The segment's
+// size never changes, so the mapping never gets SIGBUS. Destroying the object (or
+// close()) unmaps it, closes the descriptor and drops the reference: the segment
+// goes once nobody references it, unless it is persistent. Use a Client and its
+// objects from one thread at a time; the mapped bytes themselves may be used from
+// any thread.
+class SharedMemory
+{
+public:
+	SharedMemory(SharedMemory &&) noexcept;
+	SharedMemory &operator=(SharedMemory &&) noexcept;
+	~SharedMemory();
+
+	const std::string &path() const { return path_; }
+	Access access() const { return access_; }
+	// The size in bytes; 0 once closed.
+	size_t size() const;
+	// The mapped bytes, writable. Empty for a ReadOnly mapping (use constData()) and
+	// once closed. A ReadWrite mapping stays writable after seal(): the kernel
+	// cannot take back a writable mapping that exists.
+	std::span<std::byte> data();
+	// The mapped bytes, for reading; empty once closed.
+	std::span<const std::byte> constData() const;
+	// The segment's descriptor, owned by this object: for fstat or F_GET_SEALS, never
+	// to close. -1 once closed.
+	int fd() const;
+
+	// Makes the segment immutable for good: no write() and no new writable mapping
+	// through any descriptor, writable attaches fail with PermissionDenied.
+	Result<void> seal();
+	Result<bool> sealed() const;
+	// Connections attached (see the Attachments property).
+	Result<uint32_t> attachments() const;
+	// Takes the segment's lock, waiting up to timeout (kForever: no limit; zero: try
+	// once, WouldBlock when another connection holds it).
+	Result<SharedMemoryLock> lock(std::chrono::microseconds timeout = kForever);
+	// Unmaps, closes the descriptor and drops the reference; the object is unusable
+	// afterwards. The lock, if this connection holds it, is given back.
+	Result<void> close();
+
+private:
+	friend class Client;
+	SharedMemory(std::shared_ptr<detail::Session> session, std::string path,
+		     std::shared_ptr<detail::SharedMemoryProxy> proxy,
+		     std::unique_ptr<detail::Mapping> mapping, Access access);
+
+	std::shared_ptr<detail::Session> session_;
+	std::string path_;
+	std::shared_ptr<detail::SharedMemoryProxy> proxy_;
+	std::unique_ptr<detail::Mapping> mapping_;
+	Access access_;
+};
+
+} // namespace ipchub

@@ -1,0 +1,41 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include <sdbus-c++/Types.h>
+
+#include "ipchub/result.hpp"
+#include "ipchub/shared_memory.hpp"
+
+namespace ipchub::detail {
+
+// A segment's descriptor and its mapping into this process, both released when the
+// Mapping goes.
+class Mapping
+{
+public:
+	// Maps size bytes of fd shared, writable for ReadWrite.
+	static Result<std::unique_ptr<Mapping>> map(sdbus::UnixFd fd, uint64_t size,
+						     Access access);
+	~Mapping();
+	Mapping(const Mapping &) = delete;
+	Mapping &operator=(const Mapping &) = delete;
+
+	std::byte *data() const { return data_; }
+	size_t size() const { return size_; }
+	int fd() const { return fd_.get(); }
+
+private:
+	Mapping(sdbus::UnixFd fd, std::byte *data, size_t size)
+		: fd_(std::move(fd)), data_(data), size_(size)
+	{
+	}
+
+	sdbus::UnixFd fd_;
+	std::byte *data_;
+	size_t size_;
+};
+
+} // namespace ipchub::detail

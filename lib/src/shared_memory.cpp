@@ -1,0 +1,161 @@
+#include "ipchub/shared_memory.hpp"
+
+#include "mapping.hpp"
+#include "proxies.hpp"
+
+namespace ipchub {
+
+namespace {
+
+uint64_t toUsec(std::chrono::microseconds timeout)
+{
+	if (timeout == kForever)
+		return UINT64_MAX;
+	return timeout.count() <= 0 ? 0 : static_cast<uint64_t>(timeout.count());
+}
+
+Result<void> closedError()
+{
+	return fail(ErrorCode::InvalidArgument, "the shared memory was closed");
+}
+
+} // namespace
+
+SharedMemoryLock::SharedMemoryLock(std::weak_ptr<detail::SharedMemoryProxy> proxy)
+	: proxy_(std::move(proxy))
+{
+}
+
+SharedMemoryLock::SharedMemoryLock(SharedMemoryLock &&) noexcept = default;
+
+SharedMemoryLock &SharedMemoryLock::operator=(SharedMemoryLock &&other) noexcept
+{
+	if (this != &other) {
+		(void)unlock();
+		proxy_ = std::move(other.proxy_);
+	}
+	return *this;
+}
+
+SharedMemoryLock::~SharedMemoryLock()
+{
+	(void)unlock();
+}
+
+bool SharedMemoryLock::held() const
+{
+	// A closed segment's lock went back to the service with the Close.
+	return !proxy_.expired();
+}
+
+Result<void> SharedMemoryLock::unlock()
+{
+	auto proxy = proxy_.lock();
+	proxy_.reset();
+	if (!proxy)
+		return {};
+	return detail::callBus([&] { proxy->Unlock(); });
+}
+
+SharedMemory::SharedMemory(std::shared_ptr<detail::Session> session, std::string path,
+			   std::shared_ptr<detail::SharedMemoryProxy> proxy,
+			   std::unique_ptr<detail::Mapping> mapping, Access access)
+	: session_(std::move(session)), path_(std::move(path)), proxy_(std::move(proxy)),
+	  mapping_(std::move(mapping)), access_(access)
+{
+}
+
+SharedMemory::SharedMemory(SharedMemory &&) noexcept = default;
+
+SharedMemory &SharedMemory::operator=(SharedMemory &&other) noexcept
+{
+	if (this != &other) {
+		(void)close();
+		session_ = std::move(other.session_);
+		path_ = std::move(other.path_);
+		proxy_ = std::move(other.proxy_);
+		mapping_ = std::move(other.mapping_);
+		access_ = other.access_;
+	}
+	return *this;
+}
+
+SharedMemory::~SharedMemory()
+{
+	(void)close();
+}
+
+size_t SharedMemory::size() const
+{
+	return mapping_ ? mapping_->size() : 0;
+}
+
+std::span<std::byte> SharedMemory::data()
+{
+	if (!mapping_ || access_ != Access::ReadWrite)
+		return {};
+	return {mapping_->data(), mapping_->size()};
+}
+
+std::span<const std::byte> SharedMemory::constData() const
+{
+	if (!mapping_)
+		return {};
+	return {mapping_->data(), mapping_->size()};
+}
+
+int SharedMemory::fd() const
+{
+	return mapping_ ? mapping_->fd() : -1;
+}
+
+Result<void> SharedMemory::seal()
+{
+	if (!proxy_)
+		return closedError();
+	return detail::callBus([&] { proxy_->Seal(); });
+}
+
+Result<bool> SharedMemory::sealed() const
+{
+	if (!proxy_)
+		return detail::Unexpected<Error>(closedError().error());
+	return detail::callBus([&] { return proxy_->Sealed(); });
+}
+
+Result<uint32_t> SharedMemory::attachments() const
+{
+	if (!proxy_)
+		return detail::Unexpected<Error>(closedError().error());
+	return detail::callBus([&] { return proxy_->Attachments(); });
+}
+
+Result<SharedMemoryLock> SharedMemory::lock(std::chrono::microseconds timeout)
+{
+	if (!proxy_)
+		return detail::Unexpected<Error>(closedError().error());
+	const uint64_t usec = toUsec(timeout);
+	auto locked = detail::callBus([&] {
+		proxy_->getProxy()
+			.callMethod("Lock")
+			.onInterface(detail::SharedMemoryProxy::INTERFACE_NAME)
+			.withTimeout(detail::callTimeoutFor(usec))
+			.withArguments(usec);
+	});
+	if (!locked)
+		return detail::Unexpected<Error>(locked.error());
+	return SharedMemoryLock(proxy_);
+}
+
+Result<void> SharedMemory::close()
+{
+	// The mapping goes first: after close() nothing of the segment is left here.
+	mapping_.reset();
+	if (!proxy_)
+		return {};
+	auto result = detail::callBus([&] { proxy_->Close(); });
+	proxy_.reset();
+	return result;
+}
+
+} // namespace ipchub

@@ -1,0 +1,151 @@
+#include "shared_memory_adaptor.hpp"
+
+#include "errors.hpp"
+#include "pending_reply.hpp"
+
+namespace ipchub::bus {
+
+sdbus::UnixFd toUnixFd(core::UniqueFd fd)
+{
+	// sd-bus dups the descriptor into the reply; this one is closed with the UnixFd,
+	// so the service keeps only its own memfd per segment.
+	return sdbus::UnixFd(fd.release(), sdbus::adopt_fd);
+}
+
+SharedMemoryAdaptor::SharedMemoryAdaptor(sdbus::IConnection &connection, std::string path,
+					 std::shared_ptr<core::SharedMemory> segment,
+					 Context context)
+	: AdaptorInterfaces(connection, std::move(path)), segment_(std::move(segment)),
+	  context_(context)
+{
+	registerAdaptor();
+	segment_->setChangeHandler([this] {
+		emitPropertiesChangedSignal(SharedMemory_adaptor::INTERFACE_NAME,
+					    {"Attachments", "Sealed", "LockHolder", "LockWaiters"});
+	});
+	emitInterfacesAddedSignal();
+}
+
+SharedMemoryAdaptor::~SharedMemoryAdaptor()
+{
+	segment_->setChangeHandler(nullptr);
+	try {
+		emitInterfacesRemovedSignal();
+	} catch (const sdbus::Error &) {
+		// The bus is gone already (ipchubd is ending): nobody is left to tell.
+	}
+	unregisterAdaptor();
+}
+
+const Peer &SharedMemoryAdaptor::caller()
+{
+	const Peer &peer = currentCaller(getObject(), context_.peers);
+	checkAccess(peer, segment_->info(), context_.hub.segments.describe(segment_->id()));
+	return peer;
+}
+
+void SharedMemoryAdaptor::checkReader() const
+{
+	checkPropertyReader(context_.peers, segment_->info(),
+			    context_.hub.segments.describe(segment_->id()));
+}
+
+std::tuple<sdbus::UnixFd, uint64_t> SharedMemoryAdaptor::Attach(const bool &writable)
+{
+	auto fd = unwrap(segment_->attach(caller().name, writable));
+	return {toUnixFd(std::move(fd)), segment_->size()};
+}
+
+void SharedMemoryAdaptor::Seal()
+{
+	caller();
+	unwrap(segment_->seal());
+}
+
+void SharedMemoryAdaptor::Lock(sdbus::Result<> &&result, uint64_t timeout_usec)
+{
+	const Peer &peer = caller();
+	auto &lock = segment_->lock();
+	if (timeout_usec == 0) {
+		if (!unwrap(lock.tryLock(peer.name)))
+			throw toDbusError({ErrorCode::WouldBlock,
+					   "the segment lock is held by another connection"});
+		result.returnResults();
+		return;
+	}
+
+	auto pending = std::make_shared<PendingReply<>>(std::move(result));
+	auto queued = lock.lock(peer.name, [pending](Result<void> outcome) {
+		outcome ? pending->succeed() : pending->fail(outcome.error());
+	});
+	if (!queued) {
+		pending->fail(queued.error());
+		return;
+	}
+	if (!*queued) {
+		pending->succeed();
+		return;
+	}
+	std::weak_ptr<core::SharedMemory> weak = segment_;
+	pending->timer = context_.loop.addTimer(timeout_usec, [weak, id = **queued, timeout_usec] {
+		if (auto segment = weak.lock())
+			segment->lock().cancelWait(
+				id, {ErrorCode::Timeout, "the segment lock was not free within " +
+								 std::to_string(timeout_usec) + " µs"});
+	});
+}
+
+void SharedMemoryAdaptor::Unlock()
+{
+	unwrap(segment_->lock().unlock(caller().name));
+}
+
+void SharedMemoryAdaptor::Close()
+{
+	// This may remove the segment, and retire this adaptor until the call is done.
+	context_.hub.segments.close(caller().name, segment_->id());
+}
+
+std::string SharedMemoryAdaptor::Key()
+{
+	checkReader();
+	return segment_->id().key;
+}
+
+std::string SharedMemoryAdaptor::Scope()
+{
+	checkReader();
+	return segment_->id().scope;
+}
+
+uint64_t SharedMemoryAdaptor::Size()
+{
+	checkReader();
+	return segment_->size();
+}
+
+uint32_t SharedMemoryAdaptor::Attachments()
+{
+	checkReader();
+	return segment_->attachments();
+}
+
+bool SharedMemoryAdaptor::Sealed()
+{
+	checkReader();
+	return segment_->sealed();
+}
+
+std::string SharedMemoryAdaptor::LockHolder()
+{
+	checkReader();
+	return segment_->lock().holder().value_or("");
+}
+
+uint32_t SharedMemoryAdaptor::LockWaiters()
+{
+	checkReader();
+	return segment_->lock().waiters();
+}
+
+} // namespace ipchub::bus

@@ -1,0 +1,51 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <tuple>
+
+#include <sdbus-c++/sdbus-c++.h>
+
+#include "context.hpp"
+#include "core/shared_memory.hpp"
+#include "io.github.ipchub1.SharedMemory.adaptor.h"
+
+namespace ipchub::bus {
+
+// A core descriptor handed to sdbus-c++ for a reply, without one more dup.
+sdbus::UnixFd toUnixFd(core::UniqueFd fd);
+
+// io.github.ipchub1.SharedMemory on one segment's object path.
+class SharedMemoryAdaptor final
+	: public sdbus::AdaptorInterfaces<io::github::ipchub1::SharedMemory_adaptor,
+					  sdbus::ManagedObject_adaptor, sdbus::Properties_adaptor>
+{
+public:
+	SharedMemoryAdaptor(sdbus::IConnection &connection, std::string path,
+			    std::shared_ptr<core::SharedMemory> segment, Context context);
+	~SharedMemoryAdaptor();
+
+	const core::SharedMemory &segment() const { return *segment_; }
+
+private:
+	std::tuple<sdbus::UnixFd, uint64_t> Attach(const bool &writable) override;
+	void Seal() override;
+	void Lock(sdbus::Result<> &&result, uint64_t timeout_usec) override;
+	void Unlock() override;
+	void Close() override;
+	std::string Key() override;
+	std::string Scope() override;
+	uint64_t Size() override;
+	uint32_t Attachments() override;
+	bool Sealed() override;
+	std::string LockHolder() override;
+	uint32_t LockWaiters() override;
+
+	const Peer &caller();
+	void checkReader() const;
+
+	std::shared_ptr<core::SharedMemory> segment_;
+	Context context_;
+};
+
+} // namespace ipchub::bus

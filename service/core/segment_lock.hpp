@@ -1,0 +1,54 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <variant>
+
+#include "client.hpp"
+#include "quota.hpp"
+#include "wait_queue.hpp"
+
+namespace ipchub::core {
+
+// The lock of a shared-memory segment, what QSharedMemory::lock() gives: one
+// exclusive holder at a time, waits served strictly in arrival order. The lock is
+// advisory: it orders the clients that use it, the memory itself stays writable.
+class SegmentLock
+{
+public:
+	explicit SegmentLock(Quota &quota) : queue_(quota) {}
+
+	// The holder's unique name, or nullopt while nobody holds the lock.
+	const std::optional<ClientId> &holder() const { return holder_; }
+	uint32_t waiters() const { return static_cast<uint32_t>(queue_.size()); }
+
+	// Called after every change of holder or waiters.
+	void setChangeHandler(std::function<void()> handler) { changed_ = std::move(handler); }
+
+	// Takes the lock if nobody holds it and nobody waits for it.
+	Result<bool> tryLock(const ClientId &client);
+	// Takes the lock now (nullopt), or queues a wait whose done is called when it ends.
+	Result<std::optional<WaitId>> lock(const ClientId &client, Completion done);
+	// Ends a queued wait with error (a timeout); nothing if it has ended already.
+	void cancelWait(WaitId id, Error error);
+	// NotHeld unless client holds the lock.
+	Result<void> unlock(const ClientId &client);
+	// The client closed (its waits end with Cancelled) or left the bus (they are
+	// dropped silently); the lock passes on if it held it.
+	void dropClient(const ClientId &client, bool closing);
+	// The segment is being removed: every wait ends with error.
+	void end(const Error &error);
+
+private:
+	Result<void> checkNotHolder(const ClientId &client) const;
+	// Hands a free lock to the first waiter.
+	void serve();
+	void notify();
+
+	std::optional<ClientId> holder_;
+	WaitQueue<std::monostate> queue_;
+	std::function<void()> changed_;
+};
+
+} // namespace ipchub::core

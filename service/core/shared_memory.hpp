@@ -1,0 +1,84 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <set>
+
+#include "client.hpp"
+#include "key.hpp"
+#include "quota.hpp"
+#include "segment_lock.hpp"
+#include "unique_fd.hpp"
+
+namespace ipchub::core {
+
+// A named shared-memory segment: a sealed memfd that the service hands out, so the
+// data never crosses the bus. The service keeps exactly one descriptor per segment;
+// the kernel frees the memory once the service and every client have closed theirs.
+//
+// From creation the memfd is sealed against shrink and grow: nobody can truncate it
+// under someone else's mapping (no SIGBUS). Seal() adds the future-write seal: no new
+// writable mapping and no write() through any descriptor, already handed out or not.
+// Writable mappings made before Seal() stay writable; the kernel has no way to take
+// them back.
+class SharedMemory
+{
+public:
+	// Checks size against the limits, charges it to the creator's
+	// bytes_per_connection and makes the memfd. The bytes come back when the segment
+	// ends.
+	static Result<std::shared_ptr<SharedMemory>> create(ObjectInfo info, uint64_t size,
+							    const ClientId &creator,
+							    Quota &quota);
+
+	SharedMemory(ObjectInfo info, uint64_t size, UniqueFd memfd, ClientId creator,
+		     Quota &quota);
+	~SharedMemory();
+	SharedMemory(const SharedMemory &) = delete;
+	SharedMemory &operator=(const SharedMemory &) = delete;
+
+	const ObjectKey &id() const { return info_.id; }
+	const ObjectInfo &info() const { return info_; }
+	uint64_t size() const { return size_; }
+	bool sealed() const { return sealed_; }
+	// Connections that were handed a descriptor (by Create or Attach) and have not
+	// closed the segment or left the bus since. The service cannot see a client
+	// close its descriptor, only Close.
+	uint32_t attachments() const { return static_cast<uint32_t>(attached_.size()); }
+	SegmentLock &lock() { return lock_; }
+	const SegmentLock &lock() const { return lock_; }
+
+	// Called after every change of attachments, seal or lock.
+	void setChangeHandler(std::function<void()> handler);
+
+	// A new descriptor of the segment for client: a duplicate of the read-write one,
+	// or one opened read-only, of which the kernel refuses a writable shared mapping.
+	// Writable attaches of a sealed segment are PermissionDenied.
+	Result<UniqueFd> attach(const ClientId &client, bool writable);
+	// Adds F_SEAL_FUTURE_WRITE and F_SEAL_SEAL. Sealing a sealed segment does nothing.
+	Result<void> seal();
+
+	// The client closed the segment or left the bus: it is no longer attached, and
+	// gives back the lock and its lock waits.
+	void dropClient(const ClientId &client, bool closing);
+	// The segment is being removed: lock waits end with error, the creator's bytes
+	// come back and the service's descriptor is closed.
+	void end(const Error &error);
+
+private:
+	void notify();
+
+	ObjectInfo info_;
+	uint64_t size_;
+	UniqueFd memfd_;
+	ClientId creator_;
+	Quota &quota_;
+	bool charged_ = true;
+	bool sealed_ = false;
+	std::set<ClientId> attached_;
+	SegmentLock lock_;
+	std::function<void()> changed_;
+};
+
+} // namespace ipchub::core

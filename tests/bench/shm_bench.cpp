@@ -1,0 +1,157 @@
+// Shared memory against the bare bus floor (see bench_env.hpp):
+//
+//   BareFdCall      one call to the bare service returning a memfd
+//   BarePingFdCall  a bare call, then a bare call returning a memfd: two round trips
+//   AttachMap       Attach(false) on an open segment + mmap + munmap: one round trip
+//   OpenAttachMap   Client::openSharedMemory + destruction: Open, Attach, mmap,
+//                   munmap, Close: three round trips
+//   WriteMapping    memcpy into a segment's mapping
+//   WritePrivate    memcpy into private memory, the same size
+
+#include <cstring>
+#include <memory>
+#include <stdexcept>
+#include <sys/mman.h>
+#include <vector>
+
+#include <ipchub/ipchub.hpp>
+
+#include "bench_env.hpp"
+
+namespace ipchub::bench {
+namespace {
+
+constexpr const char *kSegmentPath = "/io/github/ipchub1/shm/bench";
+
+struct World {
+	std::unique_ptr<Client> client;
+	std::unique_ptr<SharedMemory> segment;
+	// Opens and closes the segment: a connection of its own, because Close drops the
+	// connection's one reference, and the creator's must stay.
+	std::unique_ptr<Client> reader;
+	std::unique_ptr<sdbus::IConnection> raw;
+	std::unique_ptr<sdbus::IProxy> bare;
+	std::unique_ptr<sdbus::IProxy> segmentProxy;
+};
+
+World *world = nullptr;
+
+void BareFdCall(benchmark::State &state)
+{
+	for (auto _ : state) {
+		sdbus::UnixFd fd;
+		world->bare->callMethod("Fd").onInterface(kBareInterface).storeResultsTo(fd);
+		benchmark::DoNotOptimize(fd.get());
+	}
+}
+
+void BareThreeCalls(benchmark::State &state)
+{
+	for (auto _ : state) {
+		sdbus::UnixFd fd;
+		world->bare->callMethod("Ping").onInterface(kBareInterface);
+		world->bare->callMethod("Fd").onInterface(kBareInterface).storeResultsTo(fd);
+		world->bare->callMethod("Ping").onInterface(kBareInterface);
+		benchmark::DoNotOptimize(fd.get());
+	}
+}
+
+void AttachMap(benchmark::State &state)
+{
+	for (auto _ : state) {
+		sdbus::UnixFd fd;
+		uint64_t size = 0;
+		world->segmentProxy->callMethod("Attach")
+			.onInterface("io.github.ipchub1.SharedMemory")
+			.withArguments(false)
+			.storeResultsTo(fd, size);
+		void *data = mmap(nullptr, size, PROT_READ, MAP_SHARED, fd.get(), 0);
+		if (data == MAP_FAILED) {
+			state.SkipWithError("mmap failed");
+			return;
+		}
+		benchmark::DoNotOptimize(*static_cast<volatile const char *>(data));
+		munmap(data, size);
+	}
+}
+
+void OpenAttachMap(benchmark::State &state)
+{
+	for (auto _ : state) {
+		auto view = world->reader->openSharedMemory("bench", Access::ReadOnly);
+		if (!view) {
+			state.SkipWithError(view.error().message.c_str());
+			return;
+		}
+		benchmark::DoNotOptimize(view->constData()[0]);
+	}
+}
+
+void WriteMapping(benchmark::State &state)
+{
+	const auto bytes = static_cast<size_t>(state.range(0));
+	std::vector<std::byte> source(bytes, std::byte{0x5a});
+	auto target = world->segment->data().first(bytes);
+	for (auto _ : state) {
+		std::memcpy(target.data(), source.data(), bytes);
+		benchmark::ClobberMemory();
+	}
+	state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * bytes));
+}
+
+void WritePrivate(benchmark::State &state)
+{
+	const auto bytes = static_cast<size_t>(state.range(0));
+	std::vector<std::byte> source(bytes, std::byte{0x5a});
+	// Touched first, as the segment is, so neither side pays for page faults.
+	std::vector<std::byte> target(bytes, std::byte{0});
+	for (auto _ : state) {
+		std::memcpy(target.data(), source.data(), bytes);
+		benchmark::ClobberMemory();
+	}
+	state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * bytes));
+}
+
+constexpr int64_t kSegmentSize = 64 << 20;
+
+BENCHMARK(BareFdCall)->UseRealTime();
+BENCHMARK(BareThreeCalls)->UseRealTime();
+BENCHMARK(AttachMap)->UseRealTime();
+BENCHMARK(OpenAttachMap)->UseRealTime();
+BENCHMARK(WriteMapping)->Arg(64 << 10)->Arg(1 << 20)->Arg(kSegmentSize);
+BENCHMARK(WritePrivate)->Arg(64 << 10)->Arg(1 << 20)->Arg(kSegmentSize);
+
+} // namespace
+} // namespace ipchub::bench
+
+int main(int argc, char **argv)
+{
+	using namespace ipchub::bench;
+	BenchEnv env;
+	World state;
+	for (auto *client : {&state.client, &state.reader}) {
+		auto connected = ipchub::Client::connect(env.address());
+		if (!connected)
+			throw std::runtime_error(connected.error().message);
+		*client = std::make_unique<ipchub::Client>(std::move(*connected));
+	}
+	auto segment = state.client->createSharedMemory("bench", kSegmentSize);
+	if (!segment)
+		throw std::runtime_error(segment.error().message);
+	state.segment = std::make_unique<ipchub::SharedMemory>(std::move(*segment));
+	std::memset(state.segment->data().data(), 0, state.segment->size());
+	state.raw = sdbus::createSessionBusConnectionWithAddress(env.address());
+	state.bare = bareProxy(*state.raw);
+	state.segmentProxy = sdbus::createProxy(*state.raw, "io.github.ipchub1", kSegmentPath);
+	world = &state;
+	const int status = runWithRatios(
+		argc, argv,
+		{{"Attach+mmap / bare call returning an fd", "AttachMap", "BareFdCall"},
+		 {"Open+Attach+mmap+Close / three bare calls", "OpenAttachMap", "BareThreeCalls"},
+		 {"mapping bandwidth / memcpy, 64 KiB", "WritePrivate/65536", "WriteMapping/65536"},
+		 {"mapping bandwidth / memcpy, 1 MiB", "WritePrivate/1048576", "WriteMapping/1048576"},
+		 {"mapping bandwidth / memcpy, 64 MiB", "WritePrivate/67108864",
+		  "WriteMapping/67108864"}});
+	world = nullptr;
+	return status;
+}

@@ -1,0 +1,162 @@
+// The segment and its lock, with no bus: core/shared_memory and core/segment_lock.
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include <gtest/gtest.h>
+
+#include "core/object_table.hpp"
+#include "core/shared_memory.hpp"
+
+namespace ipchub::core {
+namespace {
+
+class SegmentTest : public ::testing::Test
+{
+protected:
+	Limits smallLimits()
+	{
+		Limits limits;
+		limits.segmentSize = 8192;
+		limits.bytesPerConnection = 12288;
+		return limits;
+	}
+
+	Quota quota{smallLimits()};
+	ObjectInfo info{{"", "frame"}, {}};
+};
+
+TEST_F(SegmentTest, SizesAreCheckedAndCharged)
+{
+	auto zero = SharedMemory::create(info, 0, ":1.1", quota);
+	ASSERT_FALSE(zero);
+	EXPECT_EQ(zero.error().code, ErrorCode::InvalidArgument);
+	auto big = SharedMemory::create(info, 8193, ":1.1", quota);
+	ASSERT_FALSE(big);
+	EXPECT_EQ(big.error().code, ErrorCode::LimitExceeded);
+	EXPECT_NE(big.error().message.find("segment_size is 8192"), std::string::npos);
+
+	auto first = SharedMemory::create(info, 8192, ":1.1", quota);
+	ASSERT_TRUE(first);
+	auto second = SharedMemory::create(info, 8192, ":1.1", quota);
+	ASSERT_FALSE(second);
+	EXPECT_NE(second.error().message.find("bytes_per_connection 12288"), std::string::npos);
+	(*first)->end({ErrorCode::Cancelled, "removed"});
+	EXPECT_TRUE(SharedMemory::create(info, 8192, ":1.1", quota));
+}
+
+TEST_F(SegmentTest, BytesComeBackWhenTheSegmentIsDestroyedWithoutEnd)
+{
+	{
+		auto segment = SharedMemory::create(info, 8192, ":1.1", quota);
+		ASSERT_TRUE(segment);
+	}
+	EXPECT_TRUE(SharedMemory::create(info, 8192, ":1.1", quota));
+}
+
+TEST_F(SegmentTest, AttachHandsOutSealedDescriptorsOfTheRightMode)
+{
+	auto segment = SharedMemory::create(info, 4096, ":1.1", quota);
+	ASSERT_TRUE(segment);
+	auto rw = (*segment)->attach(":1.1", true);
+	auto ro = (*segment)->attach(":1.2", false);
+	ASSERT_TRUE(rw && ro);
+	EXPECT_EQ(fcntl(rw->get(), F_GETFL) & O_ACCMODE, O_RDWR);
+	EXPECT_EQ(fcntl(ro->get(), F_GETFL) & O_ACCMODE, O_RDONLY);
+	EXPECT_EQ(fcntl(rw->get(), F_GET_SEALS), F_SEAL_SHRINK | F_SEAL_GROW);
+	struct stat status;
+	ASSERT_EQ(fstat(ro->get(), &status), 0);
+	EXPECT_EQ(status.st_size, 4096);
+	EXPECT_EQ(status.st_mode & 0777, 0400u);
+	EXPECT_EQ((*segment)->attachments(), 2u);
+	(*segment)->dropClient(":1.2", true);
+	EXPECT_EQ((*segment)->attachments(), 1u);
+}
+
+TEST_F(SegmentTest, SealRefusesWritableAttaches)
+{
+	auto segment = SharedMemory::create(info, 4096, ":1.1", quota);
+	ASSERT_TRUE(segment);
+	int changes = 0;
+	(*segment)->setChangeHandler([&] { ++changes; });
+	ASSERT_TRUE((*segment)->seal());
+	EXPECT_TRUE((*segment)->sealed());
+	EXPECT_EQ(changes, 1);
+	ASSERT_TRUE((*segment)->seal());
+	EXPECT_EQ(changes, 1) << "a second seal changes nothing";
+	auto rw = (*segment)->attach(":1.1", true);
+	ASSERT_FALSE(rw);
+	EXPECT_EQ(rw.error().code, ErrorCode::PermissionDenied);
+	auto ro = (*segment)->attach(":1.1", false);
+	ASSERT_TRUE(ro);
+	EXPECT_EQ(fcntl(ro->get(), F_GET_SEALS) & F_SEAL_FUTURE_WRITE, F_SEAL_FUTURE_WRITE);
+}
+
+class SegmentLockTest : public ::testing::Test
+{
+protected:
+	Quota quota{Limits{}};
+	SegmentLock lock{quota};
+};
+
+TEST_F(SegmentLockTest, OneHolderAndFifoWaiters)
+{
+	ASSERT_TRUE(lock.tryLock(":1.1").value());
+	EXPECT_EQ(lock.holder(), ":1.1");
+	EXPECT_FALSE(lock.tryLock(":1.2").value());
+	EXPECT_EQ(lock.tryLock(":1.1").error().code, ErrorCode::InvalidArgument);
+
+	std::vector<std::string> granted;
+	auto second = lock.lock(":1.2", [&](Result<void> r) { if (r) granted.push_back(":1.2"); });
+	auto third = lock.lock(":1.3", [&](Result<void> r) { if (r) granted.push_back(":1.3"); });
+	ASSERT_TRUE(second && *second && third && *third);
+	EXPECT_EQ(lock.waiters(), 2u);
+	EXPECT_FALSE(lock.tryLock(":1.4").value()) << "a try does not jump the queue";
+
+	EXPECT_EQ(lock.unlock(":1.3").error().code, ErrorCode::NotHeld);
+	ASSERT_TRUE(lock.unlock(":1.1"));
+	EXPECT_EQ(lock.holder(), ":1.2");
+	ASSERT_TRUE(lock.unlock(":1.2"));
+	EXPECT_EQ(granted, (std::vector<std::string>{":1.2", ":1.3"}));
+	EXPECT_EQ(quota.waits(":1.2"), 0u);
+}
+
+TEST_F(SegmentLockTest, HolderLeavingPassesTheLockAndCancelledWaitsAreReported)
+{
+	ASSERT_TRUE(lock.tryLock(":1.1").value());
+	std::optional<Result<void>> waiter, closer;
+	auto queued = lock.lock(":1.2", [&](Result<void> r) { waiter = r; });
+	ASSERT_TRUE(lock.lock(":1.3", [&](Result<void> r) { closer = r; }));
+	lock.dropClient(":1.3", true);
+	ASSERT_TRUE(closer);
+	EXPECT_EQ(closer->error().code, ErrorCode::Cancelled);
+	lock.dropClient(":1.1", false);
+	ASSERT_TRUE(waiter);
+	EXPECT_TRUE(*waiter);
+	EXPECT_EQ(lock.holder(), ":1.2");
+
+	std::optional<Result<void>> timed;
+	auto id = lock.lock(":1.4", [&](Result<void> r) { timed = r; });
+	ASSERT_TRUE(id && *id);
+	lock.cancelWait(**id, {ErrorCode::Timeout, "late"});
+	ASSERT_TRUE(timed);
+	EXPECT_EQ(timed->error().code, ErrorCode::Timeout);
+	EXPECT_EQ(lock.waiters(), 0u);
+}
+
+TEST_F(SegmentLockTest, WaitersPerObjectLimit)
+{
+	Limits limits;
+	limits.waitersPerObject = 1;
+	Quota small(limits);
+	SegmentLock limited(small);
+	ASSERT_TRUE(limited.tryLock(":1.1").value());
+	ASSERT_TRUE(limited.lock(":1.2", [](Result<void>) {}));
+	auto refused = limited.lock(":1.3", [](Result<void>) {});
+	ASSERT_FALSE(refused);
+	EXPECT_EQ(refused.error().code, ErrorCode::LimitExceeded);
+}
+
+} // namespace
+} // namespace ipchub::core
