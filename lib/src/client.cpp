@@ -71,6 +71,36 @@ Result<Semaphore> Client::openSemaphore(std::string_view key, const OpenOptions 
 	return Semaphore(session_, *path);
 }
 
+Result<Lock> Client::createLock(std::string_view key, const LockOptions &options)
+{
+	OptionMap map;
+	if (options.openExisting)
+		map.emplace("open_existing", sdbus::Variant(true));
+	if (options.persistent)
+		map.emplace("persistent", sdbus::Variant(true));
+	if (!options.allowedApps.empty())
+		map.emplace("allowed_apps", sdbus::Variant(options.allowedApps));
+	if (!options.scope.empty())
+		map.emplace("scope", sdbus::Variant(options.scope));
+	detail::ManagerProxy manager(*session_->connection, detail::kManagerPath);
+	auto path = detail::callBus([&] { return manager.CreateLock(std::string(key), map); });
+	if (!path)
+		return detail::Unexpected<Error>(path.error());
+	return Lock(session_, *path);
+}
+
+Result<Lock> Client::openLock(std::string_view key, const OpenOptions &options)
+{
+	OptionMap map;
+	if (!options.scope.empty())
+		map.emplace("scope", sdbus::Variant(options.scope));
+	detail::ManagerProxy manager(*session_->connection, detail::kManagerPath);
+	auto path = detail::callBus([&] { return manager.OpenLock(std::string(key), map); });
+	if (!path)
+		return detail::Unexpected<Error>(path.error());
+	return Lock(session_, *path);
+}
+
 Result<void> Client::remove(const std::string &path)
 {
 	detail::ManagerProxy manager(*session_->connection, detail::kManagerPath);

@@ -4,6 +4,7 @@
 
 #include <sdbus-c++/sdbus-c++.h>
 
+#include "io.github.ipchub1.Lock.proxy.h"
 #include "io.github.ipchub1.Manager.proxy.h"
 #include "io.github.ipchub1.Semaphore.proxy.h"
 #include "session.hpp"
@@ -31,6 +32,11 @@ class ManagerProxy final : public BoundProxy<io::github::ipchub1::Manager_proxy>
 };
 
 class SemaphoreProxy final : public BoundProxy<io::github::ipchub1::Semaphore_proxy>
+{
+	using BoundProxy::BoundProxy;
+};
+
+class LockProxy final : public BoundProxy<io::github::ipchub1::Lock_proxy>
 {
 	using BoundProxy::BoundProxy;
 };

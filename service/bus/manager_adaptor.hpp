@@ -8,6 +8,7 @@
 
 #include "context.hpp"
 #include "io.github.ipchub1.Manager.adaptor.h"
+#include "lock_adaptor.hpp"
 #include "options.hpp"
 #include "semaphore_adaptor.hpp"
 
@@ -28,16 +29,20 @@ private:
 	sdbus::ObjectPath CreateSemaphore(const std::string &key, const uint32_t &initial,
 					  const OptionMap &options) override;
 	sdbus::ObjectPath OpenSemaphore(const std::string &key, const OptionMap &options) override;
+	sdbus::ObjectPath CreateLock(const std::string &key, const OptionMap &options) override;
+	sdbus::ObjectPath OpenLock(const std::string &key, const OptionMap &options) override;
 	void Remove(const sdbus::ObjectPath &path) override;
 	std::string Version() override;
 	std::map<std::string, sdbus::Variant> Limits() override;
 
 	const Peer &caller();
 	sdbus::ObjectPath publish(const std::shared_ptr<core::Semaphore> &semaphore);
+	sdbus::ObjectPath publish(const std::shared_ptr<core::Lock> &lock);
 
 	sdbus::IConnection &connection_;
 	Context context_;
 	std::map<std::string, std::shared_ptr<SemaphoreAdaptor>> semaphores_;
+	std::map<std::string, std::shared_ptr<LockAdaptor>> locks_;
 };
 
 } // namespace ipchub::bus

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "limits.hpp"
+#include "lock.hpp"
 #include "object_table.hpp"
 #include "quota.hpp"
 #include "semaphore.hpp"
@@ -12,15 +13,23 @@ namespace ipchub::core {
 class Hub
 {
 public:
-	explicit Hub(const Limits &limits) : quota(limits), semaphores(quota, "semaphore") {}
+	explicit Hub(const Limits &limits)
+		: quota(limits), semaphores(quota, "semaphore"), locks(quota, "lock")
+	{
+	}
 
 	const Limits &limits() const { return quota.limits(); }
 
 	// The client left the bus: it loses what it held, and nobody else loses anything.
-	void dropClient(const ClientId &client) { semaphores.dropClient(client); }
+	void dropClient(const ClientId &client)
+	{
+		semaphores.dropClient(client);
+		locks.dropClient(client);
+	}
 
 	Quota quota;
 	ObjectTable<Semaphore> semaphores;
+	ObjectTable<Lock> locks;
 };
 
 } // namespace ipchub::core

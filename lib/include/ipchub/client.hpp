@@ -4,6 +4,7 @@
 #include <string>
 #include <string_view>
 
+#include <ipchub/lock.hpp>
 #include <ipchub/result.hpp>
 #include <ipchub/semaphore.hpp>
 
@@ -27,6 +28,8 @@ public:
 	Result<Semaphore> createSemaphore(std::string_view key, uint32_t initial,
 					  const SemaphoreOptions &options = {});
 	Result<Semaphore> openSemaphore(std::string_view key, const OpenOptions &options = {});
+	Result<Lock> createLock(std::string_view key, const LockOptions &options = {});
+	Result<Lock> openLock(std::string_view key, const OpenOptions &options = {});
 	// Ends an object now, persistent or not.
 	Result<void> remove(const std::string &path);
 

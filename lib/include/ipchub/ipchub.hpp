@@ -3,5 +3,6 @@
 // libipchub: named semaphores, shared memory and locks of the ipchubd session service.
 
 #include <ipchub/client.hpp>
+#include <ipchub/lock.hpp>
 #include <ipchub/result.hpp>
 #include <ipchub/semaphore.hpp>
