@@ -33,10 +33,11 @@ struct LockOptions {
 	bool openExisting = false;
 	// Keep the lock when nobody references it, until Client::remove.
 	bool persistent = false;
-	// Sandboxed apps that may use the lock too.
-	std::vector<std::string> allowedApps;
+	// Sandboxed apps that may use the lock too. (The {} let designated initializers
+	// such as {.openExisting = true} leave them out without a -Wextra warning.)
+	std::vector<std::string> allowedApps{};
 	// Another scope than the caller's own ("" means the caller's own).
-	std::string scope;
+	std::string scope{};
 };
 
 // One grant of a lock, as QLockFile::getLockInfo tells of its one holder.
