@@ -191,7 +191,8 @@ Result<LockState> Lock::mode() const
 		return LockState::Shared;
 	if (*mode == "exclusive")
 		return LockState::Exclusive;
-	return fail(ErrorCode::Failed, "the service reports an unknown lock mode \"" + *mode + "\"");
+	return fail(ErrorCode::Failed,
+		    "the service reports an unknown lock mode \"" + *mode + "\"");
 }
 
 Result<std::vector<LockHolder>> Lock::holders() const

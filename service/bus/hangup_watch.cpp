@@ -14,10 +14,11 @@ Result<HandlePipe> makeHandlePipe()
 	// No O_NONBLOCK: the write end's file description is the caller's to use.
 	if (pipe2(fds, O_CLOEXEC) < 0) {
 		const int error = errno;
-		return fail(ErrorCode::Failed,
-			    std::string("cannot create a lock handle: pipe2: ") + std::strerror(error));
+		return fail(ErrorCode::Failed, std::string("cannot create a lock handle: pipe2: ") +
+						       std::strerror(error));
 	}
-	return HandlePipe{sdbus::UnixFd(fds[0], sdbus::adopt_fd), sdbus::UnixFd(fds[1], sdbus::adopt_fd)};
+	return HandlePipe{sdbus::UnixFd(fds[0], sdbus::adopt_fd),
+			  sdbus::UnixFd(fds[1], sdbus::adopt_fd)};
 }
 
 Result<std::unique_ptr<HangupWatch>> HangupWatch::watch(EventLoop &loop, sdbus::UnixFd fd,

@@ -188,7 +188,8 @@ sdbus::ObjectPath ManagerAdaptor::publish(const std::shared_ptr<core::Lock> &loc
 {
 	std::string path = objectPath(kLock, lock->id());
 	if (!locks_.contains(path))
-		locks_.emplace(path, std::make_shared<LockAdaptor>(connection_, path, lock, context_));
+		locks_.emplace(path,
+			       std::make_shared<LockAdaptor>(connection_, path, lock, context_));
 	return sdbus::ObjectPath(std::move(path));
 }
 

@@ -115,8 +115,8 @@ bool Lock::releaseGrant(uint64_t token)
 void Lock::dropClient(const ClientId &client, bool closing)
 {
 	auto waits = queue_.removeClient(client);
-	const auto dropped =
-		std::erase_if(grants_, [&](const auto &entry) { return entry.second.holder.client == client; });
+	const auto dropped = std::erase_if(
+		grants_, [&](const auto &entry) { return entry.second.holder.client == client; });
 	if (waits.empty() && dropped == 0)
 		return;
 	serve();
