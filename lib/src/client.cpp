@@ -11,6 +11,30 @@ namespace {
 
 using OptionMap = std::map<std::string, sdbus::Variant>;
 
+// The options every Create takes besides its own.
+template <typename Options>
+OptionMap createOptions(const Options &options)
+{
+	OptionMap map;
+	if (options.openExisting)
+		map.emplace("open_existing", sdbus::Variant(true));
+	if (options.persistent)
+		map.emplace("persistent", sdbus::Variant(true));
+	if (!options.allowedApps.empty())
+		map.emplace("allowed_apps", sdbus::Variant(options.allowedApps));
+	if (options.scope)
+		map.emplace("scope", sdbus::Variant(*options.scope));
+	return map;
+}
+
+OptionMap openOptions(const OpenOptions &options)
+{
+	OptionMap map;
+	if (options.scope)
+		map.emplace("scope", sdbus::Variant(*options.scope));
+	return map;
+}
+
 } // namespace
 
 Client::Client(std::shared_ptr<detail::Session> session) : session_(std::move(session)) {}
@@ -57,19 +81,11 @@ Result<Client> Client::connect(const std::string &address)
 Result<Semaphore> Client::createSemaphore(std::string_view key, uint32_t initial,
 					  const SemaphoreOptions &options)
 {
-	OptionMap map;
-	if (options.openExisting)
-		map.emplace("open_existing", sdbus::Variant(true));
+	OptionMap map = createOptions(options);
 	if (options.max != 0)
 		map.emplace("max", sdbus::Variant(options.max));
-	if (options.persistent)
-		map.emplace("persistent", sdbus::Variant(true));
 	if (!options.returnOnExit)
 		map.emplace("return_on_exit", sdbus::Variant(false));
-	if (!options.allowedApps.empty())
-		map.emplace("allowed_apps", sdbus::Variant(options.allowedApps));
-	if (options.scope)
-		map.emplace("scope", sdbus::Variant(*options.scope));
 	detail::ManagerProxy manager(*session_->connection, detail::kManagerPath);
 	auto path = detail::callBus(
 		[&] { return manager.CreateSemaphore(std::string(key), initial, map); });
@@ -80,9 +96,7 @@ Result<Semaphore> Client::createSemaphore(std::string_view key, uint32_t initial
 
 Result<Semaphore> Client::openSemaphore(std::string_view key, const OpenOptions &options)
 {
-	OptionMap map;
-	if (options.scope)
-		map.emplace("scope", sdbus::Variant(*options.scope));
+	const OptionMap map = openOptions(options);
 	detail::ManagerProxy manager(*session_->connection, detail::kManagerPath);
 	auto path = detail::callBus([&] { return manager.OpenSemaphore(std::string(key), map); });
 	if (!path)
@@ -93,15 +107,7 @@ Result<Semaphore> Client::openSemaphore(std::string_view key, const OpenOptions 
 Result<SharedMemory> Client::createSharedMemory(std::string_view key, uint64_t size,
 						const SharedMemoryOptions &options)
 {
-	OptionMap map;
-	if (options.openExisting)
-		map.emplace("open_existing", sdbus::Variant(true));
-	if (options.persistent)
-		map.emplace("persistent", sdbus::Variant(true));
-	if (!options.allowedApps.empty())
-		map.emplace("allowed_apps", sdbus::Variant(options.allowedApps));
-	if (options.scope)
-		map.emplace("scope", sdbus::Variant(*options.scope));
+	const OptionMap map = createOptions(options);
 	detail::ManagerProxy manager(*session_->connection, detail::kManagerPath);
 	auto created = detail::callBus([&] {
 		auto [path, fd] = manager.CreateSharedMemory(std::string(key), size, map);
@@ -123,9 +129,7 @@ Result<SharedMemory> Client::createSharedMemory(std::string_view key, uint64_t s
 Result<SharedMemory> Client::openSharedMemory(std::string_view key, Access access,
 					      const OpenOptions &options)
 {
-	OptionMap map;
-	if (options.scope)
-		map.emplace("scope", sdbus::Variant(*options.scope));
+	const OptionMap map = openOptions(options);
 	detail::ManagerProxy manager(*session_->connection, detail::kManagerPath);
 	auto opened = detail::callBus([&] {
 		std::string path = manager.OpenSharedMemory(std::string(key), map);
@@ -148,6 +152,26 @@ Result<SharedMemory> Client::openSharedMemory(std::string_view key, Access acces
 	if (!mapping)
 		return closeOnError(mapping.error());
 	return SharedMemory(session_, path, std::move(proxy), std::move(*mapping), access);
+}
+
+Result<Lock> Client::createLock(std::string_view key, const LockOptions &options)
+{
+	const OptionMap map = createOptions(options);
+	detail::ManagerProxy manager(*session_->connection, detail::kManagerPath);
+	auto path = detail::callBus([&] { return manager.CreateLock(std::string(key), map); });
+	if (!path)
+		return detail::Unexpected<Error>(path.error());
+	return Lock(session_, *path);
+}
+
+Result<Lock> Client::openLock(std::string_view key, const OpenOptions &options)
+{
+	const OptionMap map = openOptions(options);
+	detail::ManagerProxy manager(*session_->connection, detail::kManagerPath);
+	auto path = detail::callBus([&] { return manager.OpenLock(std::string(key), map); });
+	if (!path)
+		return detail::Unexpected<Error>(path.error());
+	return Lock(session_, *path);
 }
 
 Result<void> Client::remove(const std::string &path)

@@ -4,6 +4,7 @@
 
 #include <sdbus-c++/sdbus-c++.h>
 
+#include "io.github.ipchub1.Lock.proxy.h"
 #include "io.github.ipchub1.Manager.proxy.h"
 #include "io.github.ipchub1.Semaphore.proxy.h"
 #include "io.github.ipchub1.SharedMemory.proxy.h"
@@ -37,6 +38,11 @@ class SemaphoreProxy final : public BoundProxy<io::github::ipchub1::Semaphore_pr
 };
 
 class SharedMemoryProxy final : public BoundProxy<io::github::ipchub1::SharedMemory_proxy>
+{
+	using BoundProxy::BoundProxy;
+};
+
+class LockProxy final : public BoundProxy<io::github::ipchub1::Lock_proxy>
 {
 	using BoundProxy::BoundProxy;
 };

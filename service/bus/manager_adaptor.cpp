@@ -2,34 +2,29 @@
 
 #include "core/scope.hpp"
 #include "errors.hpp"
-#include "object_path.hpp"
 
 namespace ipchub::bus {
 
 namespace {
 
-constexpr const char *kSemaphore = "semaphore";
-constexpr const char *kSharedMemory = "shm";
+// The options every Create takes besides its own.
+constexpr OptionSpec kOpenExisting{"open_existing", "b"};
+constexpr OptionSpec kPersistent{"persistent", "b"};
+constexpr OptionSpec kAllowedApps{"allowed_apps", "as"};
+constexpr OptionSpec kScope{"scope", "s"};
 
 } // namespace
 
 ManagerAdaptor::ManagerAdaptor(sdbus::IConnection &connection, Context context)
 	: AdaptorInterfaces(connection, kManagerPath), connection_(connection), context_(context)
 {
-	context_.hub.semaphores.setRemovedHandler([this](const auto &semaphore) {
-		auto it = semaphores_.find(objectPath(kSemaphore, semaphore->id()));
-		if (it == semaphores_.end())
-			return;
-		context_.loop.retire(std::move(it->second));
-		semaphores_.erase(it);
-	});
-	context_.hub.segments.setRemovedHandler([this](const auto &segment) {
-		auto it = segments_.find(objectPath(kSharedMemory, segment->id()));
-		if (it == segments_.end())
-			return;
-		context_.loop.retire(std::move(it->second));
-		segments_.erase(it);
-	});
+	auto &hub = context_.hub;
+	hub.semaphores.setRemovedHandler(
+		[this](const auto &object) { semaphores_.retire(context_.loop, *object); });
+	hub.segments.setRemovedHandler(
+		[this](const auto &object) { segments_.retire(context_.loop, *object); });
+	hub.locks.setRemovedHandler(
+		[this](const auto &object) { locks_.retire(context_.loop, *object); });
 	registerAdaptor();
 }
 
@@ -37,8 +32,10 @@ ManagerAdaptor::~ManagerAdaptor()
 {
 	context_.hub.semaphores.setRemovedHandler(nullptr);
 	context_.hub.segments.setRemovedHandler(nullptr);
+	context_.hub.locks.setRemovedHandler(nullptr);
 	semaphores_.clear();
 	segments_.clear();
+	locks_.clear();
 	unregisterAdaptor();
 }
 
@@ -47,20 +44,41 @@ const Peer &ManagerAdaptor::caller()
 	return currentCaller(getObject(), context_.peers);
 }
 
+core::ObjectInfo ManagerAdaptor::infoForCreate(const Peer &peer, const std::string &key,
+					       const Options &parsed)
+{
+	unwrap(core::checkKey(key, context_.hub.limits().keyLength));
+	return {{unwrap(core::scopeForCreate(peer.appId, parsed.get<std::string>("scope"))), key},
+		parsed.get<std::vector<std::string>>("allowed_apps", {})};
+}
+
+template <typename Object>
+std::shared_ptr<Object> ManagerAdaptor::open(core::ObjectTable<Object> &table,
+					     const std::string &key, const OptionMap &options)
+{
+	const Peer &peer = caller();
+	const auto parsed = unwrap(Options::parse(options, {kScope}));
+	unwrap(core::checkKey(key, context_.hub.limits().keyLength));
+	const core::ObjectKey id{core::scopeForOpen(peer.appId, parsed.get<std::string>("scope")),
+				 key};
+	auto existing = table.find(id);
+	// A sandboxed caller learns nothing of another scope, not even what is missing.
+	if (!existing && id.scope != peer.appId && !peer.appId.empty())
+		throw toDbusError({ErrorCode::PermissionDenied,
+				   "app " + peer.appId + " may not use scope \"" + id.scope + "\""});
+	if (existing)
+		checkAccess(peer, existing->info(), table.describe(id));
+	return unwrap(table.open(peer.name, id));
+}
+
 sdbus::ObjectPath ManagerAdaptor::CreateSemaphore(const std::string &key, const uint32_t &initial,
 						  const OptionMap &options)
 {
 	const Peer &peer = caller();
-	const auto parsed = unwrap(Options::parse(options, {{"open_existing", "b"},
-							    {"max", "u"},
-							    {"persistent", "b"},
-							    {"return_on_exit", "b"},
-							    {"allowed_apps", "as"},
-							    {"scope", "s"}}));
-	unwrap(core::checkKey(key, context_.hub.limits().keyLength));
-	core::ObjectInfo info{
-		{unwrap(core::scopeForCreate(peer.appId, parsed.get<std::string>("scope"))), key},
-		parsed.get<std::vector<std::string>>("allowed_apps", {})};
+	const auto parsed = unwrap(Options::parse(
+		options, {kOpenExisting, {"max", "u"}, kPersistent, {"return_on_exit", "b"},
+			  kAllowedApps, kScope}));
+	const core::ObjectInfo info = infoForCreate(peer, key, parsed);
 	const core::SemaphoreOptions semaphoreOptions{
 		.max = parsed.get<uint32_t>("max", UINT32_MAX),
 		.returnOnExit = parsed.get<bool>("return_on_exit", true),
@@ -78,24 +96,13 @@ sdbus::ObjectPath ManagerAdaptor::CreateSemaphore(const std::string &key, const 
 			return std::make_shared<core::Semaphore>(info, initial, semaphoreOptions,
 								 context_.hub.quota);
 		}));
-	return publish(semaphore);
+	return semaphores_.publish(connection_, context_, semaphore);
 }
 
 sdbus::ObjectPath ManagerAdaptor::OpenSemaphore(const std::string &key, const OptionMap &options)
 {
-	const Peer &peer = caller();
-	const auto parsed = unwrap(Options::parse(options, {{"scope", "s"}}));
-	unwrap(core::checkKey(key, context_.hub.limits().keyLength));
-	const core::ObjectKey id{core::scopeForOpen(peer.appId, parsed.get<std::string>("scope")),
-				 key};
-	auto &table = context_.hub.semaphores;
-	auto existing = table.find(id);
-	if (!existing && id.scope != peer.appId && !peer.appId.empty())
-		throw toDbusError({ErrorCode::PermissionDenied,
-				   "app " + peer.appId + " may not use scope \"" + id.scope + "\""});
-	if (existing)
-		checkAccess(peer, existing->info(), table.describe(id));
-	return publish(unwrap(table.open(peer.name, id)));
+	return semaphores_.publish(connection_, context_,
+				   open(context_.hub.semaphores, key, options));
 }
 
 std::tuple<sdbus::ObjectPath, sdbus::UnixFd>
@@ -103,14 +110,9 @@ ManagerAdaptor::CreateSharedMemory(const std::string &key, const uint64_t &size,
 				   const OptionMap &options)
 {
 	const Peer &peer = caller();
-	const auto parsed = unwrap(Options::parse(options, {{"open_existing", "b"},
-							    {"persistent", "b"},
-							    {"allowed_apps", "as"},
-							    {"scope", "s"}}));
-	unwrap(core::checkKey(key, context_.hub.limits().keyLength));
-	core::ObjectInfo info{
-		{unwrap(core::scopeForCreate(peer.appId, parsed.get<std::string>("scope"))), key},
-		parsed.get<std::vector<std::string>>("allowed_apps", {})};
+	const auto parsed = unwrap(
+		Options::parse(options, {kOpenExisting, kPersistent, kAllowedApps, kScope}));
+	const core::ObjectInfo info = infoForCreate(peer, key, parsed);
 	auto &table = context_.hub.segments;
 	const bool openExisting = parsed.get<bool>("open_existing", false);
 	if (auto existing = table.find(info.id); existing && openExisting) {
@@ -138,43 +140,59 @@ ManagerAdaptor::CreateSharedMemory(const std::string &key, const uint64_t &size,
 		table.close(peer.name, info.id);
 		throw toDbusError(fd.error());
 	}
-	return {publish(segment), toUnixFd(std::move(*fd))};
+	return {segments_.publish(connection_, context_, segment), toUnixFd(std::move(*fd))};
 }
 
 sdbus::ObjectPath ManagerAdaptor::OpenSharedMemory(const std::string &key,
 						   const OptionMap &options)
 {
+	return segments_.publish(connection_, context_, open(context_.hub.segments, key, options));
+}
+
+sdbus::ObjectPath ManagerAdaptor::CreateLock(const std::string &key, const OptionMap &options)
+{
 	const Peer &peer = caller();
-	const auto parsed = unwrap(Options::parse(options, {{"scope", "s"}}));
-	unwrap(core::checkKey(key, context_.hub.limits().keyLength));
-	const core::ObjectKey id{core::scopeForOpen(peer.appId, parsed.get<std::string>("scope")),
-				 key};
-	auto &table = context_.hub.segments;
-	auto existing = table.find(id);
-	if (!existing && id.scope != peer.appId && !peer.appId.empty())
-		throw toDbusError({ErrorCode::PermissionDenied,
-				   "app " + peer.appId + " may not use scope \"" + id.scope + "\""});
-	if (existing)
-		checkAccess(peer, existing->info(), table.describe(id));
-	return publish(unwrap(table.open(peer.name, id)));
+	const auto parsed = unwrap(
+		Options::parse(options, {kOpenExisting, kPersistent, kAllowedApps, kScope}));
+	const core::ObjectInfo info = infoForCreate(peer, key, parsed);
+	auto &table = context_.hub.locks;
+	const bool openExisting = parsed.get<bool>("open_existing", false);
+	if (auto existing = table.find(info.id); existing && openExisting)
+		checkAccess(peer, existing->info(), table.describe(info.id));
+
+	auto lock = unwrap(table.create(peer.name, info.id, openExisting,
+					parsed.get<bool>("persistent", false),
+					[&]() -> Result<std::shared_ptr<core::Lock>> {
+						return std::make_shared<core::Lock>(
+							info, context_.hub.quota);
+					}));
+	return locks_.publish(connection_, context_, lock);
+}
+
+sdbus::ObjectPath ManagerAdaptor::OpenLock(const std::string &key, const OptionMap &options)
+{
+	return locks_.publish(connection_, context_, open(context_.hub.locks, key, options));
+}
+
+template <typename Object, typename Adaptor>
+bool ManagerAdaptor::remove(core::ObjectTable<Object> &table, Published<Object, Adaptor> &published,
+			    const Peer &peer, const std::string &path)
+{
+	auto object = published.find(path);
+	if (!object)
+		return false;
+	checkAccess(peer, object->info(), table.describe(object->id()));
+	unwrap(table.remove(object->id()));
+	return true;
 }
 
 void ManagerAdaptor::Remove(const sdbus::ObjectPath &path)
 {
 	const Peer &peer = caller();
-	if (auto it = semaphores_.find(path); it != semaphores_.end()) {
-		const auto &info = it->second->semaphore().info();
-		checkAccess(peer, info, context_.hub.semaphores.describe(info.id));
-		unwrap(context_.hub.semaphores.remove(info.id));
-		return;
-	}
-	if (auto it = segments_.find(path); it != segments_.end()) {
-		const auto &info = it->second->segment().info();
-		checkAccess(peer, info, context_.hub.segments.describe(info.id));
-		unwrap(context_.hub.segments.remove(info.id));
-		return;
-	}
-	throw toDbusError({ErrorCode::NotFound, "no ipchub object at path " + path});
+	auto &hub = context_.hub;
+	if (!remove(hub.semaphores, semaphores_, peer, path) &&
+	    !remove(hub.segments, segments_, peer, path) && !remove(hub.locks, locks_, peer, path))
+		throw toDbusError({ErrorCode::NotFound, "no ipchub object at path " + path});
 }
 
 std::string ManagerAdaptor::Version()
@@ -193,24 +211,6 @@ std::map<std::string, sdbus::Variant> ManagerAdaptor::Limits()
 		{"segment_size", sdbus::Variant(limits.segmentSize)},
 		{"bytes_per_connection", sdbus::Variant(limits.bytesPerConnection)},
 	};
-}
-
-sdbus::ObjectPath ManagerAdaptor::publish(const std::shared_ptr<core::Semaphore> &semaphore)
-{
-	std::string path = objectPath(kSemaphore, semaphore->id());
-	if (!semaphores_.contains(path))
-		semaphores_.emplace(path, std::make_shared<SemaphoreAdaptor>(connection_, path,
-									    semaphore, context_));
-	return sdbus::ObjectPath(std::move(path));
-}
-
-sdbus::ObjectPath ManagerAdaptor::publish(const std::shared_ptr<core::SharedMemory> &segment)
-{
-	std::string path = objectPath(kSharedMemory, segment->id());
-	if (!segments_.contains(path))
-		segments_.emplace(path, std::make_shared<SharedMemoryAdaptor>(connection_, path,
-									      segment, context_));
-	return sdbus::ObjectPath(std::move(path));
 }
 
 } // namespace ipchub::bus

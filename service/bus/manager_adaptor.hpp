@@ -8,7 +8,9 @@
 
 #include "context.hpp"
 #include "io.github.ipchub1.Manager.adaptor.h"
+#include "lock_adaptor.hpp"
 #include "options.hpp"
+#include "published.hpp"
 #include "semaphore_adaptor.hpp"
 #include "shared_memory_adaptor.hpp"
 
@@ -34,18 +36,27 @@ private:
 			   const OptionMap &options) override;
 	sdbus::ObjectPath OpenSharedMemory(const std::string &key,
 					   const OptionMap &options) override;
+	sdbus::ObjectPath CreateLock(const std::string &key, const OptionMap &options) override;
+	sdbus::ObjectPath OpenLock(const std::string &key, const OptionMap &options) override;
 	void Remove(const sdbus::ObjectPath &path) override;
 	std::string Version() override;
 	std::map<std::string, sdbus::Variant> Limits() override;
 
 	const Peer &caller();
-	sdbus::ObjectPath publish(const std::shared_ptr<core::Semaphore> &semaphore);
-	sdbus::ObjectPath publish(const std::shared_ptr<core::SharedMemory> &segment);
+	core::ObjectInfo infoForCreate(const Peer &peer, const std::string &key,
+				       const Options &parsed);
+	template <typename Object>
+	std::shared_ptr<Object> open(core::ObjectTable<Object> &table, const std::string &key,
+				     const OptionMap &options);
+	template <typename Object, typename Adaptor>
+	bool remove(core::ObjectTable<Object> &table, Published<Object, Adaptor> &published,
+		    const Peer &peer, const std::string &path);
 
 	sdbus::IConnection &connection_;
 	Context context_;
-	std::map<std::string, std::shared_ptr<SemaphoreAdaptor>> semaphores_;
-	std::map<std::string, std::shared_ptr<SharedMemoryAdaptor>> segments_;
+	Published<core::Semaphore, SemaphoreAdaptor> semaphores_{"semaphore"};
+	Published<core::SharedMemory, SharedMemoryAdaptor> segments_{"shm"};
+	Published<core::Lock, LockAdaptor> locks_{"lock"};
 };
 
 } // namespace ipchub::bus

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "limits.hpp"
+#include "lock.hpp"
 #include "object_table.hpp"
 #include "quota.hpp"
 #include "semaphore.hpp"
@@ -14,23 +15,29 @@ class Hub
 {
 public:
 	explicit Hub(const Limits &limits)
-		: quota(limits), semaphores(quota, "semaphore"), segments(quota, "shared memory")
+		: quota(limits), semaphores(quota, "semaphore"), segments(quota, "shared memory"),
+		  locks(quota, "lock")
 	{
 	}
 
 	const Limits &limits() const { return quota.limits(); }
-	bool empty() const { return semaphores.size() == 0; }
+	bool empty() const
+	{
+		return semaphores.size() == 0 && segments.size() == 0 && locks.size() == 0;
+	}
 
 	// The client left the bus: it loses what it held, and nobody else loses anything.
 	void dropClient(const ClientId &client)
 	{
 		semaphores.dropClient(client);
 		segments.dropClient(client);
+		locks.dropClient(client);
 	}
 
 	Quota quota;
 	ObjectTable<Semaphore> semaphores;
 	ObjectTable<SharedMemory> segments;
+	ObjectTable<Lock> locks;
 };
 
 } // namespace ipchub::core

@@ -4,6 +4,7 @@
 #include <string>
 #include <string_view>
 
+#include <ipchub/lock.hpp>
 #include <ipchub/result.hpp>
 #include <ipchub/semaphore.hpp>
 #include <ipchub/shared_memory.hpp>
@@ -34,6 +35,8 @@ public:
 	// Opens an existing segment and maps it as access says.
 	Result<SharedMemory> openSharedMemory(std::string_view key, Access access,
 					      const OpenOptions &options = {});
+	Result<Lock> createLock(std::string_view key, const LockOptions &options = {});
+	Result<Lock> openLock(std::string_view key, const OpenOptions &options = {});
 	// Ends an object now, persistent or not.
 	Result<void> remove(const std::string &path);
 

@@ -3,6 +3,7 @@
 // libipchub: named semaphores, shared memory and locks of the ipchubd session service.
 
 #include <ipchub/client.hpp>
+#include <ipchub/lock.hpp>
 #include <ipchub/result.hpp>
 #include <ipchub/semaphore.hpp>
 #include <ipchub/shared_memory.hpp>

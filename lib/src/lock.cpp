@@ -1,0 +1,236 @@
+#include "ipchub/lock.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+#include <utility>
+
+#include "proxies.hpp"
+
+namespace ipchub {
+
+namespace {
+
+uint64_t toUsec(std::chrono::microseconds timeout)
+{
+	if (timeout == kForever)
+		return UINT64_MAX;
+	return timeout.count() <= 0 ? 0 : static_cast<uint64_t>(timeout.count());
+}
+
+std::string modeName(LockMode mode)
+{
+	return mode == LockMode::Exclusive ? "exclusive" : "shared";
+}
+
+// Runs call on the lock's proxy, unless the lock was closed.
+template <typename Call>
+auto callOpen(const std::shared_ptr<detail::LockProxy> &proxy, Call &&call)
+	-> decltype(detail::callBus(call))
+{
+	if (!proxy)
+		return fail(ErrorCode::InvalidArgument, "the lock was closed");
+	return detail::callBus(call);
+}
+
+} // namespace
+
+LockGuard::LockGuard(std::shared_ptr<detail::Session> session,
+		     std::shared_ptr<detail::LockProxy> proxy, uint64_t token)
+	: session_(std::move(session)), proxy_(std::move(proxy)), token_(token)
+{
+}
+
+LockGuard::LockGuard(LockGuard &&other) noexcept
+	: session_(std::move(other.session_)), proxy_(std::move(other.proxy_)),
+	  token_(other.token_)
+{
+}
+
+LockGuard &LockGuard::operator=(LockGuard &&other) noexcept
+{
+	if (this != &other) {
+		(void)release();
+		session_ = std::move(other.session_);
+		proxy_ = std::move(other.proxy_);
+		token_ = other.token_;
+	}
+	return *this;
+}
+
+LockGuard::~LockGuard()
+{
+	(void)release();
+}
+
+Result<void> LockGuard::release()
+{
+	if (!proxy_)
+		return {};
+	auto result = detail::callBus([&] { proxy_->Release(); });
+	proxy_.reset();
+	session_.reset();
+	return result;
+}
+
+LockHandle::LockHandle(int fd, uint64_t token) : fd_(fd), token_(token)
+{
+	// The fd came out of the message by dup(), which drops close-on-exec: without it
+	// every program this process runs would hold the lock too.
+	fcntl(fd_, F_SETFD, FD_CLOEXEC);
+}
+
+LockHandle::LockHandle(LockHandle &&other) noexcept
+	: fd_(std::exchange(other.fd_, -1)), token_(other.token_)
+{
+}
+
+LockHandle &LockHandle::operator=(LockHandle &&other) noexcept
+{
+	if (this != &other) {
+		close();
+		fd_ = std::exchange(other.fd_, -1);
+		token_ = other.token_;
+	}
+	return *this;
+}
+
+LockHandle::~LockHandle()
+{
+	close();
+}
+
+void LockHandle::close()
+{
+	if (fd_ >= 0)
+		::close(std::exchange(fd_, -1));
+}
+
+int LockHandle::releaseFd()
+{
+	return std::exchange(fd_, -1);
+}
+
+Lock::Lock(std::shared_ptr<detail::Session> session, std::string path)
+	: session_(std::move(session)), path_(std::move(path)),
+	  proxy_(std::make_shared<detail::LockProxy>(*session_->connection, path_))
+{
+}
+
+Lock::Lock(Lock &&) noexcept = default;
+Lock &Lock::operator=(Lock &&other) noexcept
+{
+	if (this != &other) {
+		(void)close();
+		session_ = std::move(other.session_);
+		path_ = std::move(other.path_);
+		proxy_ = std::move(other.proxy_);
+	}
+	return *this;
+}
+
+Lock::~Lock()
+{
+	(void)close();
+}
+
+Result<LockGuard> Lock::acquire(LockMode mode, std::chrono::microseconds timeout)
+{
+	const uint64_t usec = toUsec(timeout);
+	auto token = callOpen(proxy_, [&] {
+		uint64_t granted = 0;
+		proxy_->getProxy()
+			.callMethod("Acquire")
+			.onInterface(detail::LockProxy::INTERFACE_NAME)
+			.withTimeout(detail::callTimeoutFor(usec))
+			.withArguments(modeName(mode), usec)
+			.storeResultsTo(granted);
+		return granted;
+	});
+	if (!token)
+		return detail::Unexpected<Error>(token.error());
+	return LockGuard(session_, proxy_, *token);
+}
+
+Result<std::optional<LockGuard>> Lock::tryAcquire(LockMode mode)
+{
+	auto reply = callOpen(proxy_, [&] { return proxy_->TryAcquire(modeName(mode)); });
+	if (!reply)
+		return detail::Unexpected<Error>(reply.error());
+	const auto [acquired, token] = *reply;
+	if (!acquired)
+		return std::optional<LockGuard>{};
+	return std::optional<LockGuard>{LockGuard(session_, proxy_, token)};
+}
+
+Result<LockHandle> Lock::acquireHandle(LockMode mode, std::chrono::microseconds timeout)
+{
+	const uint64_t usec = toUsec(timeout);
+	sdbus::UnixFd fd;
+	uint64_t token = 0;
+	auto called = callOpen(proxy_, [&] {
+		proxy_->getProxy()
+			.callMethod("AcquireHandle")
+			.onInterface(detail::LockProxy::INTERFACE_NAME)
+			.withTimeout(detail::callTimeoutFor(usec))
+			.withArguments(modeName(mode), usec)
+			.storeResultsTo(fd, token);
+	});
+	if (!called)
+		return detail::Unexpected<Error>(called.error());
+	return LockHandle(fd.release(), token);
+}
+
+Result<LockState> Lock::mode() const
+{
+	auto mode = callOpen(proxy_, [&] { return proxy_->Mode(); });
+	if (!mode)
+		return detail::Unexpected<Error>(mode.error());
+	if (*mode == "unlocked")
+		return LockState::Unlocked;
+	if (*mode == "shared")
+		return LockState::Shared;
+	if (*mode == "exclusive")
+		return LockState::Exclusive;
+	return fail(ErrorCode::Failed,
+		    "the service reports an unknown lock mode \"" + *mode + "\"");
+}
+
+Result<std::vector<LockHolder>> Lock::holders() const
+{
+	return callOpen(proxy_, [&] {
+		std::vector<LockHolder> holders;
+		for (const auto &holder : proxy_->Holders())
+			holders.push_back({
+				.uniqueName = holder.get<0>(),
+				.mode = holder.get<1>() == "exclusive" ? LockMode::Exclusive
+								       : LockMode::Shared,
+				.pid = static_cast<pid_t>(holder.get<2>()),
+				.appId = holder.get<3>(),
+				.token = holder.get<4>(),
+				.acquiredAt = std::chrono::system_clock::time_point(
+					std::chrono::microseconds(holder.get<5>())),
+			});
+		return holders;
+	});
+}
+
+Result<uint32_t> Lock::waiters() const
+{
+	return callOpen(proxy_, [&] { return proxy_->Waiters(); });
+}
+
+Result<uint64_t> Lock::token() const
+{
+	return callOpen(proxy_, [&] { return proxy_->Token(); });
+}
+
+Result<void> Lock::close()
+{
+	if (!proxy_)
+		return {};
+	auto result = detail::callBus([&] { proxy_->Close(); });
+	proxy_.reset();
+	return result;
+}
+
+} // namespace ipchub

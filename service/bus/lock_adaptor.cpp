@@ -1,0 +1,220 @@
+#include "lock_adaptor.hpp"
+
+#include <variant>
+
+#include "errors.hpp"
+#include "pending_reply.hpp"
+
+namespace ipchub::bus {
+
+namespace {
+
+std::string modeName(std::optional<core::LockMode> mode)
+{
+	return mode ? std::string(core::lockModeName(*mode)) : "unlocked";
+}
+
+sdbus::Error wouldBlock(core::LockMode mode)
+{
+	return toDbusError({ErrorCode::WouldBlock, "the lock cannot be granted in mode " +
+							   modeName(mode) + " now"});
+}
+
+} // namespace
+
+LockAdaptor::LockAdaptor(sdbus::IConnection &connection, std::string path,
+			 std::shared_ptr<core::Lock> lock, Context context)
+	: AdaptorInterfaces(connection, std::move(path)), lock_(std::move(lock)), context_(context)
+{
+	registerAdaptor();
+	lock_->setChangeHandler([this] {
+		pruneHandles();
+		emitPropertiesChangedSignal(Lock_adaptor::INTERFACE_NAME,
+					    {"Mode", "Holders", "Waiters", "Token"});
+	});
+	emitInterfacesAddedSignal();
+}
+
+LockAdaptor::~LockAdaptor()
+{
+	lock_->setChangeHandler(nullptr);
+	handles_.clear();
+	try {
+		emitInterfacesRemovedSignal();
+	} catch (const sdbus::Error &) {
+		// The bus is gone already (the daemon is shutting down): nobody to tell.
+	}
+	unregisterAdaptor();
+}
+
+void LockAdaptor::checkReader() const
+{
+	checkPropertyReader(context_.peers, lock_->info(), "lock \"" + lock_->id().key + "\"");
+}
+
+const Peer &LockAdaptor::caller()
+{
+	const Peer &peer = currentCaller(getObject(), context_.peers);
+	checkAccess(peer, lock_->info(), "lock \"" + lock_->id().key + "\"");
+	return peer;
+}
+
+core::Requester LockAdaptor::requester()
+{
+	const Peer &peer = caller();
+	return {peer.name, static_cast<uint32_t>(peer.pid), peer.appId};
+}
+
+void LockAdaptor::Acquire(sdbus::Result<uint64_t> &&result, std::string mode,
+			  uint64_t timeout_usec)
+{
+	const auto who = requester();
+	const auto lockMode = unwrap(core::parseLockMode(mode));
+	if (timeout_usec == 0) {
+		auto token = lock_->tryAcquire(who, lockMode, false);
+		if (!token)
+			throw wouldBlock(lockMode);
+		result.returnResults(*token);
+		return;
+	}
+	auto pending = std::make_shared<PendingReply<uint64_t>>(std::move(result));
+	wait(pending, who, lockMode, false, timeout_usec, [pending](Result<uint64_t> outcome) {
+		outcome ? pending->succeed(*outcome) : pending->fail(outcome.error());
+	});
+}
+
+std::tuple<bool, uint64_t> LockAdaptor::TryAcquire(const std::string &mode)
+{
+	const auto who = requester();
+	auto token = lock_->tryAcquire(who, unwrap(core::parseLockMode(mode)), false);
+	return {token.has_value(), token.value_or(0)};
+}
+
+void LockAdaptor::AcquireHandle(sdbus::Result<sdbus::UnixFd, uint64_t> &&result,
+				std::string mode, uint64_t timeout_usec)
+{
+	const auto who = requester();
+	const auto lockMode = unwrap(core::parseLockMode(mode));
+	auto pipe = std::make_shared<HandlePipe>(unwrap(makeHandlePipe()));
+	if (timeout_usec == 0) {
+		auto token = lock_->tryAcquire(who, lockMode, true);
+		if (!token)
+			throw wouldBlock(lockMode);
+		unwrap(watchHandle(*token, std::move(pipe->watched)));
+		result.returnResults(pipe->given, *token);
+		return;
+	}
+	auto pending =
+		std::make_shared<PendingReply<sdbus::UnixFd, uint64_t>>(std::move(result));
+	wait(pending, who, lockMode, true, timeout_usec,
+	     [this, pending, pipe](Result<uint64_t> outcome) {
+		     if (!outcome)
+			     return pending->fail(outcome.error());
+		     if (auto watched = watchHandle(*outcome, std::move(pipe->watched)); !watched)
+			     return pending->fail(watched.error());
+		     pending->succeed(pipe->given, *outcome);
+		     // The reply carries its own copy; ours must go, or the pipe never
+		     // hangs up.
+		     pipe->given = sdbus::UnixFd();
+	     });
+}
+
+template <typename Reply>
+void LockAdaptor::wait(const std::shared_ptr<Reply> &pending, const core::Requester &who,
+		       core::LockMode mode, bool handle, uint64_t timeoutUsec,
+		       const core::Lock::Done &answer)
+{
+	auto attempt = lock_->acquire(who, mode, handle, answer);
+	if (!attempt) {
+		pending->fail(attempt.error());
+		return;
+	}
+	if (const auto *granted = std::get_if<core::Granted>(&*attempt)) {
+		answer(granted->token);
+		return;
+	}
+	std::weak_ptr<core::Lock> weak = lock_;
+	pending->timer = context_.loop.addTimer(
+		timeoutUsec, [weak, id = std::get<core::Queued>(*attempt).id, mode, timeoutUsec] {
+			if (auto lock = weak.lock())
+				lock->cancelWait(id, {ErrorCode::Timeout,
+						      "the lock was not granted in mode " +
+							      modeName(mode) + " within " +
+							      std::to_string(timeoutUsec) + " µs"});
+		});
+}
+
+Result<void> LockAdaptor::watchHandle(uint64_t token, sdbus::UnixFd watched)
+{
+	auto watch = HangupWatch::watch(context_.loop, std::move(watched), [this, token] {
+		// Every copy of the handle is closed: its grant ends. Releasing prunes the
+		// watch; erase it anyway for a grant that had ended already.
+		lock_->releaseGrant(token);
+		handles_.erase(token);
+	});
+	if (!watch) {
+		lock_->releaseGrant(token);
+		return detail::Unexpected<Error>(watch.error());
+	}
+	handles_.emplace(token, std::move(*watch));
+	return {};
+}
+
+void LockAdaptor::pruneHandles()
+{
+	std::erase_if(handles_, [this](const auto &entry) { return !lock_->holds(entry.first); });
+}
+
+void LockAdaptor::Release()
+{
+	unwrap(lock_->release(caller().name));
+}
+
+void LockAdaptor::Close()
+{
+	// This may remove the lock, and retire this adaptor until the call is done.
+	context_.hub.locks.close(caller().name, lock_->id());
+}
+
+std::string LockAdaptor::Key()
+{
+	checkReader();
+	return lock_->id().key;
+}
+
+std::string LockAdaptor::Scope()
+{
+	checkReader();
+	return lock_->id().scope;
+}
+
+std::string LockAdaptor::Mode()
+{
+	checkReader();
+	return modeName(lock_->mode());
+}
+
+std::vector<LockAdaptor::HolderStruct> LockAdaptor::Holders()
+{
+	checkReader();
+	std::vector<HolderStruct> holders;
+	for (const auto &[token, grant] : lock_->grants())
+		holders.emplace_back(grant.holder.client, std::string(core::lockModeName(grant.mode)),
+				     grant.holder.pid, grant.holder.appId, token,
+				     grant.acquiredAtUsec);
+	return holders;
+}
+
+uint32_t LockAdaptor::Waiters()
+{
+	checkReader();
+	return lock_->waiters();
+}
+
+uint64_t LockAdaptor::Token()
+{
+	checkReader();
+	return lock_->token();
+}
+
+} // namespace ipchub::bus

@@ -1,0 +1,69 @@
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include <sdbus-c++/sdbus-c++.h>
+
+#include "context.hpp"
+#include "core/lock.hpp"
+#include "hangup_watch.hpp"
+#include "io.github.ipchub1.Lock.adaptor.h"
+
+namespace ipchub::bus {
+
+// io.github.ipchub1.Lock on one lock's object path. Besides the bus glue it owns the
+// read ends of the lock's handles and ends a handle's grant when its pipe hangs up.
+class LockAdaptor final
+	: public sdbus::AdaptorInterfaces<io::github::ipchub1::Lock_adaptor,
+					  sdbus::ManagedObject_adaptor, sdbus::Properties_adaptor>
+{
+public:
+	LockAdaptor(sdbus::IConnection &connection, std::string path,
+		    std::shared_ptr<core::Lock> lock, Context context);
+	~LockAdaptor();
+
+	const core::Lock &lock() const { return *lock_; }
+
+private:
+	using HolderStruct =
+		sdbus::Struct<std::string, std::string, uint32_t, std::string, uint64_t, uint64_t>;
+
+	void Acquire(sdbus::Result<uint64_t> &&result, std::string mode,
+		     uint64_t timeout_usec) override;
+	std::tuple<bool, uint64_t> TryAcquire(const std::string &mode) override;
+	void AcquireHandle(sdbus::Result<sdbus::UnixFd, uint64_t> &&result, std::string mode,
+			   uint64_t timeout_usec) override;
+	void Release() override;
+	void Close() override;
+	std::string Key() override;
+	std::string Scope() override;
+	std::string Mode() override;
+	std::vector<HolderStruct> Holders() override;
+	uint32_t Waiters() override;
+	uint64_t Token() override;
+
+	const Peer &caller();
+	void checkReader() const;
+	core::Requester requester();
+	// Grants now or queues the wait of an Acquire or AcquireHandle (timeoutUsec > 0);
+	// answer is called with the grant's token or the error that ended the wait.
+	template <typename Reply>
+	void wait(const std::shared_ptr<Reply> &pending, const core::Requester &who,
+		  core::LockMode mode, bool handle, uint64_t timeoutUsec,
+		  const core::Lock::Done &answer);
+	// Watches the handle of the grant with this token; when it cannot be watched the
+	// grant ends and the error says why.
+	Result<void> watchHandle(uint64_t token, sdbus::UnixFd watched);
+	// Lets go of the handles whose grant has ended some other way.
+	void pruneHandles();
+
+	std::shared_ptr<core::Lock> lock_;
+	Context context_;
+	std::map<uint64_t, std::unique_ptr<HangupWatch>> handles_;
+};
+
+} // namespace ipchub::bus

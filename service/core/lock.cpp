@@ -1,0 +1,165 @@
+#include "lock.hpp"
+
+#include <ctime>
+#include <string>
+
+namespace ipchub::core {
+
+namespace {
+
+uint64_t realtimeUsec()
+{
+	timespec now{};
+	clock_gettime(CLOCK_REALTIME, &now);
+	return static_cast<uint64_t>(now.tv_sec) * 1'000'000 +
+	       static_cast<uint64_t>(now.tv_nsec) / 1'000;
+}
+
+} // namespace
+
+Result<LockMode> parseLockMode(std::string_view mode)
+{
+	if (mode == "exclusive")
+		return LockMode::Exclusive;
+	if (mode == "shared")
+		return LockMode::Shared;
+	return fail(ErrorCode::InvalidArgument,
+		    "mode \"" + std::string(mode) + "\" is not a lock mode; it must be " +
+			    "\"exclusive\" or \"shared\"");
+}
+
+std::string_view lockModeName(LockMode mode)
+{
+	return mode == LockMode::Exclusive ? "exclusive" : "shared";
+}
+
+Lock::Lock(ObjectInfo info, Quota &quota) : info_(std::move(info)), queue_(quota) {}
+
+std::optional<LockMode> Lock::mode() const
+{
+	if (grants_.empty())
+		return std::nullopt;
+	// Grants never mix modes: an exclusive grant is always alone.
+	return grants_.begin()->second.mode;
+}
+
+bool Lock::grantable(LockMode mode) const
+{
+	if (grants_.empty())
+		return true;
+	return mode == LockMode::Shared && this->mode() == LockMode::Shared;
+}
+
+std::optional<uint64_t> Lock::tryAcquire(const Requester &who, LockMode mode, bool handle)
+{
+	// Nobody overtakes a waiter, so a writer at the head is not starved by readers.
+	if (!queue_.empty() || !grantable(mode))
+		return std::nullopt;
+	const uint64_t token = grant(who, mode, handle);
+	notify();
+	return token;
+}
+
+Result<Attempt> Lock::acquire(const Requester &who, LockMode mode, bool handle, Done done)
+{
+	if (auto token = tryAcquire(who, mode, handle))
+		return Granted{*token};
+	auto id = queue_.push(who.client, Request{who, mode, handle}, std::move(done));
+	if (!id)
+		return detail::Unexpected<Error>(id.error());
+	notify();
+	return Queued{*id};
+}
+
+void Lock::cancelWait(WaitId id, Error error)
+{
+	auto waiter = queue_.remove(id);
+	if (!waiter)
+		return;
+	// A writer at the head may have held back readers behind it.
+	serve();
+	notify();
+	waiter->done(detail::Unexpected<Error>(std::move(error)));
+}
+
+Result<void> Lock::release(const ClientId &client)
+{
+	// A handle has its own way to end (closing it), so Release ends plain grants
+	// first; newest first, so nested guards unwind in order.
+	auto chosen = grants_.end();
+	for (auto it = grants_.begin(); it != grants_.end(); ++it) {
+		if (it->second.holder.client != client)
+			continue;
+		if (chosen == grants_.end() || chosen->second.handle || !it->second.handle)
+			chosen = it;
+	}
+	if (chosen == grants_.end())
+		return fail(ErrorCode::NotHeld,
+			    "connection " + client + " holds no grant of lock \"" + info_.id.key +
+				    "\"");
+	grants_.erase(chosen);
+	serve();
+	notify();
+	return {};
+}
+
+bool Lock::releaseGrant(uint64_t token)
+{
+	if (!grants_.erase(token))
+		return false;
+	serve();
+	notify();
+	return true;
+}
+
+void Lock::dropClient(const ClientId &client, bool closing)
+{
+	auto waits = queue_.removeClient(client);
+	const auto dropped = std::erase_if(
+		grants_, [&](const auto &entry) { return entry.second.holder.client == client; });
+	if (waits.empty() && dropped == 0)
+		return;
+	serve();
+	notify();
+	if (closing)
+		for (auto &waiter : waits)
+			waiter.done(fail(ErrorCode::Cancelled, "the lock was closed"));
+}
+
+void Lock::end(const Error &error)
+{
+	auto waits = queue_.removeAll();
+	grants_.clear();
+	for (auto &waiter : waits)
+		waiter.done(detail::Unexpected<Error>(error));
+}
+
+uint64_t Lock::grant(const Requester &who, LockMode mode, bool handle)
+{
+	const uint64_t token = ++lastToken_;
+	grants_.emplace(token, LockGrant{who, mode, token, realtimeUsec(), handle});
+	return token;
+}
+
+void Lock::serve()
+{
+	// Grant from the head while it fits; the first waiter that does not fit holds
+	// back everyone behind it.
+	std::vector<std::pair<Lock::Done, uint64_t>> granted;
+	while (!queue_.empty() && grantable(queue_.front().request.mode)) {
+		auto waiter = queue_.popFront();
+		const auto &request = waiter.request;
+		granted.emplace_back(std::move(waiter.done),
+				     grant(request.who, request.mode, request.handle));
+	}
+	for (auto &[done, token] : granted)
+		done(token);
+}
+
+void Lock::notify()
+{
+	if (changed_)
+		changed_();
+}
+
+} // namespace ipchub::core

@@ -1,0 +1,115 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "client.hpp"
+#include "key.hpp"
+#include "quota.hpp"
+#include "wait_queue.hpp"
+
+namespace ipchub::core {
+
+enum class LockMode { Shared, Exclusive };
+
+// "exclusive" or "shared"; anything else is InvalidArgument naming the mode.
+Result<LockMode> parseLockMode(std::string_view mode);
+std::string_view lockModeName(LockMode mode);
+
+// Who asks for a grant. The bus layer knows the pid and app id; the lock only shows
+// them in its holders.
+struct Requester {
+	ClientId client;
+	uint32_t pid = 0;
+	std::string appId;
+};
+
+// One grant of the lock. Its token identifies it: tokens are never reused.
+struct LockGrant {
+	Requester holder;
+	LockMode mode;
+	uint64_t token;
+	// Microseconds of CLOCK_REALTIME when it was granted.
+	uint64_t acquiredAtUsec;
+	// Held through a handle: it ends when the handle hangs up, or by Release only
+	// once the holder has no plain grant left.
+	bool handle;
+};
+
+// What acquire did: granted at once with a token, or queued as a wait.
+struct Granted {
+	uint64_t token;
+};
+struct Queued {
+	WaitId id;
+};
+using Attempt = std::variant<Granted, Queued>;
+
+// A named readers-writer lock. Readers share it, a writer is alone, and waits are
+// served strictly in arrival order: a shared request is granted at once only when
+// nobody waits, so a queued writer is never starved by readers arriving after it.
+// Every grant gets a fencing token larger than every token before it.
+class Lock
+{
+public:
+	// Called with the fencing token of the grant, or the error that ended the wait.
+	using Done = std::function<void(Result<uint64_t>)>;
+
+	Lock(ObjectInfo info, Quota &quota);
+
+	const ObjectKey &id() const { return info_.id; }
+	const ObjectInfo &info() const { return info_; }
+	// nullopt when nobody holds the lock.
+	std::optional<LockMode> mode() const;
+	const std::map<uint64_t, LockGrant> &grants() const { return grants_; }
+	bool holds(uint64_t token) const { return grants_.contains(token); }
+	uint32_t waiters() const { return static_cast<uint32_t>(queue_.size()); }
+	// The token of the latest grant; 0 before the first.
+	uint64_t token() const { return lastToken_; }
+
+	// Called after every change of holders, waiters or token.
+	void setChangeHandler(std::function<void()> handler) { changed_ = std::move(handler); }
+
+	// A token if the lock can be granted now and nobody waits; nullopt otherwise.
+	std::optional<uint64_t> tryAcquire(const Requester &who, LockMode mode, bool handle);
+	// Grants now, or queues a wait whose done is called when it ends.
+	Result<Attempt> acquire(const Requester &who, LockMode mode, bool handle, Done done);
+	// Ends a queued wait with error (a timeout); nothing if it has ended already.
+	void cancelWait(WaitId id, Error error);
+	// Ends one grant of client: its newest plain grant, else its newest handle grant.
+	Result<void> release(const ClientId &client);
+	// Ends the grant with this token (its handle hung up); false if it ended already.
+	bool releaseGrant(uint64_t token);
+	// The client closed (cancel its waits with Cancelled) or left the bus (drop them
+	// silently): its grants end either way.
+	void dropClient(const ClientId &client, bool closing);
+	// The lock is being removed: every wait ends with error.
+	void end(const Error &error);
+
+private:
+	struct Request {
+		Requester who;
+		LockMode mode;
+		bool handle;
+	};
+
+	bool grantable(LockMode mode) const;
+	uint64_t grant(const Requester &who, LockMode mode, bool handle);
+	void serve();
+	void notify();
+
+	ObjectInfo info_;
+	// By token, so oldest first.
+	std::map<uint64_t, LockGrant> grants_;
+	WaitQueue<Request, uint64_t> queue_;
+	uint64_t lastToken_ = 0;
+	std::function<void()> changed_;
+};
+
+} // namespace ipchub::core
