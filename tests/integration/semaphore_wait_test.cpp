@@ -61,6 +61,28 @@ TEST_F(SemaphoreWaitTest, FiniteTimeoutFailsWithTimeoutAfterThatTime)
 	EXPECT_LT(reply->repliedAt - reply->sentAt, 5s);
 }
 
+TEST_F(SemaphoreWaitTest, ShortTimeoutsEndRoughlyOnTime)
+{
+	auto client = connect();
+	auto semaphore = client.createSemaphore("jobs", 0);
+	ASSERT_TRUE(semaphore);
+	RawConnection raw(address());
+	// Five 20 ms waits one after the other: each ends with Timeout, none early, and
+	// typically well within 100 ms (sd-event's default timer slack is 250 ms).
+	std::vector<Clock::duration> elapsed;
+	for (int i = 0; i < 5; ++i) {
+		auto reply = raw.acquireAsync(semaphore->path(), 1, 20'000);
+		ASSERT_TRUE(raw.waitFor([&] { return reply->done; }));
+		EXPECT_EQ(reply->error, errorName("Timeout"));
+		elapsed.push_back(reply->repliedAt - reply->sentAt);
+		EXPECT_GE(elapsed.back(), 20ms);
+	}
+	std::sort(elapsed.begin(), elapsed.end());
+	EXPECT_LT(elapsed[2], 100ms) << "median of five 20 ms timeouts: "
+				     << std::chrono::duration_cast<std::chrono::milliseconds>(elapsed[2]).count()
+				     << " ms";
+}
+
 TEST_F(SemaphoreWaitTest, TimeoutDoesNotFireEarlyAndAGrantInTimeWins)
 {
 	auto client = connect();
