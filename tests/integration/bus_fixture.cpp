@@ -54,8 +54,8 @@ PrivateBus::PrivateBus()
 	if (pid_ == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		dup2(fds[1], 3);
-		execArgv({"dbus-daemon", "--config-file=/usr/share/dbus-1/session.conf",
-			  "--nofork", "--print-address=3"});
+		execArgv({"dbus-daemon", "--config-file=/usr/share/dbus-1/session.conf", "--nofork",
+			  "--print-address=3"});
 	}
 	close(fds[1]);
 	// The address line ends with a newline; read until it does.
@@ -212,11 +212,13 @@ void IpchubTest::startDaemon(const std::vector<std::string> &args)
 	// Ends early when ipchubd exits (not built, not found, failed).
 	int exited = -1;
 	ASSERT_TRUE(waitFor([&] {
-		if (nameOwned())
-			return true;
-		exited = daemon_.wait(0ms);
-		return exited != -1;
-	}) && exited == -1) << "ipchubd (" << argv[0] << ") did not own its name; exit status " << exited;
+			    if (nameOwned())
+				    return true;
+			    exited = daemon_.wait(0ms);
+			    return exited != -1;
+		    }) &&
+		    exited == -1)
+		<< "ipchubd (" << argv[0] << ") did not own its name; exit status " << exited;
 }
 
 int IpchubTest::stopDaemon(int signal)
@@ -310,8 +312,7 @@ uint32_t RawConnection::value(const std::string &path)
 	return property(path, kSemaphoreInterface, "Value").get<uint32_t>();
 }
 
-void RawConnection::addMatch(const std::string &rule,
-			     std::function<void(sdbus::Message &)> handler)
+void RawConnection::addMatch(const std::string &rule, std::function<void(sdbus::Message &)> handler)
 {
 	matches_.push_back(connection_->addMatch(rule, std::move(handler)));
 }
@@ -341,9 +342,8 @@ std::string errorName(const std::string &name)
 CommandResult gdbusCall(const std::string &path, const std::string &method,
 			const std::vector<std::string> &args)
 {
-	std::vector<std::string> argv{"gdbus",	       "call",	      "--session", "--dest",
-				      kBusName,	       "--object-path", path,	     "--method",
-				      method};
+	std::vector<std::string> argv{"gdbus",	       "call", "--session", "--dest", kBusName,
+				      "--object-path", path,   "--method",  method};
 	argv.insert(argv.end(), args.begin(), args.end());
 	return run(argv);
 }

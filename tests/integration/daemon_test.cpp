@@ -35,11 +35,11 @@ TEST_F(DaemonTest, LimitsPropertyShowsTheDefaults)
 	for (const auto &[name, value] : shown)
 		types[name] = value.peekValueType();
 	EXPECT_EQ(types, (std::map<std::string, std::string>{{"key_length", "u"},
-							      {"objects_per_connection", "u"},
-							      {"waiters_per_object", "u"},
-							      {"waits_per_connection", "u"},
-							      {"segment_size", "t"},
-							      {"bytes_per_connection", "t"}}));
+							     {"objects_per_connection", "u"},
+							     {"waiters_per_object", "u"},
+							     {"waits_per_connection", "u"},
+							     {"segment_size", "t"},
+							     {"bytes_per_connection", "t"}}));
 	EXPECT_EQ(shown.at("key_length").get<uint32_t>(), 255u);
 	EXPECT_GT(shown.at("objects_per_connection").get<uint32_t>(), 0u);
 	EXPECT_GT(shown.at("waiters_per_object").get<uint32_t>(), 0u);

@@ -24,8 +24,7 @@ std::string quoted(const std::string &text)
 }
 
 // gdbus prints "Error: GDBus.Error:<name>: <message>" and exits 1.
-void expectGdbusError(const CommandResult &result, const std::string &name,
-		      const std::string &what)
+void expectGdbusError(const CommandResult &result, const std::string &name, const std::string &what)
 {
 	EXPECT_NE(result.status, 0) << what << ": " << result.out;
 	EXPECT_NE(result.err.find("GDBus.Error:" + errorName(name) + ":"), std::string::npos)
@@ -81,9 +80,10 @@ TEST_F(ManagerErrorsTest, InvalidArgumentFromOptions)
 	expectGdbusError(gdbusCall(kManager, kOpen, {"'jobs'", "{}"}), "NotFound",
 			 "open after the failed creates");
 	expectGdbusSuccess(gdbusCall(kManager, kCreate,
-				     {"'jobs'", "3", "{'max': <uint32 3>, 'persistent': <true>, "
-						     "'open_existing': <false>, 'return_on_exit': <true>, "
-						     "'allowed_apps': <['org.example.App']>, 'scope': <''>}"}),
+				     {"'jobs'", "3",
+				      "{'max': <uint32 3>, 'persistent': <true>, "
+				      "'open_existing': <false>, 'return_on_exit': <true>, "
+				      "'allowed_apps': <['org.example.App']>, 'scope': <''>}"}),
 			   "create with every option");
 }
 
@@ -127,8 +127,7 @@ TEST_F(ManagerErrorsTest, AlreadyExistsAndNotFound)
 			   "remove");
 	expectGdbusError(gdbusCall(kManager, kRemove, {"'/io/github/ipchub1/semaphore/jobs'"}),
 			 "NotFound", "remove twice");
-	expectGdbusError(gdbusCall(kManager, kOpen, {"'jobs'", "{}"}), "NotFound",
-			 "open removed");
+	expectGdbusError(gdbusCall(kManager, kOpen, {"'jobs'", "{}"}), "NotFound", "open removed");
 
 	// dbus-send shows the same names.
 	auto sent = run({"dbus-send", "--session", "--print-reply", "--dest=io.github.ipchub1",

@@ -33,16 +33,17 @@ struct PropertiesChange {
 
 // Records the PropertiesChanged signals of path.
 std::shared_ptr<std::vector<PropertiesChange>> watchProperties(RawConnection &raw,
-								const std::string &path)
+							       const std::string &path)
 {
 	auto changes = std::make_shared<std::vector<PropertiesChange>>();
-	raw.addMatch("type='signal',sender='io.github.ipchub1',path='" + path +
-			     "',interface='org.freedesktop.DBus.Properties',member='PropertiesChanged'",
-		     [changes](sdbus::Message &message) {
-			     PropertiesChange change;
-			     message >> change.interface >> change.changed >> change.invalidated;
-			     changes->push_back(std::move(change));
-		     });
+	raw.addMatch(
+		"type='signal',sender='io.github.ipchub1',path='" + path +
+			"',interface='org.freedesktop.DBus.Properties',member='PropertiesChanged'",
+		[changes](sdbus::Message &message) {
+			PropertiesChange change;
+			message >> change.interface >> change.changed >> change.invalidated;
+			changes->push_back(std::move(change));
+		});
 	return changes;
 }
 
@@ -60,7 +61,8 @@ template <typename T>
 bool has(const PropertyMap &map, const std::string &name, const T &value)
 {
 	auto it = map.find(name);
-	return it != map.end() && it->second.containsValueOfType<T>() && it->second.get<T>() == value;
+	return it != map.end() && it->second.containsValueOfType<T>() &&
+	       it->second.get<T>() == value;
 }
 
 struct ObjectManagerSignals {
@@ -129,11 +131,11 @@ TEST_F(PropertiesSignalTest, PropertiesOfASemaphore)
 	for (const auto &[name, value] : all)
 		types[name] = value.peekValueType();
 	EXPECT_EQ(types, (std::map<std::string, std::string>{{"Key", "s"},
-							      {"Scope", "s"},
-							      {"Max", "u"},
-							      {"Value", "u"},
-							      {"Waiters", "u"},
-							      {"Holders", "a(su)"}}));
+							     {"Scope", "s"},
+							     {"Max", "u"},
+							     {"Value", "u"},
+							     {"Waiters", "u"},
+							     {"Holders", "a(su)"}}));
 }
 
 TEST_F(PropertiesSignalTest, HoldersNameEachHoldingConnectionAndItsUnits)
@@ -148,9 +150,10 @@ TEST_F(PropertiesSignalTest, HoldersNameEachHoldingConnectionAndItsUnits)
 	ASSERT_TRUE(opened->acquire(1, 0us));
 	ASSERT_TRUE(semaphore->tryAcquire(1).value_or(false));
 	RawConnection raw(address());
-	auto holders = holderMap(raw.property(kJobs, kSemaphoreInterface, "Holders").get<Holders>());
+	auto holders =
+		holderMap(raw.property(kJobs, kSemaphoreInterface, "Holders").get<Holders>());
 	EXPECT_EQ(holders, (std::map<std::string, uint32_t>{{first.uniqueName(), 3},
-							      {second.uniqueName(), 1}}));
+							    {second.uniqueName(), 1}}));
 	EXPECT_EQ(semaphore->value().value(), 1u);
 
 	// Releasing what it holds takes a holder off the list.
@@ -187,7 +190,8 @@ TEST_F(PropertiesSignalTest, PropertiesChangedForValueWaitersAndHolders)
 	auto wait = waiter.acquireAsync(kJobs, 2, UINT64_MAX);
 	EXPECT_TRUE(monitor.waitFor([&] {
 		return anyChange(*changes, [&](const PropertyMap &changed) {
-			return has<uint32_t>(changed, "Waiters", 1) && has<uint32_t>(changed, "Value", 1);
+			return has<uint32_t>(changed, "Waiters", 1) &&
+			       has<uint32_t>(changed, "Value", 1);
 		});
 	})) << "no PropertiesChanged with Waiters 1";
 
@@ -215,12 +219,14 @@ TEST_F(PropertiesSignalTest, PropertiesChangedForValueWaitersAndHolders)
 	});
 	ASSERT_TRUE(waitFor([&] { return semaphore->waiters().value_or(0) == 1; }));
 	ASSERT_TRUE(monitor.waitFor([&] {
-		return changes->size() > before && has<uint32_t>(changes->back().changed, "Waiters", 1);
+		return changes->size() > before &&
+		       has<uint32_t>(changes->back().changed, "Waiters", 1);
 	}));
 	const size_t queued = changes->size();
 	killed.kill(SIGKILL);
 	EXPECT_TRUE(monitor.waitFor([&] {
-		return changes->size() > queued && has<uint32_t>(changes->back().changed, "Waiters", 0);
+		return changes->size() > queued &&
+		       has<uint32_t>(changes->back().changed, "Waiters", 0);
 	})) << "no PropertiesChanged when the killed waiter left the queue";
 }
 
@@ -288,7 +294,8 @@ TEST_F(PropertiesSignalTest, GetManagedObjectsListsLiveSemaphores)
 	ASSERT_EQ(objects.size(), 2u);
 	ASSERT_TRUE(objects.contains(sdbus::ObjectPath(jobs->path())));
 	ASSERT_TRUE(objects.contains(sdbus::ObjectPath(scoped->path())));
-	const auto &properties = objects.at(sdbus::ObjectPath(scoped->path())).at(kSemaphoreInterface);
+	const auto &properties =
+		objects.at(sdbus::ObjectPath(scoped->path())).at(kSemaphoreInterface);
 	EXPECT_TRUE(has<std::string>(properties, "Key", "jobs"));
 	EXPECT_TRUE(has<std::string>(properties, "Scope", "org.example.App"));
 	EXPECT_TRUE(has<uint32_t>(properties, "Value", 2));

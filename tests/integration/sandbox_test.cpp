@@ -44,7 +44,8 @@ public:
 			throw std::runtime_error("mkdtemp failed");
 		path_ = pattern;
 		std::ofstream(path_ + "/.flatpak-info")
-			<< "[Application]\nname=" << kApp << "\nruntime=runtime/org.example.Platform\n";
+			<< "[Application]\nname=" << kApp
+			<< "\nruntime=runtime/org.example.Platform\n";
 	}
 	~SandboxRoot()
 	{
@@ -88,14 +89,19 @@ TEST_F(SandboxTest, ScopesAndAllowedAppsForASandboxedCaller)
 				kept.push_back(std::move(*openedShared));
 			}
 			step("open-shared-own-scope", outcome(client->openSemaphore("shared")));
-			step("open-private", outcome(client->openSemaphore("private", {.scope = ""})));
+			step("open-private",
+			     outcome(client->openSemaphore("private", {.scope = ""})));
 			step("open-other-app",
-			     outcome(client->openSemaphore("other-app", {.scope = "org.example.Other"})));
+			     outcome(client->openSemaphore("other-app",
+							   {.scope = "org.example.Other"})));
 			step("open-missing-other-app",
-			     outcome(client->openSemaphore("missing", {.scope = "org.example.Other"})));
-			step("create-host", outcome(client->createSemaphore("x", 1, {.scope = ""})));
+			     outcome(client->openSemaphore("missing",
+							   {.scope = "org.example.Other"})));
+			step("create-host",
+			     outcome(client->createSemaphore("x", 1, {.scope = ""})));
 			step("create-other-app",
-			     outcome(client->createSemaphore("x", 1, {.scope = "org.example.Other"})));
+			     outcome(client->createSemaphore("x", 1,
+							     {.scope = "org.example.Other"})));
 			auto mine = client->createSemaphore("mine", 1);
 			step("create-own", outcome(mine));
 			if (mine) {
@@ -111,7 +117,9 @@ TEST_F(SandboxTest, ScopesAndAllowedAppsForASandboxedCaller)
 			auto proxy = sdbus::createProxy(*raw, "io.github.ipchub1",
 							"/io/github/ipchub1/semaphore/private");
 			step("release-private", outcomeOf([&] {
-				     proxy->callMethod("Release").onInterface(kSemaphoreInterface).withArguments(1u);
+				     proxy->callMethod("Release")
+					     .onInterface(kSemaphoreInterface)
+					     .withArguments(1u);
 			     }));
 			step("read-private", outcomeOf([&] {
 				     proxy->getProperty("Value").onInterface(kSemaphoreInterface);

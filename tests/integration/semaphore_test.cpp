@@ -212,7 +212,8 @@ TEST_F(SemaphoreTest, KeyLengthIsOneTo255Bytes)
 		auto created = client.createSemaphore(key, 1);
 		ASSERT_TRUE(created) << key.size() << " bytes: " << created.error().message;
 		RawConnection raw(address());
-		EXPECT_EQ(raw.property(created->path(), kSemaphoreInterface, "Key").get<std::string>(),
+		EXPECT_EQ(raw.property(created->path(), kSemaphoreInterface, "Key")
+				  .get<std::string>(),
 			  key);
 		EXPECT_TRUE(connect().openSemaphore(key));
 	}
@@ -235,7 +236,8 @@ TEST_F(SemaphoreTest, AnyKeyMapsToAValidDistinctPath)
 		ASSERT_TRUE(created) << "key \"" << key << "\": " << created.error().message;
 		EXPECT_EQ(created->path(), "/io/github/ipchub1/semaphore/" + label) << key;
 		EXPECT_TRUE(std::regex_match(created->path(), validPath)) << created->path();
-		EXPECT_EQ(raw.property(created->path(), kSemaphoreInterface, "Key").get<std::string>(),
+		EXPECT_EQ(raw.property(created->path(), kSemaphoreInterface, "Key")
+				  .get<std::string>(),
 			  key);
 		paths.insert(created->path());
 		semaphores.push_back(std::move(*created));
@@ -277,8 +279,9 @@ TEST_F(SemaphoreTest, ScopeOptionOfAHostCallerCreatesInThatScope)
 TEST_F(SemaphoreTest, AllowedAppsAreAccepted)
 {
 	auto client = connect();
-	auto semaphore = client.createSemaphore(
-		"shared", 1, {.allowedApps = {"org.example.One", "org.example.Two"}});
+	auto semaphore =
+		client.createSemaphore("shared", 1,
+				       {.allowedApps = {"org.example.One", "org.example.Two"}});
 	ASSERT_TRUE(semaphore) << semaphore.error().message;
 	EXPECT_EQ(semaphore->value().value(), 1u);
 }
@@ -319,7 +322,9 @@ TEST_F(SemaphoreTest, ReturnOnExitFalseIsAPlainCounter)
 	ASSERT_EQ(read(ready[0], &c, 1), 1);
 	EXPECT_EQ(counter->value().value(), 0u);
 	killed.kill(SIGKILL);
-	EXPECT_TRUE(waitFor([&] { return !introspectionShowsSemaphore("/io/github/ipchub1/semaphore/marker"); }));
+	EXPECT_TRUE(waitFor([&] {
+		return !introspectionShowsSemaphore("/io/github/ipchub1/semaphore/marker");
+	}));
 	EXPECT_EQ(counter->value().value(), 0u);
 	// A producer's post refills it.
 	ASSERT_TRUE(counter->release(3));
@@ -403,8 +408,8 @@ TEST_F(SemaphoreTest, RemoveCancelsWaitersAndEndsTheObject)
 TEST_F(SemaphoreTest, RemoveOfAPathThatIsNoObjectIsNotFound)
 {
 	auto client = connect();
-	for (const char *path : {"/io/github/ipchub1/semaphore/nothing", "/io/github/ipchub1",
-				 "/"}) {
+	for (const char *path :
+	     {"/io/github/ipchub1/semaphore/nothing", "/io/github/ipchub1", "/"}) {
 		auto removed = client.remove(path);
 		ASSERT_FALSE(removed) << path;
 		EXPECT_EQ(removed.error().code, ErrorCode::NotFound) << removed.error().message;

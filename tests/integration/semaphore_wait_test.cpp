@@ -78,9 +78,10 @@ TEST_F(SemaphoreWaitTest, ShortTimeoutsEndRoughlyOnTime)
 		EXPECT_GE(elapsed.back(), 20ms);
 	}
 	std::sort(elapsed.begin(), elapsed.end());
-	EXPECT_LT(elapsed[2], 100ms) << "median of five 20 ms timeouts: "
-				     << std::chrono::duration_cast<std::chrono::milliseconds>(elapsed[2]).count()
-				     << " ms";
+	EXPECT_LT(elapsed[2], 100ms)
+		<< "median of five 20 ms timeouts: "
+		<< std::chrono::duration_cast<std::chrono::milliseconds>(elapsed[2]).count()
+		<< " ms";
 }
 
 TEST_F(SemaphoreWaitTest, TimeoutDoesNotFireEarlyAndAGrantInTimeWins)
@@ -217,10 +218,12 @@ TEST_F(SemaphoreWaitTest, FifoWithMixedSizesHoldsSmallerWaitsBehindABigHead)
 	std::vector<std::string> grants;
 	auto record = [&] {
 		for (auto [connection, reply, name] :
-		     {std::tuple{&big, bigWait.get(), "big"}, std::tuple{&small, smallWait.get(), "small"},
+		     {std::tuple{&big, bigWait.get(), "big"},
+		      std::tuple{&small, smallWait.get(), "small"},
 		      std::tuple{&medium, mediumWait.get(), "medium"}}) {
 			connection->pump();
-			if (reply->done && std::find(grants.begin(), grants.end(), name) == grants.end())
+			if (reply->done &&
+			    std::find(grants.begin(), grants.end(), name) == grants.end())
 				grants.push_back(name);
 		}
 	};
@@ -257,8 +260,8 @@ TEST_F(SemaphoreWaitTest, FifoWithMixedSizesHoldsSmallerWaitsBehindABigHead)
 	for (const auto &holder : holders)
 		held[holder.uniqueName] = holder.units;
 	EXPECT_EQ(held, (std::map<std::string, uint32_t>{{big.uniqueName(), 3},
-							  {small.uniqueName(), 1},
-							  {medium.uniqueName(), 2}}));
+							 {small.uniqueName(), 1},
+							 {medium.uniqueName(), 2}}));
 	EXPECT_EQ(semaphore->value().value(), 0u);
 }
 
