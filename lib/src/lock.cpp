@@ -10,26 +10,9 @@ namespace ipchub {
 
 namespace {
 
-uint64_t toUsec(std::chrono::microseconds timeout)
-{
-	if (timeout == kForever)
-		return UINT64_MAX;
-	return timeout.count() <= 0 ? 0 : static_cast<uint64_t>(timeout.count());
-}
-
 std::string modeName(LockMode mode)
 {
 	return mode == LockMode::Exclusive ? "exclusive" : "shared";
-}
-
-// Runs call on the lock's proxy, unless the lock was closed.
-template <typename Call>
-auto callOpen(const std::shared_ptr<detail::LockProxy> &proxy, Call &&call)
-	-> decltype(detail::callBus(call))
-{
-	if (!proxy)
-		return fail(ErrorCode::InvalidArgument, "the lock was closed");
-	return detail::callBus(call);
 }
 
 } // namespace
@@ -135,8 +118,8 @@ Lock::~Lock()
 
 Result<LockGuard> Lock::acquire(LockMode mode, std::chrono::microseconds timeout)
 {
-	const uint64_t usec = toUsec(timeout);
-	auto token = callOpen(proxy_, [&] {
+	const uint64_t usec = detail::timeoutUsec(timeout);
+	auto token = detail::callOpen(proxy_, "the lock", [&] {
 		uint64_t granted = 0;
 		proxy_->getProxy()
 			.callMethod("Acquire")
@@ -153,7 +136,7 @@ Result<LockGuard> Lock::acquire(LockMode mode, std::chrono::microseconds timeout
 
 Result<std::optional<LockGuard>> Lock::tryAcquire(LockMode mode)
 {
-	auto reply = callOpen(proxy_, [&] { return proxy_->TryAcquire(modeName(mode)); });
+	auto reply = detail::callOpen(proxy_, "the lock", [&] { return proxy_->TryAcquire(modeName(mode)); });
 	if (!reply)
 		return detail::Unexpected<Error>(reply.error());
 	const auto [acquired, token] = *reply;
@@ -164,10 +147,10 @@ Result<std::optional<LockGuard>> Lock::tryAcquire(LockMode mode)
 
 Result<LockHandle> Lock::acquireHandle(LockMode mode, std::chrono::microseconds timeout)
 {
-	const uint64_t usec = toUsec(timeout);
+	const uint64_t usec = detail::timeoutUsec(timeout);
 	sdbus::UnixFd fd;
 	uint64_t token = 0;
-	auto called = callOpen(proxy_, [&] {
+	auto called = detail::callOpen(proxy_, "the lock", [&] {
 		proxy_->getProxy()
 			.callMethod("AcquireHandle")
 			.onInterface(detail::LockProxy::INTERFACE_NAME)
@@ -182,7 +165,7 @@ Result<LockHandle> Lock::acquireHandle(LockMode mode, std::chrono::microseconds 
 
 Result<LockState> Lock::mode() const
 {
-	auto mode = callOpen(proxy_, [&] { return proxy_->Mode(); });
+	auto mode = detail::callOpen(proxy_, "the lock", [&] { return proxy_->Mode(); });
 	if (!mode)
 		return detail::Unexpected<Error>(mode.error());
 	if (*mode == "unlocked")
@@ -197,7 +180,7 @@ Result<LockState> Lock::mode() const
 
 Result<std::vector<LockHolder>> Lock::holders() const
 {
-	return callOpen(proxy_, [&] {
+	return detail::callOpen(proxy_, "the lock", [&] {
 		std::vector<LockHolder> holders;
 		for (const auto &holder : proxy_->Holders())
 			holders.push_back({
@@ -216,12 +199,12 @@ Result<std::vector<LockHolder>> Lock::holders() const
 
 Result<uint32_t> Lock::waiters() const
 {
-	return callOpen(proxy_, [&] { return proxy_->Waiters(); });
+	return detail::callOpen(proxy_, "the lock", [&] { return proxy_->Waiters(); });
 }
 
 Result<uint64_t> Lock::token() const
 {
-	return callOpen(proxy_, [&] { return proxy_->Token(); });
+	return detail::callOpen(proxy_, "the lock", [&] { return proxy_->Token(); });
 }
 
 Result<void> Lock::close()

@@ -4,27 +4,6 @@
 
 namespace ipchub {
 
-namespace {
-
-uint64_t toUsec(std::chrono::microseconds timeout)
-{
-	if (timeout == kForever)
-		return UINT64_MAX;
-	return timeout.count() <= 0 ? 0 : static_cast<uint64_t>(timeout.count());
-}
-
-// Runs call on the semaphore's proxy, unless the semaphore was closed.
-template <typename Call>
-auto callOpen(const std::unique_ptr<detail::SemaphoreProxy> &proxy, Call &&call)
-	-> decltype(detail::callBus(call))
-{
-	if (!proxy)
-		return fail(ErrorCode::InvalidArgument, "the semaphore was closed");
-	return detail::callBus(call);
-}
-
-} // namespace
-
 Semaphore::Semaphore(std::shared_ptr<detail::Session> session, std::string path)
 	: session_(std::move(session)), path_(std::move(path)),
 	  proxy_(std::make_unique<detail::SemaphoreProxy>(*session_->connection, path_))
@@ -50,8 +29,8 @@ Semaphore::~Semaphore()
 
 Result<void> Semaphore::acquire(uint32_t n, std::chrono::microseconds timeout)
 {
-	const uint64_t usec = toUsec(timeout);
-	return callOpen(proxy_, [&] {
+	const uint64_t usec = detail::timeoutUsec(timeout);
+	return detail::callOpen(proxy_, "the semaphore", [&] {
 		proxy_->getProxy()
 			.callMethod("Acquire")
 			.onInterface(detail::SemaphoreProxy::INTERFACE_NAME)
@@ -62,27 +41,27 @@ Result<void> Semaphore::acquire(uint32_t n, std::chrono::microseconds timeout)
 
 Result<bool> Semaphore::tryAcquire(uint32_t n)
 {
-	return callOpen(proxy_, [&] { return proxy_->TryAcquire(n); });
+	return detail::callOpen(proxy_, "the semaphore", [&] { return proxy_->TryAcquire(n); });
 }
 
 Result<void> Semaphore::release(uint32_t n)
 {
-	return callOpen(proxy_, [&] { proxy_->Release(n); });
+	return detail::callOpen(proxy_, "the semaphore", [&] { proxy_->Release(n); });
 }
 
 Result<uint32_t> Semaphore::value() const
 {
-	return callOpen(proxy_, [&] { return proxy_->Value(); });
+	return detail::callOpen(proxy_, "the semaphore", [&] { return proxy_->Value(); });
 }
 
 Result<uint32_t> Semaphore::waiters() const
 {
-	return callOpen(proxy_, [&] { return proxy_->Waiters(); });
+	return detail::callOpen(proxy_, "the semaphore", [&] { return proxy_->Waiters(); });
 }
 
 Result<std::vector<SemaphoreHolder>> Semaphore::holders() const
 {
-	return callOpen(proxy_, [&] {
+	return detail::callOpen(proxy_, "the semaphore", [&] {
 		std::vector<SemaphoreHolder> holders;
 		for (const auto &holder : proxy_->Holders())
 			holders.push_back({holder.get<0>(), holder.get<1>()});

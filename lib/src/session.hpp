@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -8,6 +9,7 @@
 
 #include "handshake_relay.hpp"
 #include "ipchub/result.hpp"
+#include "ipchub/semaphore.hpp"
 
 namespace ipchub::detail {
 
@@ -41,6 +43,20 @@ auto callBus(Call &&call) -> Result<decltype(call())>
 		return fail(errorCodeFromDbusName(e.getName()), e.getMessage());
 	}
 }
+
+// Runs a bus call on an object's proxy, unless the object was closed (proxy is
+// empty then); what names the object in the error.
+template <typename Proxy, typename Call>
+auto callOpen(const Proxy &proxy, const char *what, Call &&call) -> decltype(callBus(call))
+{
+	if (!proxy)
+		return fail(ErrorCode::InvalidArgument, std::string(what) + " was closed");
+	return callBus(call);
+}
+
+// The timeout_usec argument of a wait: UINT64_MAX (no limit) for kForever, 0 (try
+// once) for zero or less.
+uint64_t timeoutUsec(std::chrono::microseconds timeout);
 
 // The D-Bus timeout of a call that waits up to timeoutUsec in the service: long
 // enough for the service's own Timeout error to arrive first.

@@ -5,22 +5,6 @@
 
 namespace ipchub {
 
-namespace {
-
-uint64_t toUsec(std::chrono::microseconds timeout)
-{
-	if (timeout == kForever)
-		return UINT64_MAX;
-	return timeout.count() <= 0 ? 0 : static_cast<uint64_t>(timeout.count());
-}
-
-Result<void> closedError()
-{
-	return fail(ErrorCode::InvalidArgument, "the shared memory was closed");
-}
-
-} // namespace
-
 SharedMemoryLock::SharedMemoryLock(std::weak_ptr<detail::SharedMemoryProxy> proxy)
 	: proxy_(std::move(proxy))
 {
@@ -111,31 +95,24 @@ int SharedMemory::fd() const
 
 Result<void> SharedMemory::seal()
 {
-	if (!proxy_)
-		return closedError();
-	return detail::callBus([&] { proxy_->Seal(); });
+	return detail::callOpen(proxy_, "the shared memory", [&] { proxy_->Seal(); });
 }
 
 Result<bool> SharedMemory::sealed() const
 {
-	if (!proxy_)
-		return detail::Unexpected<Error>(closedError().error());
-	return detail::callBus([&] { return proxy_->Sealed(); });
+	return detail::callOpen(proxy_, "the shared memory", [&] { return proxy_->Sealed(); });
 }
 
 Result<uint32_t> SharedMemory::attachments() const
 {
-	if (!proxy_)
-		return detail::Unexpected<Error>(closedError().error());
-	return detail::callBus([&] { return proxy_->Attachments(); });
+	return detail::callOpen(proxy_, "the shared memory",
+				[&] { return proxy_->Attachments(); });
 }
 
 Result<SharedMemoryLock> SharedMemory::lock(std::chrono::microseconds timeout)
 {
-	if (!proxy_)
-		return detail::Unexpected<Error>(closedError().error());
-	const uint64_t usec = toUsec(timeout);
-	auto locked = detail::callBus([&] {
+	const uint64_t usec = detail::timeoutUsec(timeout);
+	auto locked = detail::callOpen(proxy_, "the shared memory", [&] {
 		proxy_->getProxy()
 			.callMethod("Lock")
 			.onInterface(detail::SharedMemoryProxy::INTERFACE_NAME)
