@@ -56,23 +56,16 @@ void SemaphoreAdaptor::Acquire(sdbus::Result<> &&result, uint32_t n, uint64_t ti
 	auto queued = semaphore_->acquire(peer.name, n, [pending](Result<void> outcome) {
 		outcome ? pending->succeed() : pending->fail(outcome.error());
 	});
-	if (!queued) {
-		pending->fail(queued.error());
-		return;
-	}
-	if (!*queued) {
-		pending->succeed();
-		return;
-	}
 	std::weak_ptr<core::Semaphore> weak = semaphore_;
-	pending->timer = context_.loop.addTimer(
-		timeout_usec, [weak, id = **queued, n, timeout_usec] {
-			if (auto semaphore = weak.lock())
-				semaphore->cancelWait(
-					id, {ErrorCode::Timeout,
-					     "no " + std::to_string(n) + " units were free within " +
-						     std::to_string(timeout_usec) + " µs"});
-		});
+	answerWhenGranted(pending, queued, context_.loop, timeout_usec,
+			  [weak, n, timeout_usec](core::WaitId id) {
+				  if (auto semaphore = weak.lock())
+					  semaphore->cancelWait(
+						  id, {ErrorCode::Timeout,
+						       "no " + std::to_string(n) +
+							       " units were free within " +
+							       std::to_string(timeout_usec) + " µs"});
+			  });
 }
 
 bool SemaphoreAdaptor::TryAcquire(const uint32_t &n)

@@ -78,21 +78,15 @@ void SharedMemoryAdaptor::Lock(sdbus::Result<> &&result, uint64_t timeout_usec)
 	auto queued = lock.lock(peer.name, [pending](Result<void> outcome) {
 		outcome ? pending->succeed() : pending->fail(outcome.error());
 	});
-	if (!queued) {
-		pending->fail(queued.error());
-		return;
-	}
-	if (!*queued) {
-		pending->succeed();
-		return;
-	}
 	std::weak_ptr<core::SharedMemory> weak = segment_;
-	pending->timer = context_.loop.addTimer(timeout_usec, [weak, id = **queued, timeout_usec] {
-		if (auto segment = weak.lock())
-			segment->lock().cancelWait(
-				id, {ErrorCode::Timeout, "the segment lock was not free within " +
-								 std::to_string(timeout_usec) + " µs"});
-	});
+	answerWhenGranted(pending, queued, context_.loop, timeout_usec,
+			  [weak, timeout_usec](core::WaitId id) {
+				  if (auto segment = weak.lock())
+					  segment->lock().cancelWait(
+						  id, {ErrorCode::Timeout,
+						       "the segment lock was not free within " +
+							       std::to_string(timeout_usec) + " µs"});
+			  });
 }
 
 void SharedMemoryAdaptor::Unlock()
