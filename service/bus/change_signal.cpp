@@ -11,20 +11,31 @@ ChangeSignal::ChangeSignal(sdbus::IObject &object, std::string interface, EventL
 	: object_(object), interface_(std::move(interface)), writer_(std::move(writer))
 {
 	sd_event_source *source = nullptr;
-	if (int r = sd_event_add_defer(loop.event(), &source, &ChangeSignal::onDeferred, this); r < 0)
-		throw std::runtime_error(std::string("sd_event_add_defer: ") + std::strerror(-r));
+	if (int r = sd_event_add_time(loop.event(), &source, CLOCK_MONOTONIC, 0, 0,
+				      &ChangeSignal::onDue, this);
+	    r < 0)
+		throw std::runtime_error(std::string("sd_event_add_time: ") + std::strerror(-r));
 	source_.reset(source);
 	sd_event_source_set_enabled(source, SD_EVENT_OFF);
 }
 
 void ChangeSignal::schedule()
 {
+	if (scheduled_)
+		return;
+	scheduled_ = true;
+	// A time already past makes the signal go on the loop's next iteration, once the
+	// messages at hand are handled.
+	sd_event_source_set_time(source_.get(), lastUsec_ + kMinIntervalUsec);
 	sd_event_source_set_enabled(source_.get(), SD_EVENT_ONESHOT);
 }
 
-int ChangeSignal::onDeferred(sd_event_source *, void *userdata)
+int ChangeSignal::onDue(sd_event_source *source, uint64_t, void *userdata)
 {
-	static_cast<ChangeSignal *>(userdata)->emit();
+	auto *self = static_cast<ChangeSignal *>(userdata);
+	self->scheduled_ = false;
+	sd_event_now(sd_event_source_get_event(source), CLOCK_MONOTONIC, &self->lastUsec_);
+	self->emit();
 	return 0;
 }
 

@@ -34,13 +34,18 @@ private:
 // PropertiesChanged for one interface of one object, sent after the bus messages being
 // handled are done rather than inside each change: the method's reply goes out first
 // (the signal is off the caller's round trip), and the changes of one batch of
-// messages make one signal. Subscribers see the latest values, as PropertiesChanged
-// promises. The message is built here: sd-bus's own emitter looks up the vtable and
-// runs every getter through sdbus-c++, which cost more than the whole method call.
+// messages make one signal. An object signals at most once per kMinInterval: changes
+// in between make one signal with the latest values when the interval is over, so a
+// client acquiring and releasing in a loop does not double the bus's traffic.
+// Subscribers always get the latest values, which is what PropertiesChanged promises;
+// a state that lasted less than the interval may be skipped. The message is built
+// here: sd-bus's own emitter looks up the vtable and runs every getter through
+// sdbus-c++, which cost more than the whole method call.
 class ChangeSignal
 {
 public:
 	using Writer = std::function<void(ChangedProperties &)>;
+	static constexpr uint64_t kMinIntervalUsec = 10000;
 
 	ChangeSignal(sdbus::IObject &object, std::string interface, EventLoop &loop,
 		     Writer writer);
@@ -49,13 +54,15 @@ public:
 	void schedule();
 
 private:
-	static int onDeferred(sd_event_source *, void *userdata);
+	static int onDue(sd_event_source *, uint64_t, void *userdata);
 	void emit();
 
 	sdbus::IObject &object_;
 	std::string interface_;
 	Writer writer_;
 	EventSourcePtr source_;
+	bool scheduled_ = false;
+	uint64_t lastUsec_ = 0;
 };
 
 } // namespace ipchub::bus
