@@ -24,13 +24,19 @@ sdbus::Error wouldBlock(core::LockMode mode)
 
 LockAdaptor::LockAdaptor(sdbus::IConnection &connection, std::string path,
 			 std::shared_ptr<core::Lock> lock, Context context)
-	: AdaptorInterfaces(connection, std::move(path)), lock_(std::move(lock)), context_(context)
+	: AdaptorInterfaces(connection, std::move(path)), lock_(std::move(lock)), context_(context),
+	  changes_(getObject(), Lock_adaptor::INTERFACE_NAME, context.loop,
+		   [this](ChangedProperties &changed) {
+			   changed.add("Mode", modeName(lock_->mode()));
+			   changed.add("Holders", holders());
+			   changed.add("Waiters", lock_->waiters());
+			   changed.add("Token", lock_->token());
+		   })
 {
 	registerAdaptor();
 	lock_->setChangeHandler([this] {
 		pruneHandles();
-		emitPropertiesChangedSignal(Lock_adaptor::INTERFACE_NAME,
-					    {"Mode", "Holders", "Waiters", "Token"});
+		changes_.schedule();
 	});
 	emitInterfacesAddedSignal();
 }
@@ -197,6 +203,11 @@ std::string LockAdaptor::Mode()
 std::vector<LockAdaptor::HolderStruct> LockAdaptor::Holders()
 {
 	checkReader();
+	return holders();
+}
+
+std::vector<LockAdaptor::HolderStruct> LockAdaptor::holders() const
+{
 	std::vector<HolderStruct> holders;
 	for (const auto &[token, grant] : lock_->grants())
 		holders.emplace_back(grant.holder.client, std::string(core::lockModeName(grant.mode)),

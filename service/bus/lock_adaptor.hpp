@@ -8,6 +8,7 @@
 
 #include <sdbus-c++/sdbus-c++.h>
 
+#include "change_signal.hpp"
 #include "context.hpp"
 #include "core/lock.hpp"
 #include "hangup_watch.hpp"
@@ -43,6 +44,7 @@ private:
 	std::string Scope() override;
 	std::string Mode() override;
 	std::vector<HolderStruct> Holders() override;
+	std::vector<HolderStruct> holders() const;
 	uint32_t Waiters() override;
 	uint64_t Token() override;
 
@@ -64,6 +66,7 @@ private:
 	std::shared_ptr<core::Lock> lock_;
 	Context context_;
 	std::map<uint64_t, std::unique_ptr<HangupWatch>> handles_;
+	ChangeSignal changes_;
 };
 
 } // namespace ipchub::bus

@@ -8,12 +8,16 @@ namespace ipchub::bus {
 SemaphoreAdaptor::SemaphoreAdaptor(sdbus::IConnection &connection, std::string path,
 				   std::shared_ptr<core::Semaphore> semaphore, Context context)
 	: AdaptorInterfaces(connection, std::move(path)), semaphore_(std::move(semaphore)),
-	  context_(context)
+	  context_(context),
+	  changes_(getObject(), Semaphore_adaptor::INTERFACE_NAME, context.loop,
+		   [this](ChangedProperties &changed) {
+			   changed.add("Value", semaphore_->value());
+			   changed.add("Waiters", semaphore_->waiters());
+			   changed.add("Holders", holders());
+		   })
 {
 	registerAdaptor();
-	semaphore_->setChangeHandler([this] {
-		emitPropertiesChangedSignal(Semaphore_adaptor::INTERFACE_NAME, {"Value", "Waiters", "Holders"});
-	});
+	semaphore_->setChangeHandler([this] { changes_.schedule(); });
 	emitInterfacesAddedSignal();
 }
 
@@ -117,6 +121,11 @@ uint32_t SemaphoreAdaptor::Waiters()
 std::vector<sdbus::Struct<std::string, uint32_t>> SemaphoreAdaptor::Holders()
 {
 	checkReader();
+	return holders();
+}
+
+std::vector<sdbus::Struct<std::string, uint32_t>> SemaphoreAdaptor::holders() const
+{
 	std::vector<sdbus::Struct<std::string, uint32_t>> holders;
 	for (const auto &[name, units] : semaphore_->holders())
 		holders.emplace_back(name, units);

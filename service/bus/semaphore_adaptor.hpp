@@ -5,6 +5,7 @@
 
 #include <sdbus-c++/sdbus-c++.h>
 
+#include "change_signal.hpp"
 #include "context.hpp"
 #include "core/semaphore.hpp"
 #include "io.github.ipchub1.Semaphore.adaptor.h"
@@ -34,12 +35,14 @@ private:
 	uint32_t Value() override;
 	uint32_t Waiters() override;
 	std::vector<sdbus::Struct<std::string, uint32_t>> Holders() override;
+	std::vector<sdbus::Struct<std::string, uint32_t>> holders() const;
 
 	const Peer &caller();
 	void checkReader() const;
 
 	std::shared_ptr<core::Semaphore> semaphore_;
 	Context context_;
+	ChangeSignal changes_;
 };
 
 } // namespace ipchub::bus

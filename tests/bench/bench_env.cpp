@@ -1,5 +1,6 @@
 #include "bench_env.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
@@ -65,7 +66,7 @@ bool nameOwned(sdbus::IConnection &connection, const std::string &name)
 
 } // namespace
 
-BenchEnv::BenchEnv()
+BenchEnv::BenchEnv(const std::vector<std::string> &ipchubdArgs)
 {
 	int fds[2];
 	if (pipe(fds) < 0)
@@ -83,7 +84,9 @@ BenchEnv::BenchEnv()
 	setenv("DBUS_SESSION_BUS_ADDRESS", address_.c_str(), 1);
 
 	const char *ipchubd = std::getenv("IPCHUBD");
-	children_.push_back(spawnChild({ipchubd ? ipchubd : "ipchubd"}));
+	std::vector<std::string> argv{ipchubd ? ipchubd : "ipchubd"};
+	argv.insert(argv.end(), ipchubdArgs.begin(), ipchubdArgs.end());
+	children_.push_back(spawnChild(argv));
 	pid_t bare = fork();
 	if (bare == 0)
 		serveBare(address_);
@@ -111,6 +114,96 @@ std::unique_ptr<sdbus::IProxy> bareProxy(sdbus::IConnection &connection)
 	return sdbus::createProxy(connection, kBareName, kBarePath);
 }
 
+uint64_t cpuNs(pid_t pid)
+{
+	std::ifstream stat(pid == 0 ? std::string("/proc/thread-self/schedstat")
+				    : "/proc/" + std::to_string(pid) + "/schedstat");
+	uint64_t ns = 0;
+	stat >> ns;
+	return ns;
+}
+
+long rssKiB(pid_t pid)
+{
+	std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+	std::string word;
+	while (status >> word)
+		if (word == "VmRSS:") {
+			long kib = 0;
+			status >> kib;
+			return kib;
+		}
+	return -1;
+}
+
+namespace {
+
+double median(std::vector<double> values)
+{
+	if (values.empty())
+		return 0;
+	auto middle = values.begin() + static_cast<std::ptrdiff_t>(values.size() / 2);
+	std::nth_element(values.begin(), middle, values.end());
+	return *middle;
+}
+
+std::vector<std::pair<std::string, double>> &figures()
+{
+	static std::vector<std::pair<std::string, double>> figures;
+	return figures;
+}
+
+} // namespace
+
+void reportFigure(const std::string &label, double value)
+{
+	figures().emplace_back(label, value);
+}
+
+void compareInterleaved(benchmark::State &state, const BenchEnv &env,
+			const std::function<void()> &floor, const std::function<void()> &subject,
+			const std::function<void(bool subject)> &beforeBlock, int blocks,
+			int perBlock)
+{
+	const pid_t pids[] = {env.busPid(), env.ipchubdPid(), env.barePid(), 0};
+	auto cpuNow = [&] {
+		uint64_t sum = 0;
+		for (pid_t pid : pids)
+			sum += cpuNs(pid);
+		return sum;
+	};
+	std::vector<double> floorUs, subjectUs;
+	double floorCpu = 0, subjectCpu = 0;
+	for (int i = 0; i < 5; ++i) {
+		floor();
+		subject();
+	}
+	for (auto _ : state) {
+		for (int block = 0; block < blocks * 2; ++block) {
+			// floor, subject, subject, floor...: neither always goes first
+			const bool isSubject = (block % 4 == 1 || block % 4 == 2);
+			auto &times = isSubject ? subjectUs : floorUs;
+			const auto &call = isSubject ? subject : floor;
+			if (beforeBlock)
+				beforeBlock(isSubject);
+			const uint64_t cpuBefore = cpuNow();
+			for (int n = 0; n < perBlock; ++n) {
+				const auto start = std::chrono::steady_clock::now();
+				call();
+				times.push_back(std::chrono::duration<double, std::micro>(
+							std::chrono::steady_clock::now() - start)
+							.count());
+			}
+			(isSubject ? subjectCpu : floorCpu) += static_cast<double>(cpuNow() - cpuBefore);
+		}
+	}
+	const double floorMedian = median(floorUs), subjectMedian = median(subjectUs);
+	state.counters["floor_us"] = floorMedian;
+	state.counters["subject_us"] = subjectMedian;
+	state.counters["ratio"] = subjectMedian / floorMedian;
+	state.counters["cpu_ratio"] = subjectCpu / floorCpu;
+}
+
 namespace {
 
 // Keeps the median real time (ns) of every benchmark as it is reported.
@@ -129,6 +222,9 @@ public:
 					    run.aggregate_name == "median";
 			const bool single = run.run_type == Run::RT_Iteration &&
 					    run.repetitions <= 1;
+			if (median || single)
+				for (const auto &[counter, value] : run.counters)
+					medians[nameOf(run) + ":" + counter] = value.value;
 			if (median || single)
 				medians[nameOf(run)] =
 					run.GetAdjustedRealTime() *
@@ -176,14 +272,20 @@ int runWithRatios(int argc, char **argv, const std::vector<Ratio> &ratios)
 	for (const auto &[label, numerator, denominator] : ratios) {
 		auto top = reporter.medians.find(numerator);
 		auto bottom = reporter.medians.find(denominator);
-		if (top == reporter.medians.end() || bottom == reporter.medians.end()) {
+		if (top == reporter.medians.end() ||
+		    (!denominator.empty() && bottom == reporter.medians.end())) {
 			++missing;
 			continue;
 		}
-		const double ratio = top->second / bottom->second;
+		const double ratio = top->second / (denominator.empty() ? 1.0 : bottom->second);
 		std::printf("  %-52s %6.3f   (%s / %s)\n", label.c_str(), ratio, numerator.c_str(),
 			    denominator.c_str());
 		json << separator << "    \"" << label << "\": " << ratio;
+		separator = ",\n";
+	}
+	for (const auto &[label, value] : figures()) {
+		std::printf("  %-52s %9.3f\n", label.c_str(), value);
+		json << separator << "    \"" << label << "\": " << value;
 		separator = ",\n";
 	}
 	json << "\n  }\n}\n";

@@ -4,6 +4,8 @@
 // bare sdbus-c++ service on the same bus, whose round trip is the floor that ipchub's
 // costs are reported against.
 
+#include <cstdint>
+#include <functional>
 #include <string>
 #include <sys/types.h>
 #include <utility>
@@ -22,21 +24,47 @@ inline constexpr const char *kBareInterface = "io.github.ipchub1.BenchFloor";
 class BenchEnv
 {
 public:
-	BenchEnv();
+	explicit BenchEnv(const std::vector<std::string> &ipchubdArgs = {});
 	~BenchEnv();
 
 	const std::string &address() const { return address_; }
+	pid_t busPid() const { return children_.at(0); }
+	pid_t ipchubdPid() const { return children_.at(1); }
+	pid_t barePid() const { return children_.at(2); }
 
 private:
 	std::string address_;
 	std::vector<pid_t> children_;
 };
 
+// The CPU time a process has run, in ns (/proc/PID/schedstat); the calling thread's
+// for pid 0.
+uint64_t cpuNs(pid_t pid);
+// A process's resident set (VmRSS in /proc/PID/status), in KiB.
+long rssKiB(pid_t pid);
+
+// Compares two operations on a loaded machine: runs blocks of floor() and subject()
+// alternately (the load changes slowly, so both see the same), times every call, and
+// sets the counters floor_us and subject_us (medians of the calls), ratio (their
+// quotient) and cpu_ratio (CPU time of the bus, ipchubd, the bare service and this
+// thread per call, subject over floor: the cost that load does not distort).
+// beforeBlock, untimed, is told which operation's block comes next.
+void compareInterleaved(benchmark::State &state, const BenchEnv &env,
+			const std::function<void()> &floor, const std::function<void()> &subject,
+			const std::function<void(bool subject)> &beforeBlock = {}, int blocks = 20,
+			int perBlock = 25);
+
+// A figure measured outside Google Benchmark (RSS per object...), reported in the
+// table and the JSON file.
+void reportFigure(const std::string &label, double value);
+
 // A proxy of the bare service: Ping() -> () and Fd() -> (h).
 std::unique_ptr<sdbus::IProxy> bareProxy(sdbus::IConnection &connection);
 
 // A figure to report: the median real time of one benchmark over another's, both
-// measured in this run ("Name" or "Name/arg" as Google Benchmark names them).
+// measured in this run ("Name" or "Name/arg" as Google Benchmark names them), or of
+// one counter over another ("Name:counter", the median over the repetitions); an
+// empty denominator reports the numerator itself.
 struct Ratio {
 	std::string label;
 	std::string numerator;

@@ -24,6 +24,7 @@ namespace {
 constexpr const char *kSegmentPath = "/io/github/ipchub1/shm/bench";
 
 struct World {
+	const BenchEnv *env = nullptr;
 	std::unique_ptr<Client> client;
 	std::unique_ptr<SharedMemory> segment;
 	// Opens and closes the segment: a connection of its own, because Close drops the
@@ -75,6 +76,34 @@ void AttachMap(benchmark::State &state)
 	}
 }
 
+void attachMap()
+{
+	sdbus::UnixFd fd;
+	uint64_t size = 0;
+	world->segmentProxy->callMethod("Attach")
+		.onInterface("io.github.ipchub1.SharedMemory")
+		.withArguments(false)
+		.storeResultsTo(fd, size);
+	void *data = mmap(nullptr, size, PROT_READ, MAP_SHARED, fd.get(), 0);
+	if (data == MAP_FAILED)
+		throw std::runtime_error("mmap failed");
+	benchmark::DoNotOptimize(*static_cast<volatile const char *>(data));
+	munmap(data, size);
+}
+
+// Attach+mmap and the bare fd call in alternating blocks of one run.
+void AttachMapVsBareFd(benchmark::State &state)
+{
+	compareInterleaved(
+		state, *world->env,
+		[] {
+			sdbus::UnixFd fd;
+			world->bare->callMethod("Fd").onInterface(kBareInterface).storeResultsTo(fd);
+			benchmark::DoNotOptimize(fd.get());
+		},
+		attachMap);
+}
+
 void OpenAttachMap(benchmark::State &state)
 {
 	for (auto _ : state) {
@@ -118,6 +147,7 @@ BENCHMARK(BareFdCall)->UseRealTime();
 BENCHMARK(BareThreeCalls)->UseRealTime();
 BENCHMARK(AttachMap)->UseRealTime();
 BENCHMARK(OpenAttachMap)->UseRealTime();
+BENCHMARK(AttachMapVsBareFd)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(WriteMapping)->Arg(64 << 10)->Arg(1 << 20)->Arg(kSegmentSize);
 BENCHMARK(WritePrivate)->Arg(64 << 10)->Arg(1 << 20)->Arg(kSegmentSize);
 
@@ -129,6 +159,7 @@ int main(int argc, char **argv)
 	using namespace ipchub::bench;
 	BenchEnv env;
 	World state;
+	state.env = &env;
 	for (auto *client : {&state.client, &state.reader}) {
 		auto connected = ipchub::Client::connect(env.address());
 		if (!connected)
@@ -147,6 +178,8 @@ int main(int argc, char **argv)
 	const int status = runWithRatios(
 		argc, argv,
 		{{"Attach+mmap / bare call returning an fd", "AttachMap", "BareFdCall"},
+		 {"Attach+mmap / bare fd call, interleaved blocks", "AttachMapVsBareFd:ratio", ""},
+		 {"Attach+mmap / bare fd call, CPU of all processes", "AttachMapVsBareFd:cpu_ratio", ""},
 		 {"Open+Attach+mmap+Close / three bare calls", "OpenAttachMap", "BareThreeCalls"},
 		 {"mapping bandwidth / memcpy, 64 KiB", "WritePrivate/65536", "WriteMapping/65536"},
 		 {"mapping bandwidth / memcpy, 1 MiB", "WritePrivate/1048576", "WriteMapping/1048576"},
