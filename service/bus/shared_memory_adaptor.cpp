@@ -16,13 +16,17 @@ SharedMemoryAdaptor::SharedMemoryAdaptor(sdbus::IConnection &connection, std::st
 					 std::shared_ptr<core::SharedMemory> segment,
 					 Context context)
 	: AdaptorInterfaces(connection, std::move(path)), segment_(std::move(segment)),
-	  context_(context)
+	  context_(context),
+	  changes_(getObject(), SharedMemory_adaptor::INTERFACE_NAME, context.loop,
+		   [this](ChangedProperties &changed) {
+			   changed.add("Attachments", segment_->attachments());
+			   changed.add("Sealed", segment_->sealed());
+			   changed.add("LockHolder", segment_->lock().holder().value_or(""));
+			   changed.add("LockWaiters", segment_->lock().waiters());
+		   })
 {
 	registerAdaptor();
-	segment_->setChangeHandler([this] {
-		emitPropertiesChangedSignal(SharedMemory_adaptor::INTERFACE_NAME,
-					    {"Attachments", "Sealed", "LockHolder", "LockWaiters"});
-	});
+	segment_->setChangeHandler([this] { changes_.schedule(); });
 	emitInterfacesAddedSignal();
 }
 

@@ -6,6 +6,7 @@
 
 #include <sdbus-c++/sdbus-c++.h>
 
+#include "change_signal.hpp"
 #include "context.hpp"
 #include "core/shared_memory.hpp"
 #include "io.github.ipchub1.SharedMemory.adaptor.h"
@@ -46,6 +47,7 @@ private:
 
 	std::shared_ptr<core::SharedMemory> segment_;
 	Context context_;
+	ChangeSignal changes_;
 };
 
 } // namespace ipchub::bus
