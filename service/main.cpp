@@ -27,6 +27,7 @@ int main(int argc, char **argv)
 
 		auto connection = sdbus::createSessionBusConnection();
 		ipchub::bus::Daemon daemon(*connection, loop, options.limits, options.verbose);
+		daemon.restore();
 		loop.attach(*connection);
 		try {
 			connection->requestName(ipchub::bus::kBusName);

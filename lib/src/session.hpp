@@ -28,19 +28,42 @@ struct Session {
 	}
 };
 
-// Runs a bus call; an sdbus::Error becomes the Result's error.
+// How a failed call stands with ipchubd restarting (see docs/reliability.md).
+enum class CallFailure {
+	// The service's own error, or anything else: reported as it is.
+	Other,
+	// Nobody owns io.github.ipchub1 (ipchubd is restarting): the call never reached
+	// a service, so it is safe to send again once someone owns the name.
+	NoService,
+};
+
+// Sorts a bus error, and turns the errors of a restart into ipchub errors that say
+// what happened.
+CallFailure classify(const sdbus::Error &error);
+Error restartError(const sdbus::Error &error);
+// Waits a little before the next try while ipchubd restarts; false once the time
+// allowed for a restart ($IPCHUB_RESTART_WAIT_MS, 5000 by default) is over.
+bool waitForRestart(int attempt);
+
+// Runs a bus call; an sdbus::Error becomes the Result's error. A call that found no
+// ipchubd on the bus is sent again while one restarts; a call in flight when ipchubd
+// died is not (it may have taken effect), and reports the error.
 template <typename Call>
 auto callBus(Call &&call) -> Result<decltype(call())>
 {
-	try {
-		if constexpr (std::is_void_v<decltype(call())>) {
-			call();
-			return {};
-		} else {
-			return call();
+	for (int attempt = 0;; ++attempt) {
+		try {
+			if constexpr (std::is_void_v<decltype(call())>) {
+				call();
+				return {};
+			} else {
+				return call();
+			}
+		} catch (const sdbus::Error &e) {
+			if (classify(e) == CallFailure::NoService && waitForRestart(attempt))
+				continue;
+			return detail::Unexpected<Error>(restartError(e));
 		}
-	} catch (const sdbus::Error &e) {
-		return fail(errorCodeFromDbusName(e.getName()), e.getMessage());
 	}
 }
 

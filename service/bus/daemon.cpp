@@ -6,7 +6,8 @@ namespace ipchub::bus {
 
 Daemon::Daemon(sdbus::IConnection &connection, EventLoop &loop, const core::Limits &limits,
 	       bool verbose)
-	: verbose_(verbose), hub_(limits), manager_(connection, Context{hub_, peers_, loop})
+	: verbose_(verbose), connection_(connection), hub_(limits),
+	  fdStore_(loop, hub_, FdStore::managerListens()), manager_(connection, Context{hub_, peers_, loop})
 {
 	// Only names that lose their owner: arg2 (the new owner) is empty.
 	nameOwnerChanged_ = connection.addMatch(
@@ -23,6 +24,29 @@ Daemon::Daemon(sdbus::IConnection &connection, EventLoop &loop, const core::Limi
 				peers_.setPropertyReader(peers_.identify(message));
 			}));
 	loop.setMessageDoneHandler([this] { peers_.setPropertyReader(std::nullopt); });
+}
+
+void Daemon::restore()
+{
+	auto bus = sdbus::createProxy(connection_, "org.freedesktop.DBus", "/org/freedesktop/DBus");
+	// The match on NameOwnerChanged is in place already: a holder that leaves after
+	// this check is dropped as usual.
+	const auto isPresent = [&bus](const std::string &name) {
+		if (!name.starts_with(':'))
+			return false;
+		bool present = false;
+		try {
+			bus->callMethod("NameHasOwner")
+				.onInterface("org.freedesktop.DBus")
+				.withArguments(name)
+				.storeResultsTo(present);
+		} catch (const sdbus::Error &e) {
+			std::cerr << "ipchubd: NameHasOwner(" << name << "): " << e.getMessage() << "\n";
+		}
+		return present;
+	};
+	if (fdStore_.restore(isPresent))
+		manager_.publishAll();
 }
 
 void Daemon::onNameOwnerChanged(sdbus::Message &message)

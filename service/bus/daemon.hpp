@@ -6,6 +6,7 @@
 
 #include "core/hub.hpp"
 #include "event_loop.hpp"
+#include "fd_store.hpp"
 #include "manager_adaptor.hpp"
 #include "peers.hpp"
 
@@ -22,11 +23,17 @@ public:
 	// No objects: nothing would be lost if the service left the bus.
 	bool idle() const { return hub_.empty(); }
 
+	// Takes back the persistent state the service manager kept for a previous
+	// ipchubd, if any (see FdStore). Call before owning the bus name.
+	void restore();
+
 private:
 	void onNameOwnerChanged(sdbus::Message &message);
 
 	bool verbose_;
+	sdbus::IConnection &connection_;
 	core::Hub hub_;
+	FdStore fdStore_;
 	Peers peers_;
 	ManagerAdaptor manager_;
 	sdbus::Slot nameOwnerChanged_;

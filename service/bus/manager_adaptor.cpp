@@ -39,6 +39,16 @@ ManagerAdaptor::~ManagerAdaptor()
 	unregisterAdaptor();
 }
 
+void ManagerAdaptor::publishAll()
+{
+	for (const auto &semaphore : context_.hub.semaphores.objects())
+		semaphores_.publish(connection_, context_, semaphore);
+	for (const auto &segment : context_.hub.segments.objects())
+		segments_.publish(connection_, context_, segment);
+	for (const auto &lock : context_.hub.locks.objects())
+		locks_.publish(connection_, context_, lock);
+}
+
 const Peer &ManagerAdaptor::caller()
 {
 	return currentCaller(getObject(), context_.peers);

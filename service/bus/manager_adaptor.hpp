@@ -27,6 +27,9 @@ public:
 	ManagerAdaptor(sdbus::IConnection &connection, Context context);
 	~ManagerAdaptor();
 
+	// Publishes every object of the hub that has no adaptor yet (restored ones).
+	void publishAll();
+
 private:
 	sdbus::ObjectPath CreateSemaphore(const std::string &key, const uint32_t &initial,
 					  const OptionMap &options) override;

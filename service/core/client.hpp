@@ -15,4 +15,9 @@ using ClientId = std::string;
 // the error that ended it (Timeout, Cancelled, ...).
 using Completion = std::function<void(Result<void>)>;
 
+// Told of every change of an object's state that a snapshot keeps. tellsClient: a
+// client is told of the change right after (its grant or its release), so the change
+// must be persisted first; otherwise it may be persisted later.
+using StateHandler = std::function<void(bool tellsClient)>;
+
 } // namespace ipchub::core

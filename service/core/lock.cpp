@@ -100,6 +100,7 @@ Result<void> Lock::release(const ClientId &client)
 	grants_.erase(chosen);
 	serve();
 	notify();
+	persist(true);
 	return {};
 }
 
@@ -109,6 +110,7 @@ bool Lock::releaseGrant(uint64_t token)
 		return false;
 	serve();
 	notify();
+	persist(false);
 	return true;
 }
 
@@ -121,6 +123,8 @@ void Lock::dropClient(const ClientId &client, bool closing)
 		return;
 	serve();
 	notify();
+	if (dropped > 0)
+		persist(false);
 	if (closing)
 		for (auto &waiter : waits)
 			waiter.done(fail(ErrorCode::Cancelled, "the lock was closed"));
@@ -138,7 +142,24 @@ uint64_t Lock::grant(const Requester &who, LockMode mode, bool handle)
 {
 	const uint64_t token = ++lastToken_;
 	grants_.emplace(token, LockGrant{who, mode, token, realtimeUsec(), handle});
+	// Before the grantee learns the token: a token the service forgot could be
+	// handed out twice, and two holders would think they are alone.
+	persist(true);
 	return token;
+}
+
+void Lock::restore(uint64_t lastToken, std::vector<LockGrant> grants)
+{
+	lastToken_ = lastToken;
+	grants_.clear();
+	for (auto &grant : grants)
+		grants_.emplace(grant.token, std::move(grant));
+}
+
+void Lock::persist(bool tellsClient)
+{
+	if (stateChanged_)
+		stateChanged_(tellsClient);
 }
 
 void Lock::serve()

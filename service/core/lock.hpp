@@ -75,6 +75,12 @@ public:
 
 	// Called after every change of holders, waiters or token.
 	void setChangeHandler(std::function<void()> handler) { changed_ = std::move(handler); }
+	// Called after every change of grants or token (see StateHandler).
+	void setStateHandler(StateHandler handler) { stateChanged_ = std::move(handler); }
+
+	// Restoring a snapshot: the grants and the latest token as they were. Tokens
+	// continue above lastToken.
+	void restore(uint64_t lastToken, std::vector<LockGrant> grants);
 
 	// A token if the lock can be granted now and nobody waits; nullopt otherwise.
 	std::optional<uint64_t> tryAcquire(const Requester &who, LockMode mode, bool handle);
@@ -103,6 +109,7 @@ private:
 	uint64_t grant(const Requester &who, LockMode mode, bool handle);
 	void serve();
 	void notify();
+	void persist(bool tellsClient);
 
 	ObjectInfo info_;
 	// By token, so oldest first.
@@ -110,6 +117,7 @@ private:
 	WaitQueue<Request, uint64_t> queue_;
 	uint64_t lastToken_ = 0;
 	std::function<void()> changed_;
+	StateHandler stateChanged_;
 };
 
 } // namespace ipchub::core

@@ -29,6 +29,18 @@ public:
 	ObjectTable(Quota &quota, std::string kind) : quota_(quota), kind_(std::move(kind)) {}
 
 	void setRemovedHandler(RemovedHandler handler) { removed_ = std::move(handler); }
+	// Told of every object the table takes in (created or restored), with whether
+	// it is persistent.
+	void setAddedHandler(std::function<void(const Ptr &, bool persistent)> handler)
+	{
+		added_ = std::move(handler);
+	}
+	// Told after every change of the table itself: an object added or removed, a
+	// reference taken or dropped.
+	void setTableChangedHandler(std::function<void()> handler)
+	{
+		tableChanged_ = std::move(handler);
+	}
 
 	Ptr find(const ObjectKey &id) const
 	{
@@ -37,6 +49,36 @@ public:
 	}
 
 	size_t size() const { return entries_.size(); }
+
+	bool persistent(const ObjectKey &id) const
+	{
+		auto it = entries_.find(id);
+		return it != entries_.end() && it->second.persistent;
+	}
+
+	// The connections that reference the object.
+	std::set<ClientId> referencedBy(const ObjectKey &id) const
+	{
+		auto it = entries_.find(id);
+		return it == entries_.end() ? std::set<ClientId>{} : it->second.refs;
+	}
+
+	// Restoring a snapshot: takes in a persistent object as it was, referenced by
+	// refs (those still on the bus). A reference past the objects limit is dropped.
+	void adopt(Ptr object, const std::set<ClientId> &refs)
+	{
+		const ObjectKey id = object->id();
+		if (entries_.contains(id))
+			return;
+		Entry entry{object, {}, true};
+		for (const auto &client : refs)
+			if (quota_.takeObject(client))
+				entry.refs.insert(client);
+		entries_.emplace(id, std::move(entry));
+		if (added_)
+			added_(object, true);
+		changed();
+	}
 
 	bool references(const ObjectKey &id, const ClientId &client) const
 	{
@@ -62,6 +104,9 @@ public:
 			return made;
 		}
 		entries_.emplace(id, Entry{*made, {client}, persistent});
+		if (added_)
+			added_(*made, persistent);
+		changed();
 		return *made;
 	}
 
@@ -74,6 +119,7 @@ public:
 			if (auto taken = quota_.takeObject(client); !taken)
 				return detail::Unexpected<Error>(taken.error());
 			it->second.refs.insert(client);
+			changed();
 		}
 		return it->second.object;
 	}
@@ -139,10 +185,18 @@ private:
 
 	void dropReference(Iterator it, const ClientId &client)
 	{
-		if (it->second.refs.erase(client))
+		if (it->second.refs.erase(client)) {
 			quota_.returnObject(client);
+			changed();
+		}
 		if (it->second.refs.empty() && !it->second.persistent)
 			erase(it);
+	}
+
+	void changed()
+	{
+		if (tableChanged_)
+			tableChanged_();
 	}
 
 	void erase(Iterator it)
@@ -154,12 +208,15 @@ private:
 		object->end(Error{ErrorCode::Cancelled, describe(object->id()) + " was removed"});
 		if (removed_)
 			removed_(object);
+		changed();
 	}
 
 	Quota &quota_;
 	std::string kind_;
 	std::map<ObjectKey, Entry> entries_;
 	RemovedHandler removed_;
+	std::function<void(const Ptr &, bool)> added_;
+	std::function<void()> tableChanged_;
 };
 
 } // namespace ipchub::core

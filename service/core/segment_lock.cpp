@@ -20,6 +20,7 @@ Result<bool> SegmentLock::tryLock(const ClientId &client)
 	if (holder_ || !queue_.empty())
 		return false;
 	holder_ = client;
+	persist(true);
 	notify();
 	return true;
 }
@@ -55,6 +56,7 @@ Result<void> SegmentLock::unlock(const ClientId &client)
 	holder_.reset();
 	serve();
 	notify();
+	persist(true);
 	return {};
 }
 
@@ -67,6 +69,7 @@ void SegmentLock::dropClient(const ClientId &client, bool closing)
 	if (held) {
 		holder_.reset();
 		serve();
+		persist(false);
 	}
 	notify();
 	if (closing)
@@ -88,7 +91,14 @@ void SegmentLock::serve()
 		return;
 	auto waiter = queue_.popFront();
 	holder_ = waiter.client;
+	persist(true);
 	waiter.done({});
+}
+
+void SegmentLock::persist(bool tellsClient)
+{
+	if (stateChanged_)
+		stateChanged_(tellsClient);
 }
 
 void SegmentLock::notify()

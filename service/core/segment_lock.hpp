@@ -25,6 +25,10 @@ public:
 
 	// Called after every change of holder or waiters.
 	void setChangeHandler(std::function<void()> handler) { changed_ = std::move(handler); }
+	// Called after every change of holder (see StateHandler).
+	void setStateHandler(StateHandler handler) { stateChanged_ = std::move(handler); }
+	// Restoring a snapshot: client holds the lock again.
+	void restoreHolder(const ClientId &client) { holder_ = client; }
 
 	// Takes the lock if nobody holds it and nobody waits for it.
 	Result<bool> tryLock(const ClientId &client);
@@ -45,10 +49,12 @@ private:
 	// Hands a free lock to the first waiter.
 	void serve();
 	void notify();
+	void persist(bool tellsClient);
 
 	std::optional<ClientId> holder_;
 	WaitQueue<std::monostate> queue_;
 	std::function<void()> changed_;
+	StateHandler stateChanged_;
 };
 
 } // namespace ipchub::core

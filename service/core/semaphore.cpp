@@ -99,6 +99,8 @@ Result<void> Semaphore::release(const ClientId &client, uint32_t n)
 	value_ = static_cast<uint32_t>(after);
 	serve();
 	notify();
+	if (stateChanged_)
+		stateChanged_(true);
 	return {};
 }
 
@@ -111,6 +113,8 @@ void Semaphore::dropClient(const ClientId &client, bool closing)
 	if (held != holders_.end()) {
 		giveBack(held->second);
 		holders_.erase(held);
+		if (stateChanged_)
+			stateChanged_(false);
 	}
 	serve();
 	notify();
@@ -132,6 +136,9 @@ void Semaphore::grant(const ClientId &client, uint32_t n)
 	value_ -= n;
 	if (options_.returnOnExit)
 		holders_[client] += n;
+	// Before the grantee is told: a grant the service forgot could be given twice.
+	if (stateChanged_)
+		stateChanged_(true);
 }
 
 void Semaphore::giveBack(uint64_t units)

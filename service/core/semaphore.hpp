@@ -42,6 +42,12 @@ public:
 
 	// Called after every change of value, waiters or holders.
 	void setChangeHandler(std::function<void()> handler) { changed_ = std::move(handler); }
+	// Called after every change of what a snapshot keeps (value, holders); tellsClient
+	// when a client learns of it right after (a grant, a release), so the service can
+	// persist the change before anyone acts on it.
+	void setStateHandler(StateHandler handler) { stateChanged_ = std::move(handler); }
+	// Restoring a snapshot: client holds units again, as it did before.
+	void restoreHolder(const ClientId &client, uint32_t units) { holders_[client] += units; }
 
 	// Takes n units if they are free and nobody waits.
 	Result<bool> tryAcquire(const ClientId &client, uint32_t n);
@@ -70,6 +76,7 @@ private:
 	std::map<ClientId, uint32_t> holders_;
 	WaitQueue<uint32_t> queue_;
 	std::function<void()> changed_;
+	StateHandler stateChanged_;
 };
 
 } // namespace ipchub::core

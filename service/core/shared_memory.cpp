@@ -65,6 +65,31 @@ Result<std::shared_ptr<SharedMemory>> SharedMemory::create(ObjectInfo info, uint
 					      quota);
 }
 
+Result<std::shared_ptr<SharedMemory>> SharedMemory::restore(ObjectInfo info, uint64_t size,
+							    bool sealed, UniqueFd memfd,
+							    const ClientId &creator, Quota &quota)
+{
+	struct stat status {};
+	if (fstat(memfd.get(), &status) < 0)
+		return detail::Unexpected<Error>(systemError("fstat of a restored segment", errno));
+	if (static_cast<uint64_t>(status.st_size) != size)
+		return fail(ErrorCode::InvalidArgument,
+			    "the restored segment's memfd is " + std::to_string(status.st_size) +
+				    " bytes; the snapshot says " + std::to_string(size));
+	const int seals = fcntl(memfd.get(), F_GET_SEALS);
+	if (seals < 0 || (seals & (F_SEAL_SHRINK | F_SEAL_GROW)) != (F_SEAL_SHRINK | F_SEAL_GROW))
+		return fail(ErrorCode::InvalidArgument,
+			    "the restored segment's memfd is not sealed against shrink and grow");
+	const bool charge = !creator.empty() && quota.takeBytes(creator, size).has_value();
+	auto segment = std::make_shared<SharedMemory>(std::move(info), size, std::move(memfd),
+						      creator, quota);
+	segment->charged_ = charge;
+	// The kernel's seals win over the snapshot: a segment sealed just before the
+	// snapshot was written is sealed.
+	segment->sealed_ = sealed || (seals & F_SEAL_FUTURE_WRITE) != 0;
+	return segment;
+}
+
 SharedMemory::SharedMemory(ObjectInfo info, uint64_t size, UniqueFd memfd, ClientId creator,
 			   Quota &quota)
 	: info_(std::move(info)), size_(size), memfd_(std::move(memfd)),
@@ -82,6 +107,12 @@ void SharedMemory::setChangeHandler(std::function<void()> handler)
 {
 	changed_ = std::move(handler);
 	lock_.setChangeHandler(changed_);
+}
+
+void SharedMemory::setStateHandler(StateHandler handler)
+{
+	stateChanged_ = std::move(handler);
+	lock_.setStateHandler(stateChanged_);
 }
 
 Result<UniqueFd> SharedMemory::attach(const ClientId &client, bool writable)
@@ -120,6 +151,8 @@ Result<void> SharedMemory::seal()
 			systemError("adding F_SEAL_FUTURE_WRITE and F_SEAL_SEAL", errno));
 	sealed_ = true;
 	notify();
+	if (stateChanged_)
+		stateChanged_(true);
 	return {};
 }
 

@@ -32,6 +32,14 @@ public:
 							    const ClientId &creator,
 							    Quota &quota);
 
+	// Restoring a snapshot: the segment's own memfd, handed back by the service
+	// manager. Its size and seals are checked against what the snapshot says. The
+	// creator's bytes are charged again when it is still there (creator not empty).
+	static Result<std::shared_ptr<SharedMemory>> restore(ObjectInfo info, uint64_t size,
+							     bool sealed, UniqueFd memfd,
+							     const ClientId &creator,
+							     Quota &quota);
+
 	SharedMemory(ObjectInfo info, uint64_t size, UniqueFd memfd, ClientId creator,
 		     Quota &quota);
 	~SharedMemory();
@@ -42,6 +50,11 @@ public:
 	const ObjectInfo &info() const { return info_; }
 	uint64_t size() const { return size_; }
 	bool sealed() const { return sealed_; }
+	// The service's read-write descriptor; empty once the segment has ended.
+	const UniqueFd &memfd() const { return memfd_; }
+	const ClientId &creator() const { return creator_; }
+	// The connections attached now (see attachments()).
+	const std::set<ClientId> &attached() const { return attached_; }
 	// Connections that were handed a descriptor (by Create or Attach) and have not
 	// closed the segment or left the bus since. The service cannot see a client
 	// close its descriptor, only Close.
@@ -51,6 +64,10 @@ public:
 
 	// Called after every change of attachments, seal or lock.
 	void setChangeHandler(std::function<void()> handler);
+	// Called after every change of seal or lock holder (see StateHandler).
+	void setStateHandler(StateHandler handler);
+	// Restoring a snapshot: client is attached again.
+	void restoreAttachment(const ClientId &client) { attached_.insert(client); }
 
 	// A new descriptor of the segment for client: a duplicate of the read-write one,
 	// or one opened read-only, of which the kernel refuses a writable shared mapping.
@@ -79,6 +96,7 @@ private:
 	std::set<ClientId> attached_;
 	SegmentLock lock_;
 	std::function<void()> changed_;
+	StateHandler stateChanged_;
 };
 
 } // namespace ipchub::core

@@ -1,0 +1,133 @@
+#include "hub_snapshot.hpp"
+
+#include <algorithm>
+#include <set>
+
+namespace ipchub::core {
+
+namespace {
+
+std::vector<ClientId> toVector(const std::set<ClientId> &clients)
+{
+	return {clients.begin(), clients.end()};
+}
+
+std::set<ClientId> present(const std::vector<ClientId> &clients, const RestoreHooks &hooks)
+{
+	std::set<ClientId> kept;
+	for (const auto &client : clients)
+		if (hooks.isPresent(client))
+			kept.insert(client);
+	return kept;
+}
+
+void restoreSemaphore(Hub &hub, const SemaphoreRecord &record, const RestoreHooks &hooks)
+{
+	// Units of holders that left while the service was away come back, but never
+	// past max (as when a holder leaves).
+	uint64_t value = record.value;
+	for (const auto &[client, units] : record.holders)
+		if (record.returnOnExit && !hooks.isPresent(client))
+			value += units;
+	auto semaphore = std::make_shared<Semaphore>(
+		record.info, static_cast<uint32_t>(std::min<uint64_t>(value, record.max)),
+		SemaphoreOptions{record.max, record.returnOnExit}, hub.quota);
+	for (const auto &[client, units] : record.holders)
+		if (hooks.isPresent(client))
+			semaphore->restoreHolder(client, units);
+	hub.semaphores.adopt(semaphore, present(record.refs, hooks));
+}
+
+void restoreLock(Hub &hub, const LockRecord &record, const RestoreHooks &hooks)
+{
+	auto lock = std::make_shared<Lock>(record.info, hub.quota);
+	std::vector<LockGrant> grants;
+	for (const auto &grant : record.grants)
+		if (hooks.isPresent(grant.holder.client))
+			grants.push_back(grant);
+	lock->restore(record.lastToken, std::move(grants));
+	hub.locks.adopt(lock, present(record.refs, hooks));
+}
+
+std::optional<std::string> restoreSegment(Hub &hub, const SegmentRecord &record,
+					  const RestoreHooks &hooks)
+{
+	const std::string what = hub.segments.describe(record.info.id);
+	UniqueFd memfd = hooks.takeFd(record.fdName);
+	if (!memfd)
+		return what + ": its memfd " + record.fdName + " was not handed back; dropped";
+	const ClientId creator = hooks.isPresent(record.creator) ? record.creator : ClientId{};
+	auto segment = SharedMemory::restore(record.info, record.size, record.sealed,
+					     std::move(memfd), creator, hub.quota);
+	if (!segment)
+		return what + ": " + segment.error().message + "; dropped";
+	for (const auto &client : record.attached)
+		if (hooks.isPresent(client))
+			(*segment)->restoreAttachment(client);
+	if (record.lockHolder && hooks.isPresent(*record.lockHolder))
+		(*segment)->lock().restoreHolder(*record.lockHolder);
+	hub.segments.adopt(*segment, present(record.refs, hooks));
+	if (hooks.segmentRestored)
+		hooks.segmentRestored(**segment, record.fdName);
+	return std::nullopt;
+}
+
+} // namespace
+
+Snapshot captureSnapshot(const Hub &hub,
+			 const std::function<std::string(const SharedMemory &)> &fdNameOf)
+{
+	Snapshot snapshot;
+	for (const auto &semaphore : hub.semaphores.objects()) {
+		if (!hub.semaphores.persistent(semaphore->id()))
+			continue;
+		snapshot.semaphores.push_back(
+			{semaphore->info(), semaphore->value(), semaphore->max(),
+			 semaphore->returnsOnExit(), toVector(hub.semaphores.referencedBy(semaphore->id())),
+			 semaphore->holders()});
+	}
+	for (const auto &lock : hub.locks.objects()) {
+		if (!hub.locks.persistent(lock->id()))
+			continue;
+		LockRecord record{lock->info(), lock->token(),
+				  toVector(hub.locks.referencedBy(lock->id())), {}};
+		for (const auto &[token, grant] : lock->grants())
+			record.grants.push_back(grant);
+		snapshot.locks.push_back(std::move(record));
+	}
+	for (const auto &segment : hub.segments.objects()) {
+		if (!hub.segments.persistent(segment->id()) || !segment->memfd())
+			continue;
+		snapshot.segments.push_back({segment->info(), segment->size(), segment->sealed(),
+					     fdNameOf(*segment), segment->creator(),
+					     toVector(hub.segments.referencedBy(segment->id())),
+					     toVector(segment->attached()), segment->lock().holder()});
+	}
+	return snapshot;
+}
+
+std::vector<std::string> restoreSnapshot(Hub &hub, const Snapshot &snapshot,
+					 const RestoreHooks &hooks)
+{
+	std::vector<std::string> problems;
+	auto exists = [&](auto &table, const ObjectInfo &info) {
+		if (!table.find(info.id))
+			return false;
+		problems.push_back(table.describe(info.id) + " is in the snapshot twice; " +
+				   "the second is dropped");
+		return true;
+	};
+	for (const auto &record : snapshot.semaphores)
+		if (!exists(hub.semaphores, record.info))
+			restoreSemaphore(hub, record, hooks);
+	for (const auto &record : snapshot.locks)
+		if (!exists(hub.locks, record.info))
+			restoreLock(hub, record, hooks);
+	for (const auto &record : snapshot.segments)
+		if (!exists(hub.segments, record.info))
+			if (auto problem = restoreSegment(hub, record, hooks))
+				problems.push_back(*problem);
+	return problems;
+}
+
+} // namespace ipchub::core

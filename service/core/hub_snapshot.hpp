@@ -1,0 +1,32 @@
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "hub.hpp"
+#include "snapshot.hpp"
+
+namespace ipchub::core {
+
+// The persistent objects of hub as a snapshot. fdNameOf names the memfd of each
+// persistent segment as it is kept beside the snapshot.
+Snapshot captureSnapshot(const Hub &hub,
+			 const std::function<std::string(const SharedMemory &)> &fdNameOf);
+
+struct RestoreHooks {
+	// Whether the connection with this unique name is still on the bus: only those
+	// keep what they held and referenced.
+	std::function<bool(const ClientId &)> isPresent;
+	// The memfd kept under fdName, taken out of the store; empty if there is none.
+	std::function<UniqueFd(const std::string &fdName)> takeFd;
+	// Told of every restored segment with the fd name it was kept under.
+	std::function<void(const SharedMemory &, const std::string &fdName)> segmentRestored;
+};
+
+// Takes the snapshot's objects into hub. What cannot be restored (a segment without
+// its memfd, an object that exists already) is skipped; the messages say what and why.
+std::vector<std::string> restoreSnapshot(Hub &hub, const Snapshot &snapshot,
+					 const RestoreHooks &hooks);
+
+} // namespace ipchub::core

@@ -1,0 +1,65 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "client.hpp"
+#include "key.hpp"
+#include "lock.hpp"
+
+namespace ipchub::core {
+
+// What survives a restart of the service: its persistent objects, their state and
+// who held what, by unique name. Waits in flight and non-persistent objects are not
+// kept. The bytes of a segment are not here: its memfd is kept beside the snapshot,
+// under fdName.
+struct SemaphoreRecord {
+	ObjectInfo info;
+	uint32_t value = 0;
+	uint32_t max = 0;
+	bool returnOnExit = true;
+	std::vector<ClientId> refs;
+	std::vector<std::pair<ClientId, uint32_t>> holders;
+};
+
+struct LockRecord {
+	ObjectInfo info;
+	uint64_t lastToken = 0;
+	std::vector<ClientId> refs;
+	std::vector<LockGrant> grants;
+};
+
+struct SegmentRecord {
+	ObjectInfo info;
+	uint64_t size = 0;
+	bool sealed = false;
+	std::string fdName;
+	ClientId creator;
+	std::vector<ClientId> refs;
+	std::vector<ClientId> attached;
+	std::optional<ClientId> lockHolder;
+};
+
+struct Snapshot {
+	// Grows with every snapshot a service writes, across restarts: of two snapshots
+	// left behind, the larger is the newer.
+	uint64_t generation = 0;
+	std::vector<SemaphoreRecord> semaphores;
+	std::vector<LockRecord> locks;
+	std::vector<SegmentRecord> segments;
+};
+
+inline constexpr uint32_t kSnapshotVersion = 1;
+
+// The binary form: a magic, the version, length-prefixed fields in little endian and
+// a checksum of it all. See docs/reliability.md.
+std::string encodeSnapshot(const Snapshot &snapshot);
+// Rejects anything that is not a whole, consistent snapshot of this version with
+// InvalidArgument naming what is wrong; never reads past bytes.
+Result<Snapshot> decodeSnapshot(std::string_view bytes);
+
+} // namespace ipchub::core

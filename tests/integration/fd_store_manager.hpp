@@ -1,0 +1,47 @@
+#pragma once
+
+// What systemd does for ipchubd's fd store, for the tests: a NOTIFY_SOCKET that keeps
+// the fds sent with FDSTORE=1 (the latest per FDNAME, dropped on FDSTOREREMOVE=1), and
+// starts ipchubd with them at fd 3.. and LISTEN_FDS, LISTEN_FDNAMES, LISTEN_PID.
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <ipchub/unique_fd.hpp>
+
+#include "bus_fixture.hpp"
+
+namespace ipchub::test {
+
+class FdStoreManager
+{
+public:
+	FdStoreManager();
+	~FdStoreManager();
+	FdStoreManager(const FdStoreManager &) = delete;
+	FdStoreManager &operator=(const FdStoreManager &) = delete;
+
+	// Starts ipchubd with NOTIFY_SOCKET and every fd kept so far.
+	Child startDaemon();
+	// The names of the fds kept now.
+	std::vector<std::string> names();
+	// FDSTORE=1 messages received so far.
+	int stored() const { return stored_; }
+
+private:
+	void receive();
+
+	std::string socketName_;
+	UniqueFd socket_;
+	std::mutex mutex_;
+	std::map<std::string, UniqueFd> fds_;
+	std::atomic<int> stored_{0};
+	std::atomic<bool> stop_{false};
+	std::thread receiver_;
+};
+
+} // namespace ipchub::test
