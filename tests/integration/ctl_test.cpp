@@ -425,5 +425,36 @@ TEST_F(CtlTest, KeysThatAreNotPlainWordsAreQuoted)
 	EXPECT_THAT(status("semaphore", "a b\n\"c\""), HasSubstr("Key=\"a b\\n\\\"c\\\"\"\n"));
 }
 
+// The ```sh blocks of a Markdown file.
+std::vector<std::string> shellBlocks(const std::string &markdown)
+{
+	std::vector<std::string> blocks;
+	std::string *block = nullptr;
+	for (const auto &line : lines(markdown)) {
+		if (!block && line == "```sh")
+			block = &blocks.emplace_back();
+		else if (block && line == "```")
+			block = nullptr;
+		else if (block)
+			*block += line + "\n";
+	}
+	return blocks;
+}
+
+TEST_F(CtlTest, ShellExamplesOfTheDocsRun)
+{
+	const char *doc = std::getenv("IPCHUB_SHELL_DOC");
+	ASSERT_NE(doc, nullptr) << "IPCHUB_SHELL_DOC names docs/shell.md";
+	const auto blocks = shellBlocks(readFile(doc));
+	ASSERT_EQ(blocks.size(), 4u);
+	const std::string path = std::filesystem::path(ctlPath()).parent_path().string();
+	for (const auto &block : blocks) {
+		auto result = sh("cd \"$DIR\"; PATH=" + path + ":$PATH; set -eu\n" + block);
+		EXPECT_EQ(result.status, 0) << block << "\nstdout:\n" << result.out
+					    << "stderr:\n" << result.err;
+		EXPECT_EQ(result.err, "") << block;
+	}
+}
+
 } // namespace
 } // namespace ipchub::test
