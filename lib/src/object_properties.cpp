@@ -125,8 +125,8 @@ std::string propertyText(const sdbus::Variant &value)
 
 ObjectStatus objectStatus(ObjectKind kind, std::string path, const PropertyMap &properties)
 {
-	ObjectStatus status{.kind = kind, .path = std::move(path), .key = {}, .scope = {},
-			    .properties = {}};
+	ObjectStatus status{
+		.kind = kind, .path = std::move(path), .key = {}, .scope = {}, .properties = {}};
 	for (const auto &[name, value] : properties) {
 		std::string text = propertyText(value);
 		if (name == "Key")

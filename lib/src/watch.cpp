@@ -117,8 +117,8 @@ Result<void> Watch::run(int stopFd)
 		if (::poll(fds, count, pollTimeout(poll.timeout_usec)) < 0) {
 			if (errno == EINTR)
 				continue;
-			return fail(ErrorCode::Failed,
-				    std::string("cannot wait for the bus: ") + std::strerror(errno));
+			return fail(ErrorCode::Failed, std::string("cannot wait for the bus: ") +
+							       std::strerror(errno));
 		}
 		if (count == 2 && fds[1].revents != 0)
 			return {};
@@ -132,33 +132,37 @@ Result<Watch> Client::watch(Watch::Handler handler)
 	auto state = std::make_unique<Watch::State>();
 	state->handler = std::move(handler);
 	auto *raw = state.get();
-	const std::string sender = std::string("type='signal',sender='") + detail::kBusName + "',";
+	const std::string fromService =
+		std::string("type='signal',sender='") + detail::kBusName + "',";
+	const std::string objectManager = fromService +
+					  "interface='org.freedesktop.DBus.ObjectManager',path='" +
+					  detail::kManagerPath + "',member=";
+	const std::string propertiesChanged = fromService + "interface='" + kPropertiesInterface +
+					      "',member='PropertiesChanged',path_namespace='" +
+					      detail::kManagerPath + "'";
+	using Callback = void (Watch::State::*)(sdbus::Message &);
+	const std::pair<std::string, Callback> subscriptions[] = {
+		{objectManager + "'InterfacesAdded'", &Watch::State::onAdded},
+		{objectManager + "'InterfacesRemoved'", &Watch::State::onRemoved},
+		{propertiesChanged, &Watch::State::onChanged},
+	};
 	// Subscribed first, listed second: whatever happens between the two is queued
 	// in the connection and dispatched by run(), not lost.
 	auto subscribed = detail::callBus([&] {
-		auto &connection = *session_->connection;
-		const std::string objectManager = sender +
-						  "interface='org.freedesktop.DBus.ObjectManager',"
-						  "path='" + detail::kManagerPath + "',member=";
-		raw->matches.push_back(connection.addMatch(
-			objectManager + "'InterfacesAdded'",
-			[raw](sdbus::Message &message) { raw->onAdded(message); }));
-		raw->matches.push_back(connection.addMatch(
-			objectManager + "'InterfacesRemoved'",
-			[raw](sdbus::Message &message) { raw->onRemoved(message); }));
-		raw->matches.push_back(connection.addMatch(
-			sender + "interface='" + kPropertiesInterface +
-				"',member='PropertiesChanged',path_namespace='" +
-				detail::kManagerPath + "'",
-			[raw](sdbus::Message &message) { raw->onChanged(message); }));
+		for (const auto &[rule, callback] : subscriptions)
+			raw->matches.push_back(session_->connection->addMatch(
+				rule, [raw, callback](sdbus::Message &message) {
+					(raw->*callback)(message);
+				}));
 	});
 	if (!subscribed)
 		return detail::Unexpected<Error>(subscribed.error());
-	auto objects = listObjects();
-	if (!objects)
-		return detail::Unexpected<Error>(objects.error());
-	for (auto &object : *objects)
-		raw->known.insert_or_assign(object.path, std::move(object));
+	// The objects there already, so that their changes can name key and scope. A
+	// caller that may not list them all (a sandboxed one, when another scope has
+	// objects) still gets the events, keyed by path.
+	if (auto objects = listObjects())
+		for (auto &object : *objects)
+			raw->known.insert_or_assign(object.path, std::move(object));
 	return Watch(session_, std::move(state));
 }
 

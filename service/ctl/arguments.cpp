@@ -6,7 +6,8 @@ namespace ipchub::ctl {
 
 bool Arguments::has(std::string_view name) const
 {
-	return std::ranges::any_of(options, [&](const auto &option) { return option.first == name; });
+	return std::ranges::any_of(options,
+				   [&](const auto &option) { return option.first == name; });
 }
 
 std::optional<std::string> Arguments::value(std::string_view name) const
@@ -62,8 +63,8 @@ Result<Arguments> parseArguments(const Verb &verb, std::span<char *const> args)
 		}
 	}
 
-	const std::string usage = "; usage: ipchubctl " + std::string(verb.name) + " " +
-				  std::string(verb.synopsis);
+	const std::string usage =
+		"; usage: ipchubctl " + std::string(verb.name) + " " + std::string(verb.synopsis);
 	if (parsed.positional.size() < verb.minPositional)
 		return fail(ErrorCode::InvalidArgument, "too few arguments" + usage);
 	if (parsed.positional.size() > verb.maxPositional)

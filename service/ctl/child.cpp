@@ -25,9 +25,9 @@ class SignalDispositions
 public:
 	SignalDispositions()
 	{
-		struct sigaction ignore{};
+		struct sigaction ignore = {};
 		ignore.sa_handler = SIG_IGN;
-		struct sigaction forward{};
+		struct sigaction forward = {};
 		forward.sa_handler = forwardSignal;
 		sigemptyset(&forward.sa_mask);
 		for (size_t i = 0; i < kCount; ++i)
@@ -46,7 +46,7 @@ public:
 private:
 	static constexpr size_t kCount = 4;
 	static constexpr int kSignals[kCount] = {SIGINT, SIGQUIT, SIGTERM, SIGHUP};
-	struct sigaction saved_[kCount]{};
+	struct sigaction saved_[kCount] = {};
 };
 
 [[noreturn]] void execCommand(const std::vector<std::string> &command)

@@ -18,8 +18,8 @@ Result<int> lock(Client &client, const Arguments &args)
 		timeout = *value;
 	}
 	// As flock(1) creates the lock file: the lock exists while someone uses it.
-	auto lock = client.createLock(args.positional[0],
-				      {.openExisting = true, .scope = args.value(kScopeOption.name)});
+	auto lock = client.createLock(args.positional[0], {.openExisting = true,
+							   .scope = args.value(kScopeOption.name)});
 	if (!lock)
 		return detail::Unexpected<Error>(lock.error());
 	const LockMode mode = args.has("--shared") ? LockMode::Shared : LockMode::Exclusive;

@@ -28,8 +28,8 @@ void printUsage(const std::vector<Verb> &verbs, std::string_view group = {})
 		     "on the session bus.\n\nVerbs:\n";
 	for (const auto &verb : verbs)
 		if (group.empty() || verb.name.starts_with(group))
-			std::cout << "  ipchubctl " << verb.name << " " << verb.synopsis << "\n      "
-				  << verb.summary << "\n";
+			std::cout << "  ipchubctl " << verb.name << " " << verb.synopsis
+				  << "\n      " << verb.summary << "\n";
 	std::cout << R"(
 Every verb takes --scope APP_ID to name an object of another scope (a Flatpak
 app's; "" is the host's) and --help. The exit status is 0 on success, the
@@ -41,8 +41,9 @@ otherwise. See ipchubctl(1).
 void printVerbHelp(const Verb &verb)
 {
 	std::cout << "Usage: ipchubctl " << verb.name << " " << verb.synopsis << "\n\n"
-		  << verb.help << "\n\n--scope APP_ID names an object of another scope (a Flatpak "
-				  "app's; \"\" is the host's).\n";
+		  << verb.help
+		  << "\n\n--scope APP_ID names an object of another scope (a Flatpak "
+		     "app's; \"\" is the host's).\n";
 }
 
 int failWith(std::string message)
@@ -109,8 +110,8 @@ int main(int argc, char **argv)
 		if (isGroup && args.size() == 1)
 			return failWith(std::string(first) + " needs a verb; see ipchubctl " +
 					std::string(first) + " --help");
-		const std::string name =
-			isGroup ? std::string(first) + " " + args[1] : std::string(first);
+		const std::string name = isGroup ? std::string(first) + " " + args[1]
+						 : std::string(first);
 		return failWith("unknown verb \"" + name + "\"; see ipchubctl --help");
 	}
 	const auto rest = args.subspan(words);

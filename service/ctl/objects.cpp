@@ -105,8 +105,8 @@ void printEvent(const ObjectEvent &event, const std::optional<std::string> &scop
 	if (scope && event.object.scope != *scope)
 		return;
 	static constexpr const char *kTypes[] = {"added", "removed", "changed"};
-	std::string line = std::string(kTypes[static_cast<int>(event.type)]) + " " +
-			   identity(event.object);
+	std::string line =
+		std::string(kTypes[static_cast<int>(event.type)]) + " " + identity(event.object);
 	for (const auto &[name, value] : event.object.properties)
 		line += " " + assignment(name, value);
 	// Flushed line by line: watch is read by other programs through pipes.
@@ -125,8 +125,8 @@ Result<int> watch(Client &client, const Arguments &args)
 	if (!signals)
 		return fail(ErrorCode::Failed,
 			    std::string("cannot watch for signals: ") + std::strerror(errno));
-	auto subscription = client.watch(
-		[scope = args.value(kScopeOption.name)](const ObjectEvent &event) {
+	auto subscription =
+		client.watch([scope = args.value(kScopeOption.name)](const ObjectEvent &event) {
 			printEvent(event, scope);
 		});
 	if (!subscription)

@@ -93,7 +93,9 @@ most --max units (default 4294967295). It fails if KEY exists already.
 The semaphore is persistent: it stays after ipchubctl exits (a semaphore
 referenced by nobody would vanish at once) until it is removed with
 "ipchubctl remove semaphore KEY". --persistent says so explicitly.)",
-			.options = {{"--initial", true}, {"--max", true}, {"--persistent", false},
+			.options = {{"--initial", true},
+				    {"--max", true},
+				    {"--persistent", false},
 				    kScopeOption},
 			.minPositional = 1,
 			.maxPositional = 1,

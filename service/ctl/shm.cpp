@@ -17,9 +17,9 @@ Result<int> create(Client &client, const Arguments &args)
 	auto size = parseSize(args.positional[1], "SIZE");
 	if (!size)
 		return detail::Unexpected<Error>(size.error());
-	auto segment = client.createSharedMemory(
-		args.positional[0], *size,
-		{.persistent = true, .scope = args.value(kScopeOption.name)});
+	auto segment = client.createSharedMemory(args.positional[0], *size,
+						 {.persistent = true,
+						  .scope = args.value(kScopeOption.name)});
 	if (!segment)
 		return detail::Unexpected<Error>(segment.error());
 	return 0;

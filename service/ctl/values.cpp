@@ -13,13 +13,14 @@ Result<uint64_t> parseNumber(std::string_view text, std::string_view what, uint6
 {
 	uint64_t value = 0;
 	const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-	if (text.empty() || error == std::errc::invalid_argument || end != text.data() + text.size())
+	if (text.empty() || error == std::errc::invalid_argument ||
+	    end != text.data() + text.size())
 		return fail(ErrorCode::InvalidArgument,
 			    std::string(what) + " \"" + std::string(text) + "\" is not a number");
 	if (error == std::errc::result_out_of_range || value > max)
-		return fail(ErrorCode::InvalidArgument, std::string(what) + " " + std::string(text) +
-								" is too large; at most " +
-								std::to_string(max));
+		return fail(ErrorCode::InvalidArgument,
+			    std::string(what) + " " + std::string(text) +
+				    " is too large; at most " + std::to_string(max));
 	return value;
 }
 
@@ -59,10 +60,20 @@ Result<uint64_t> parseSize(std::string_view text, std::string_view what)
 	int shift = 0;
 	if (!text.empty()) {
 		switch (text.back()) {
-		case 'K': case 'k': shift = 10; break;
-		case 'M': case 'm': shift = 20; break;
-		case 'G': case 'g': shift = 30; break;
-		default: break;
+		case 'K':
+		case 'k':
+			shift = 10;
+			break;
+		case 'M':
+		case 'm':
+			shift = 20;
+			break;
+		case 'G':
+		case 'g':
+			shift = 30;
+			break;
+		default:
+			break;
 		}
 	}
 	if (shift != 0)
@@ -83,10 +94,18 @@ std::string quote(std::string_view text)
 	std::string quoted = "\"";
 	for (unsigned char c : text) {
 		switch (c) {
-		case '\n': quoted += "\\n"; break;
-		case '\t': quoted += "\\t"; break;
-		case '"': quoted += "\\\""; break;
-		case '\\': quoted += "\\\\"; break;
+		case '\n':
+			quoted += "\\n";
+			break;
+		case '\t':
+			quoted += "\\t";
+			break;
+		case '"':
+			quoted += "\\\"";
+			break;
+		case '\\':
+			quoted += "\\\\";
+			break;
 		default:
 			if (c < ' ' || c == 0x7f) {
 				char escaped[5];

@@ -171,7 +171,12 @@ TEST_F(CtlTest, ErrorsAreOneLineWithStatusOne)
 	expectError(ctl({"sem", "run", "jobs", "--timeout", "-1", "--", "true"}), "--timeout");
 	expectError(ctl({"sem", "run", "jobs"}), "no command after --");
 	expectError(ctl({"sem", "post", "jobs", "1", "2"}), "unexpected argument \"2\"");
-	expectError(ctl({"lock", "L", "--", }), "no command after --");
+	expectError(ctl({
+			    "lock",
+			    "L",
+			    "--",
+		    }),
+		    "no command after --");
 	expectError(ctl({"shm", "create", "seg", "12X"}), "SIZE \"12X\" is not a number");
 	expectError(ctl({"shm", "create", "seg", "0"}), "");
 	expectError(ctl({"list", "--", "true"}), "runs no command");
@@ -288,7 +293,8 @@ TEST_F(CtlTest, LockSharedAndTimeout)
 
 TEST_F(CtlTest, LockIsReleasedWhenIpchubctlIsKilled)
 {
-	auto holder = spawnSh("exec \"$IPCHUBCTL\" lock db -- sh -c 'echo $$ > $DIR/pid; exec sleep 60'");
+	auto holder =
+		spawnSh("exec \"$IPCHUBCTL\" lock db -- sh -c 'echo $$ > $DIR/pid; exec sleep 60'");
 	ASSERT_TRUE(waitFor([&] { return !readFile(dir_ / "pid").empty(); }));
 	const pid_t sleeper = std::stoi(readFile(dir_ / "pid"));
 	holder.kill(SIGKILL);
@@ -301,7 +307,8 @@ TEST_F(CtlTest, LockIsReleasedWhenIpchubctlIsKilled)
 
 TEST_F(CtlTest, LockPassesSigtermOnAndReleasesAfterTheCommand)
 {
-	auto holder = spawnSh("exec \"$IPCHUBCTL\" lock db -- sh -c 'echo $$ > $DIR/pid; exec sleep 60'");
+	auto holder =
+		spawnSh("exec \"$IPCHUBCTL\" lock db -- sh -c 'echo $$ > $DIR/pid; exec sleep 60'");
 	ASSERT_TRUE(waitFor([&] { return !readFile(dir_ / "pid").empty(); }));
 	holder.kill(SIGTERM);
 	EXPECT_EQ(holder.wait(), 128 + SIGTERM);
@@ -398,7 +405,8 @@ TEST_F(CtlTest, WatchEndsCleanlyOnSigint)
 TEST_F(CtlTest, ScopeReachesAnotherScope)
 {
 	const std::vector<std::string> app{"--scope", "org.example.App"};
-	auto created = ctl({"sem", "create", "jobs", "--initial", "0", "--scope", "org.example.App"});
+	auto created =
+		ctl({"sem", "create", "jobs", "--initial", "0", "--scope", "org.example.App"});
 	ASSERT_EQ(created.status, 0) << created.err;
 	expectError(ctl({"status", "semaphore", "jobs"}), "does not exist");
 	EXPECT_THAT(status("semaphore", "jobs", app), HasSubstr("Scope=org.example.App\n"));
@@ -421,7 +429,8 @@ TEST_F(CtlTest, ScopeReachesAnotherScope)
 TEST_F(CtlTest, KeysThatAreNotPlainWordsAreQuoted)
 {
 	ASSERT_EQ(ctl({"sem", "create", "a b\n\"c\""}).status, 0);
-	EXPECT_EQ(ctl({"list"}).out, "semaphore \"a b\\n\\\"c\\\"\" - Value=1 Max=4294967295 Waiters=0\n");
+	EXPECT_EQ(ctl({"list"}).out,
+		  "semaphore \"a b\\n\\\"c\\\"\" - Value=1 Max=4294967295 Waiters=0\n");
 	EXPECT_THAT(status("semaphore", "a b\n\"c\""), HasSubstr("Key=\"a b\\n\\\"c\\\"\"\n"));
 }
 
@@ -450,8 +459,9 @@ TEST_F(CtlTest, ShellExamplesOfTheDocsRun)
 	const std::string path = std::filesystem::path(ctlPath()).parent_path().string();
 	for (const auto &block : blocks) {
 		auto result = sh("cd \"$DIR\"; PATH=" + path + ":$PATH; set -eu\n" + block);
-		EXPECT_EQ(result.status, 0) << block << "\nstdout:\n" << result.out
-					    << "stderr:\n" << result.err;
+		EXPECT_EQ(result.status, 0) << block << "\nstdout:\n"
+					    << result.out << "stderr:\n"
+					    << result.err;
 		EXPECT_EQ(result.err, "") << block;
 	}
 }

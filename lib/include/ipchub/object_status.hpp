@@ -8,7 +8,11 @@
 namespace ipchub {
 
 // The three kinds of object ipchubd keeps.
-enum class ObjectKind { Semaphore, SharedMemory, Lock };
+enum class ObjectKind {
+	Semaphore,
+	SharedMemory,
+	Lock
+};
 
 // "semaphore", "shm" or "lock": the kind's segment in object paths.
 std::string_view objectKindName(ObjectKind kind);
