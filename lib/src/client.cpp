@@ -3,6 +3,7 @@
 #include <cstdlib>
 
 #include "mapping.hpp"
+#include "object_properties.hpp"
 #include "proxies.hpp"
 
 namespace ipchub {
@@ -178,6 +179,56 @@ Result<void> Client::remove(const std::string &path)
 {
 	detail::ManagerProxy manager(*session_->connection, detail::kManagerPath);
 	return detail::callBus([&] { manager.Remove(sdbus::ObjectPath(path)); });
+}
+
+Result<std::vector<ObjectStatus>> Client::listObjects()
+{
+	auto managed = detail::callBus([&] {
+		std::map<sdbus::ObjectPath, detail::InterfaceMap> objects;
+		session_->proxy(detail::kManagerPath)
+			->callMethod("GetManagedObjects")
+			.onInterface("org.freedesktop.DBus.ObjectManager")
+			.storeResultsTo(objects);
+		return objects;
+	});
+	if (!managed)
+		return detail::Unexpected<Error>(managed.error());
+	std::vector<ObjectStatus> objects;
+	for (const auto &[path, interfaces] : *managed)
+		if (auto status = detail::objectStatus(path, interfaces))
+			objects.push_back(std::move(*status));
+	return objects;
+}
+
+Result<ObjectStatus> Client::status(ObjectKind kind, std::string_view key,
+				    const OpenOptions &options)
+{
+	const OptionMap map = openOptions(options);
+	detail::ManagerProxy manager(*session_->connection, detail::kManagerPath);
+	const char *interface = detail::interfaceOf(kind);
+	return detail::callBus([&] {
+		std::string path;
+		switch (kind) {
+		case ObjectKind::Semaphore:
+			path = manager.OpenSemaphore(std::string(key), map);
+			break;
+		case ObjectKind::SharedMemory:
+			path = manager.OpenSharedMemory(std::string(key), map);
+			break;
+		case ObjectKind::Lock:
+			path = manager.OpenLock(std::string(key), map);
+			break;
+		}
+		auto object = session_->proxy(path);
+		detail::PropertyMap properties;
+		object->callMethod("GetAll")
+			.onInterface("org.freedesktop.DBus.Properties")
+			.withArguments(interface)
+			.storeResultsTo(properties);
+		// The reference Open took goes again; a persistent object stays.
+		object->callMethod("Close").onInterface(interface);
+		return detail::objectStatus(kind, path, properties);
+	});
 }
 
 std::string Client::uniqueName() const

@@ -3,11 +3,14 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <ipchub/lock.hpp>
+#include <ipchub/object_status.hpp>
 #include <ipchub/result.hpp>
 #include <ipchub/semaphore.hpp>
 #include <ipchub/shared_memory.hpp>
+#include <ipchub/watch.hpp>
 
 namespace ipchub {
 
@@ -39,6 +42,16 @@ public:
 	Result<Lock> openLock(std::string_view key, const OpenOptions &options = {});
 	// Ends an object now, persistent or not.
 	Result<void> remove(const std::string &path);
+
+	// Every object the caller may see, with its properties (GetManagedObjects).
+	Result<std::vector<ObjectStatus>> listObjects();
+	// The properties of the object of kind named key. The object is opened for the
+	// call and closed again, so the scope rules are the service's own and NotFound
+	// names what is missing.
+	Result<ObjectStatus> status(ObjectKind kind, std::string_view key,
+				    const OpenOptions &options = {});
+	// Subscribes to every object change; handler is called from Watch::run.
+	Result<Watch> watch(Watch::Handler handler);
 
 	// This connection's unique bus name.
 	std::string uniqueName() const;

@@ -4,6 +4,8 @@
 
 #include <ipchub/client.hpp>
 #include <ipchub/lock.hpp>
+#include <ipchub/object_status.hpp>
 #include <ipchub/result.hpp>
 #include <ipchub/semaphore.hpp>
 #include <ipchub/shared_memory.hpp>
+#include <ipchub/watch.hpp>

@@ -1,0 +1,61 @@
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <ipchub/object_status.hpp>
+#include <ipchub/result.hpp>
+
+namespace ipchub {
+
+namespace detail {
+struct Session;
+}
+
+// One change of the objects ipchubd publishes, as its signals tell it.
+struct ObjectEvent {
+	enum class Type {
+		// An object appeared (InterfacesAdded); properties holds all of them.
+		Added,
+		// An object went (InterfacesRemoved); properties is empty.
+		Removed,
+		// Properties changed (PropertiesChanged); properties holds the new values.
+		Changed,
+	};
+	Type type;
+	// kind, path, key and scope of the object; properties as above.
+	ObjectStatus object;
+};
+
+// A subscription to every object change of ipchubd, from Client::watch. The
+// signals are subscribed to before Client::watch returns, so nothing that happens
+// after it returned is missed: events wait in the connection until run()
+// dispatches them. Use it from one thread, and not while other calls of the same
+// Client run.
+class Watch
+{
+public:
+	using Handler = std::function<void(const ObjectEvent &)>;
+
+	Watch(Watch &&) noexcept;
+	Watch &operator=(Watch &&) noexcept;
+	~Watch();
+
+	// Calls the handler with each event, in order, until stopFd (when not -1)
+	// becomes readable: then returns success. Returns an error if the bus
+	// connection fails.
+	Result<void> run(int stopFd = -1);
+
+private:
+	friend class Client;
+	struct State;
+	Watch(std::shared_ptr<detail::Session> session, std::unique_ptr<State> state);
+
+	std::shared_ptr<detail::Session> session_;
+	std::unique_ptr<State> state_;
+};
+
+} // namespace ipchub

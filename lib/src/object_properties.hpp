@@ -1,0 +1,31 @@
+#pragma once
+
+// Turning what the bus says of an object (its interface and properties) into an
+// ipchub::ObjectStatus.
+
+#include <map>
+#include <optional>
+#include <string>
+
+#include <sdbus-c++/sdbus-c++.h>
+
+#include "ipchub/object_status.hpp"
+
+namespace ipchub::detail {
+
+using PropertyMap = std::map<std::string, sdbus::Variant>;
+// The interfaces of one object and their properties, as GetManagedObjects and
+// InterfacesAdded carry them.
+using InterfaceMap = std::map<std::string, PropertyMap>;
+
+const char *interfaceOf(ObjectKind kind);
+std::optional<ObjectKind> kindOfInterface(const std::string &interface);
+
+// A property's value as text (see ipchub::Property).
+std::string propertyText(const sdbus::Variant &value);
+
+ObjectStatus objectStatus(ObjectKind kind, std::string path, const PropertyMap &properties);
+// The status of an ipchub object among interfaces; nullopt if it carries none of ours.
+std::optional<ObjectStatus> objectStatus(std::string path, const InterfaceMap &interfaces);
+
+} // namespace ipchub::detail
