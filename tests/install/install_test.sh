@@ -55,7 +55,10 @@ if command -v systemd-analyze >/dev/null; then
 	# the real root, so verify a copy that points at the DESTDIR one.
 	mkdir "$IPCHUB_TEST_TMP/unit"
 	sed "s|^ExecStart=$daemon|ExecStart=$root$daemon|" "$root$unit" >"$IPCHUB_TEST_TMP/unit/ipchubd.service"
-	SYSTEMD_LOG_LEVEL=warning systemd-analyze verify --man=no "$IPCHUB_TEST_TMP/unit/ipchubd.service" \
+	# As a user unit; the user manager it simulates wants a runtime dir of its own.
+	mkdir -m 700 "$IPCHUB_TEST_TMP/runtime"
+	XDG_RUNTIME_DIR=$IPCHUB_TEST_TMP/runtime SYSTEMD_LOG_LEVEL=warning \
+		systemd-analyze --user verify --man=no "$IPCHUB_TEST_TMP/unit/ipchubd.service" \
 		>"$IPCHUB_TEST_TMP/verify.log" 2>&1 ||
 		{ cat "$IPCHUB_TEST_TMP/verify.log" >&2; fail "systemd-analyze verify $unit"; }
 	! grep -q . "$IPCHUB_TEST_TMP/verify.log" ||
