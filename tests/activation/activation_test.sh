@@ -4,12 +4,14 @@
 # ipchubd --idle-exit=1), and no ipchubd running. The first call starts ipchubd; with
 # no objects it leaves the bus after about a second; an object keeps it; the next call
 # after it left brings it back.
-# Usage: activation_test.sh ACTIVATION_FILE VERSION
+# libipchub's first call (sd-bus) activates it as well.
+# Usage: activation_test.sh ACTIVATION_FILE VERSION LIBIPCHUB_CLIENT
 source "$(dirname "$0")/../lib/bus.sh"
 
-(($# == 2)) || fail "usage: activation_test.sh ACTIVATION_FILE VERSION"
+(($# == 3)) || fail "usage: activation_test.sh ACTIVATION_FILE VERSION LIBIPCHUB_CLIENT"
 activation_file=$1
 version=$2
+libipchub_client=$3
 
 grep -q '^Exec=.*/ipchubd --idle-exit=1$' "$activation_file" ||
 	fail "$activation_file does not start ipchubd with --idle-exit=1"
@@ -82,3 +84,9 @@ manager --method io.github.ipchub1.Manager.Remove /io/github/ipchub1/semaphore/k
 waitUntil 10 notOwned || fail "ipchubd still owns the name 10 s after its last object went"
 echo "left the bus $(elapsed "$removed") s after its last object was removed"
 waitUntil 10 gone "$second_pid" || fail "ipchubd (PID $second_pid) left the bus but did not end"
+
+# ---- a libipchub client (sd-bus) starts it too
+nameOwned && fail "$IPCHUB_BUS_NAME is owned before the libipchub client runs"
+output=$("$libipchub_client") || fail "the libipchub client did not activate ipchubd"
+[[ $output == "/io/github/ipchub1/semaphore/outside value 1" ]] || fail "the libipchub client printed '$output'"
+echo "activated by libipchub's createSemaphore: $output"
