@@ -1,0 +1,45 @@
+#!/usr/bin/env python3
+"""The code shown in a Markdown file is the tested example code: every fenced block
+right after a line `<!-- example: PATH -->` must equal the file PATH (relative to the
+source root), and every file under examples/ but the .expected outputs is shown.
+
+Usage: examples_in_docs.py MARKDOWN SOURCE_ROOT
+"""
+
+import os
+import re
+import sys
+
+
+def main():
+    if len(sys.argv) != 3:
+        print(__doc__, file=sys.stderr)
+        return 2
+    markdown, root = sys.argv[1], sys.argv[2]
+    with open(markdown, encoding="utf-8") as f:
+        text = f.read()
+    blocks = re.findall(r"<!-- example: (\S+) -->\n```[^\n]*\n(.*?)```\n", text, re.S)
+    problems, shown = [], set()
+    for path, code in blocks:
+        shown.add(path)
+        try:
+            with open(os.path.join(root, path), encoding="utf-8") as f:
+                if f.read() != code:
+                    problems.append(f"the block after <!-- example: {path} --> is not the file {path}")
+        except FileNotFoundError:
+            problems.append(f"{markdown} shows {path}, which does not exist")
+    for directory, _, files in os.walk(os.path.join(root, "examples")):
+        for name in files:
+            path = os.path.relpath(os.path.join(directory, name), root)
+            if not name.endswith(".expected") and path not in shown:
+                problems.append(f"{path} is not shown in {markdown}")
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        return 1
+    print(f"ok: {len(blocks)} examples in {markdown} are the tested files")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
