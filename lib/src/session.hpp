@@ -28,7 +28,7 @@ struct Session {
 	}
 };
 
-// How a failed call stands with ipchubd restarting (see docs/reliability.md).
+// How a failed call stands with ipchubd restarting (see README.md, "What survives what").
 enum class CallFailure {
 	// The service's own error, or anything else: reported as it is.
 	Other,

@@ -56,7 +56,7 @@ struct Snapshot {
 inline constexpr uint32_t kSnapshotVersion = 1;
 
 // The binary form: a magic, the version, length-prefixed fields in little endian and
-// a checksum of it all. See docs/reliability.md.
+// a checksum of it all. See README.md, "What survives what".
 std::string encodeSnapshot(const Snapshot &snapshot);
 // Rejects anything that is not a whole, consistent snapshot of this version with
 // InvalidArgument naming what is wrong; never reads past bytes.
