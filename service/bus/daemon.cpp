@@ -6,7 +6,7 @@ namespace ipchub::bus {
 
 Daemon::Daemon(sdbus::IConnection &connection, EventLoop &loop, const core::Limits &limits,
 	       bool verbose)
-	: verbose_(verbose), hub_(limits), manager_(connection, Context{hub_, peers_, loop})
+	: verbose_(verbose), hub_(limits), peers_(connection), manager_(connection, Context{hub_, peers_, loop})
 {
 	// Only names that lose their owner: arg2 (the new owner) is empty.
 	nameOwnerChanged_ = connection.addMatch(

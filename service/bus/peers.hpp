@@ -1,5 +1,6 @@
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <sys/types.h>
@@ -8,8 +9,10 @@
 #include <ipchub/result.hpp>
 
 namespace sdbus {
+class IConnection;
+class IProxy;
 class Message;
-}
+} // namespace sdbus
 
 namespace ipchub::bus {
 
@@ -27,6 +30,13 @@ struct Peer {
 class Peers
 {
 public:
+	explicit Peers(sdbus::IConnection &connection);
+	~Peers();
+
+	// The identity of the message's sender. The first call for a peer asks the bus
+	// (one GetConnectionCredentials round trip) and reads its /.flatpak-info; the
+	// outcome, a refusal included, is kept until the peer leaves, so the service waits
+	// on the bus at most once per peer.
 	Result<const Peer *> identify(const sdbus::Message &message);
 	void forget(const std::string &name)
 	{
@@ -41,15 +51,17 @@ public:
 	{
 		propertyReader_ = std::move(reader);
 	}
-	const std::optional<Result<const Peer *>> &propertyReader() const { return propertyReader_; }
+	const std::optional<Result<const Peer *>> &propertyReader() const
+	{
+		return propertyReader_;
+	}
 
 private:
-	std::unordered_map<std::string, Peer> peers_;
+	Result<Peer> lookUp(const std::string &name);
+
+	std::unique_ptr<sdbus::IProxy> bus_;
+	std::unordered_map<std::string, Result<Peer>> peers_;
 	std::optional<Result<const Peer *>> propertyReader_;
 };
-
-// The app id in /proc/PID/root/.flatpak-info ([Application] name=), as
-// xdg-desktop-portal reads it; "" when the process is not in a Flatpak sandbox.
-std::string flatpakAppId(pid_t pid);
 
 } // namespace ipchub::bus
