@@ -2,6 +2,7 @@
 
 #include <variant>
 
+#include "announce.hpp"
 #include "errors.hpp"
 #include "pending_reply.hpp"
 
@@ -29,21 +30,28 @@ LockAdaptor::LockAdaptor(sdbus::IConnection &connection, std::string path,
 	registerAdaptor();
 	lock_->setChangeHandler([this] {
 		pruneHandles();
-		emitPropertiesChangedSignal(Lock_adaptor::INTERFACE_NAME,
-					    {"Mode", "Holders", "Waiters", "Token"});
+		announceChanges(getObject(), context_.peers, lock_->info(), Lock_adaptor::INTERFACE_NAME,
+				{{"Mode", sdbus::Variant(Mode())},
+				 {"Holders", sdbus::Variant(Holders())},
+				 {"Waiters", sdbus::Variant(Waiters())},
+				 {"Token", sdbus::Variant(Token())}});
 	});
-	emitInterfacesAddedSignal();
+	announceAdded(*context_.manager, context_.peers, lock_->info(), getObject().getObjectPath(),
+		      Lock_adaptor::INTERFACE_NAME,
+		      {{"Key", sdbus::Variant(Key())},
+		       {"Scope", sdbus::Variant(Scope())},
+		       {"Mode", sdbus::Variant(Mode())},
+		       {"Holders", sdbus::Variant(Holders())},
+		       {"Waiters", sdbus::Variant(Waiters())},
+		       {"Token", sdbus::Variant(Token())}});
 }
 
 LockAdaptor::~LockAdaptor()
 {
 	lock_->setChangeHandler(nullptr);
 	handles_.clear();
-	try {
-		emitInterfacesRemovedSignal();
-	} catch (const sdbus::Error &) {
-		// The bus is gone already (the daemon is shutting down): nobody to tell.
-	}
+	announceRemoved(*context_.manager, context_.peers, lock_->info(), getObject().getObjectPath(),
+			Lock_adaptor::INTERFACE_NAME);
 	unregisterAdaptor();
 }
 

@@ -18,6 +18,7 @@ constexpr OptionSpec kScope{"scope", "s"};
 ManagerAdaptor::ManagerAdaptor(sdbus::IConnection &connection, Context context)
 	: AdaptorInterfaces(connection, kManagerPath), connection_(connection), context_(context)
 {
+	context_.manager = &getObject();
 	auto &hub = context_.hub;
 	hub.semaphores.setRemovedHandler(
 		[this](const auto &object) { semaphores_.retire(context_.loop, *object); });

@@ -56,6 +56,15 @@ public:
 		return propertyReader_;
 	}
 
+	// Calls f with every peer identified so far and still on the bus.
+	template <typename F>
+	void forEach(const F &f) const
+	{
+		for (const auto &[name, peer] : peers_)
+			if (peer)
+				f(*peer);
+	}
+
 private:
 	Result<Peer> lookUp(const std::string &name);
 

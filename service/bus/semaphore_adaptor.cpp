@@ -1,5 +1,6 @@
 #include "semaphore_adaptor.hpp"
 
+#include "announce.hpp"
 #include "errors.hpp"
 #include "pending_reply.hpp"
 
@@ -12,19 +13,26 @@ SemaphoreAdaptor::SemaphoreAdaptor(sdbus::IConnection &connection, std::string p
 {
 	registerAdaptor();
 	semaphore_->setChangeHandler([this] {
-		emitPropertiesChangedSignal(Semaphore_adaptor::INTERFACE_NAME, {"Value", "Waiters", "Holders"});
+		announceChanges(getObject(), context_.peers, semaphore_->info(), Semaphore_adaptor::INTERFACE_NAME,
+				{{"Value", sdbus::Variant(Value())},
+				 {"Waiters", sdbus::Variant(Waiters())},
+				 {"Holders", sdbus::Variant(Holders())}});
 	});
-	emitInterfacesAddedSignal();
+	announceAdded(*context_.manager, context_.peers, semaphore_->info(), getObject().getObjectPath(),
+		      Semaphore_adaptor::INTERFACE_NAME,
+		      {{"Key", sdbus::Variant(Key())},
+		       {"Scope", sdbus::Variant(Scope())},
+		       {"Max", sdbus::Variant(Max())},
+		       {"Value", sdbus::Variant(Value())},
+		       {"Waiters", sdbus::Variant(Waiters())},
+		       {"Holders", sdbus::Variant(Holders())}});
 }
 
 SemaphoreAdaptor::~SemaphoreAdaptor()
 {
 	semaphore_->setChangeHandler(nullptr);
-	try {
-		emitInterfacesRemovedSignal();
-	} catch (const sdbus::Error &) {
-		// The bus is gone already (ipchubd is ending): nobody is left to tell.
-	}
+	announceRemoved(*context_.manager, context_.peers, semaphore_->info(), getObject().getObjectPath(),
+			Semaphore_adaptor::INTERFACE_NAME);
 	unregisterAdaptor();
 }
 

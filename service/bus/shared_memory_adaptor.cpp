@@ -1,5 +1,6 @@
 #include "shared_memory_adaptor.hpp"
 
+#include "announce.hpp"
 #include "errors.hpp"
 #include "pending_reply.hpp"
 
@@ -20,20 +21,28 @@ SharedMemoryAdaptor::SharedMemoryAdaptor(sdbus::IConnection &connection, std::st
 {
 	registerAdaptor();
 	segment_->setChangeHandler([this] {
-		emitPropertiesChangedSignal(SharedMemory_adaptor::INTERFACE_NAME,
-					    {"Attachments", "Sealed", "LockHolder", "LockWaiters"});
+		announceChanges(getObject(), context_.peers, segment_->info(), SharedMemory_adaptor::INTERFACE_NAME,
+				{{"Attachments", sdbus::Variant(Attachments())},
+				 {"Sealed", sdbus::Variant(Sealed())},
+				 {"LockHolder", sdbus::Variant(LockHolder())},
+				 {"LockWaiters", sdbus::Variant(LockWaiters())}});
 	});
-	emitInterfacesAddedSignal();
+	announceAdded(*context_.manager, context_.peers, segment_->info(), getObject().getObjectPath(),
+		      SharedMemory_adaptor::INTERFACE_NAME,
+		      {{"Key", sdbus::Variant(Key())},
+		       {"Scope", sdbus::Variant(Scope())},
+		       {"Size", sdbus::Variant(Size())},
+		       {"Attachments", sdbus::Variant(Attachments())},
+		       {"Sealed", sdbus::Variant(Sealed())},
+		       {"LockHolder", sdbus::Variant(LockHolder())},
+		       {"LockWaiters", sdbus::Variant(LockWaiters())}});
 }
 
 SharedMemoryAdaptor::~SharedMemoryAdaptor()
 {
 	segment_->setChangeHandler(nullptr);
-	try {
-		emitInterfacesRemovedSignal();
-	} catch (const sdbus::Error &) {
-		// The bus is gone already (ipchubd is ending): nobody is left to tell.
-	}
+	announceRemoved(*context_.manager, context_.peers, segment_->info(), getObject().getObjectPath(),
+			SharedMemory_adaptor::INTERFACE_NAME);
 	unregisterAdaptor();
 }
 

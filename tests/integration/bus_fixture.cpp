@@ -310,6 +310,11 @@ uint32_t RawConnection::value(const std::string &path)
 	return property(path, kSemaphoreInterface, "Value").get<uint32_t>();
 }
 
+void RawConnection::introduce()
+{
+	property(kManagerPath, kManagerInterface, "Version");
+}
+
 void RawConnection::addMatch(const std::string &rule,
 			     std::function<void(sdbus::Message &)> handler)
 {

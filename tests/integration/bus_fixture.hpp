@@ -130,6 +130,10 @@ public:
 	uint32_t waiters(const std::string &path);
 	uint32_t value(const std::string &path);
 
+	// Calls ipchubd once (reads the Manager's Version): ipchubd sends the signals about
+	// an object only to the connections it knows that may see the object.
+	void introduce();
+
 	// Calls handler with every message matching rule, from pump().
 	void addMatch(const std::string &rule, std::function<void(sdbus::Message &)> handler);
 

@@ -193,6 +193,11 @@ std::string Conversation::ask(const std::string &line, std::chrono::milliseconds
 	const std::string sent = line + "\n";
 	if (write(in_, sent.data(), sent.size()) != static_cast<ssize_t>(sent.size()))
 		return "closed";
+	return readLine(timeout);
+}
+
+std::string Conversation::readLine(std::chrono::milliseconds timeout)
+{
 	const auto deadline = std::chrono::steady_clock::now() + timeout;
 	for (;;) {
 		if (auto end = buffered_.find('\n'); end != std::string::npos) {

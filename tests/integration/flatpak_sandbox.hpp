@@ -54,6 +54,8 @@ public:
 
 	// Sends line and returns the answer; "timeout" when none came within timeout.
 	std::string ask(const std::string &line, std::chrono::milliseconds timeout = 20s);
+	// The next line it prints; "timeout" when none came within timeout.
+	std::string readLine(std::chrono::milliseconds timeout = 20s);
 	// Closes its input and waits for it to end; its exit status.
 	int finish();
 

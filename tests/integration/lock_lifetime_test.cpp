@@ -138,6 +138,10 @@ TEST_F(LockTest, ChangesAreSignalled)
 			if (changed.contains("Token"))
 				tokens.push_back(changed["Token"].get<uint64_t>());
 		});
+	// ipchubd signals only to the connections it knows (see RawConnection::introduce).
+	sdbus::createProxy(*bus, "io.github.ipchub1", "/io/github/ipchub1")
+		->getProperty("Version")
+		.onInterface("io.github.ipchub1.Manager");
 	bus->enterEventLoopAsync();
 	auto seen = [&](const std::vector<std::string> &expected) {
 		return waitFor([&] {

@@ -167,6 +167,7 @@ TEST_F(PropertiesSignalTest, HoldersNameEachHoldingConnectionAndItsUnits)
 TEST_F(PropertiesSignalTest, PropertiesChangedForValueWaitersAndHolders)
 {
 	RawConnection monitor(address());
+	monitor.introduce();
 	auto changes = watchProperties(monitor, kJobs);
 	auto client = connect();
 	auto semaphore = client.createSemaphore("jobs", 2);
@@ -227,6 +228,7 @@ TEST_F(PropertiesSignalTest, PropertiesChangedForValueWaitersAndHolders)
 TEST_F(PropertiesSignalTest, InterfacesAddedAndRemovedOnTheObjectManager)
 {
 	RawConnection monitor(address());
+	monitor.introduce();
 	auto signals = watchObjectManager(monitor);
 	auto client = connect();
 	auto semaphore = client.createSemaphore("jobs", 3, {.max = 4});

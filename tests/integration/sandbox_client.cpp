@@ -13,17 +13,27 @@
 //   create-lock KEY SCOPE            createLock
 //   lock KEY                         tryAcquire(Exclusive) on the lock opened as KEY
 //   remove PATH                      Client::remove
+//   watch                            a second connection (sd-bus through the library's
+//                                    relay) that calls ipchubd once and records signals
+//   heard-until TEXT                 the signals recorded once one mentions TEXT (or
+//                                    after 10 s): "PATH MEMBER [OBJECT PATH]" joined by ';'
 
 #include <algorithm>
+#include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <map>
 #include <optional>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <ipchub/ipchub.hpp>
+#include <sdbus-c++/sdbus-c++.h>
+
+#include "handshake_relay.hpp"
 
 namespace {
 
@@ -35,18 +45,67 @@ struct State {
 	std::map<std::string, SharedMemory> segments;
 	std::map<std::string, Lock> locks;
 	std::vector<LockGuard> guards;
+	std::unique_ptr<detail::HandshakeRelay> relay;
+	std::unique_ptr<sdbus::IConnection> watcher;
+	sdbus::Slot match;
+	std::vector<std::string> heard;
 };
+
+std::string errorLine(const Error &error)
+{
+	return "error " + std::string(errorCodeName(error.code)) + " " + error.message;
+}
+
+std::string watch(State &state)
+{
+	const char *address = std::getenv("DBUS_SESSION_BUS_ADDRESS");
+	auto relay = detail::HandshakeRelay::start(address ? address : "");
+	if (!relay)
+		return errorLine(relay.error());
+	state.relay = std::move(*relay);
+	state.watcher = sdbus::createSessionBusConnectionWithAddress(state.relay->address());
+	state.match = state.watcher->addMatch("type='signal',path_namespace='/io/github/ipchub1'",
+					      [&state](sdbus::Message &message) {
+						      std::string line = message.getPath() + " " +
+									 message.getMemberName();
+						      if (message.getMemberName().starts_with(
+								  "Interfaces")) {
+							      sdbus::ObjectPath path;
+							      message >> path;
+							      line += " " + path;
+						      }
+						      state.heard.push_back(line);
+					      });
+	// ipchubd sends its signals to the connections it knows, as far as they may see.
+	auto proxy = sdbus::createProxy(*state.watcher, "io.github.ipchub1", "/io/github/ipchub1");
+	proxy->getProperty("Version").onInterface("io.github.ipchub1.Manager");
+	return "ok";
+}
+
+std::string heardUntil(State &state, const std::string &text)
+{
+	const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+	const auto mentioned = [&] {
+		return std::ranges::any_of(state.heard, [&](const std::string &line) {
+			return line.find(text) != std::string::npos;
+		});
+	};
+	while (!mentioned() && std::chrono::steady_clock::now() < deadline) {
+		while (state.watcher->processPendingRequest()) {
+		}
+		std::this_thread::sleep_for(std::chrono::milliseconds(5));
+	}
+	std::string all;
+	for (const auto &line : state.heard)
+		all += (all.empty() ? "" : ";") + line;
+	return "ok " + all;
+}
 
 std::optional<std::string> scopeArgument(const std::string &word)
 {
 	if (word == "-")
 		return std::nullopt;
 	return word == "@host" ? std::string() : word;
-}
-
-std::string errorLine(const Error &error)
-{
-	return "error " + std::string(errorCodeName(error.code)) + " " + error.message;
 }
 
 template <typename T>
@@ -127,6 +186,10 @@ std::string execute(State &state, const std::vector<std::string> &words)
 		state.guards.push_back(std::move(**guard));
 		return "ok";
 	}
+	if (verb == "watch")
+		return watch(state);
+	if (verb == "heard-until")
+		return heardUntil(state, arg(1));
 	if (verb == "remove") {
 		auto removed = client.remove(arg(1));
 		return removed ? "ok" : errorLine(removed.error());
