@@ -23,10 +23,10 @@ void sendToAudience(sdbus::IObject &from, const Peers &peers, const core::Object
 	peers.forEach([&](const Peer &peer) {
 		if (!core::mayAccess(peer.appId, info.id.scope, info.allowedApps))
 			return;
-		auto signal = from.createSignal(interface, member);
-		fill(signal);
-		signal.setDestination(peer.name);
 		try {
+			auto signal = from.createSignal(interface, member);
+			fill(signal);
+			signal.setDestination(peer.name);
 			from.emitSignal(signal);
 		} catch (const sdbus::Error &) {
 			// The bus is gone (ipchubd is ending), or the peer is: nobody to tell.
