@@ -1,10 +1,13 @@
 #include "handshake_relay.hpp"
 
+#include <algorithm>
 #include <atomic>
+#include <cstdint>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <random>
+#include <string>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -146,8 +149,64 @@ bool handshake(int client, int bus)
 	return false;
 }
 
+// Where D-Bus messages start in a byte stream that begins at a message, from the
+// fixed 16-byte header of each: endianness, type, flags, version, body length,
+// serial, length of the header fields (padded to 8), then the body.
+class MessageFraming
+{
+public:
+	// The offset in data of the last message that starts there; npos if none does.
+	size_t lastStart(const char *data, size_t size)
+	{
+		size_t last = std::string::npos;
+		size_t at = 0;
+		while (at < size) {
+			if (remaining_ > 0) {
+				const size_t skipped = std::min<uint64_t>(remaining_, size - at);
+				remaining_ -= skipped;
+				at += skipped;
+				continue;
+			}
+			if (header_.empty())
+				last = at;
+			const size_t taken = std::min(size - at, 16 - header_.size());
+			header_.append(data + at, taken);
+			at += taken;
+			if (header_.size() == 16) {
+				remaining_ = messageLength() - 16;
+				header_.clear();
+			}
+		}
+		return last;
+	}
+
+private:
+	uint64_t field(size_t offset) const
+	{
+		const auto *bytes = reinterpret_cast<const unsigned char *>(header_.data() + offset);
+		const bool little = header_[0] == 'l';
+		uint64_t value = 0;
+		for (int i = 0; i < 4; ++i)
+			value |= uint64_t(bytes[little ? i : 3 - i]) << (8 * i);
+		return value;
+	}
+	uint64_t messageLength() const
+	{
+		const uint64_t fields = (field(12) + 7) / 8 * 8;
+		return 16 + fields + field(4);
+	}
+
+	std::string header_;
+	uint64_t remaining_ = 0;
+};
+
 // Passes bytes and descriptors from one socket to the other until either side ends.
-void pump(int from, int to)
+// With framing (the bus's side, which starts at a message after the handshake), the
+// descriptors go with the first byte of the message they came with: one read may
+// join the bytes of earlier messages to the message the descriptors travel with (the
+// kernel stops a read only after them), and sd-bus takes descriptors for the message
+// it is reading when they arrive.
+void pump(int from, int to, MessageFraming *framing = nullptr)
 {
 	std::vector<char> data(65536);
 	// A D-Bus message carries at most 253 descriptors.
@@ -176,7 +235,14 @@ void pump(int from, int to)
 		}
 		if (message.msg_flags & MSG_CTRUNC)
 			break;
-		if (!sendAll(to, data.data(), static_cast<size_t>(n), &fds))
+		size_t split = 0;
+		if (framing) {
+			split = framing->lastStart(data.data(), static_cast<size_t>(n));
+			if (fds.empty() || split == std::string::npos)
+				split = 0;
+		}
+		if (!sendAll(to, data.data(), split) ||
+		    !sendAll(to, data.data() + split, static_cast<size_t>(n) - split, &fds))
 			break;
 	}
 	shutdown(from, SHUT_RDWR);
@@ -263,7 +329,10 @@ void HandshakeRelay::run()
 		shutdown(upstream_.get(), SHUT_RDWR);
 		return;
 	}
-	std::thread back([this] { pump(upstream_.get(), downstream_.get()); });
+	std::thread back([this] {
+		MessageFraming framing;
+		pump(upstream_.get(), downstream_.get(), &framing);
+	});
 	pump(downstream_.get(), upstream_.get());
 	back.join();
 }

@@ -1,5 +1,7 @@
 #include "change_signal.hpp"
 
+#include "announce.hpp"
+
 #include <cstring>
 #include <stdexcept>
 #include <vector>
@@ -7,8 +9,9 @@
 namespace ipchub::bus {
 
 ChangeSignal::ChangeSignal(sdbus::IObject &object, std::string interface, EventLoop &loop,
-			   Writer writer)
-	: object_(object), interface_(std::move(interface)), writer_(std::move(writer))
+			   const Peers &peers, const core::ObjectInfo &info, Writer writer)
+	: object_(object), interface_(std::move(interface)), peers_(peers), info_(info),
+	  writer_(std::move(writer))
 {
 	sd_event_source *source = nullptr;
 	if (int r = sd_event_add_time(loop.event(), &source, CLOCK_MONOTONIC, 0, 0,
@@ -41,18 +44,15 @@ int ChangeSignal::onDue(sd_event_source *source, uint64_t, void *userdata)
 
 void ChangeSignal::emit()
 {
-	try {
-		auto signal = object_.createSignal("org.freedesktop.DBus.Properties", "PropertiesChanged");
-		signal << interface_;
-		signal.openContainer("{sv}");
-		ChangedProperties changed(signal);
-		writer_(changed);
-		signal.closeContainer();
-		signal << std::vector<std::string>{};
-		object_.emitSignal(signal);
-	} catch (const sdbus::Error &) {
-		// The bus is gone (ipchubd is ending): nobody is left to tell.
-	}
+	sendToWatchers(object_, peers_, info_, "org.freedesktop.DBus.Properties",
+		       "PropertiesChanged", [this](sdbus::Signal &signal) {
+			       signal << interface_;
+			       signal.openContainer("{sv}");
+			       ChangedProperties changed(signal);
+			       writer_(changed);
+			       signal.closeContainer();
+			       signal << std::vector<std::string>{};
+		       });
 }
 
 } // namespace ipchub::bus

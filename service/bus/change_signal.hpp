@@ -6,7 +6,9 @@
 
 #include <sdbus-c++/sdbus-c++.h>
 
+#include "core/key.hpp"
 #include "event_loop.hpp"
+#include "peers.hpp"
 
 namespace ipchub::bus {
 
@@ -47,8 +49,10 @@ public:
 	using Writer = std::function<void(ChangedProperties &)>;
 	static constexpr uint64_t kMinIntervalUsec = 10000;
 
+	// The signal goes to the watchers that may see the object described by info
+	// (announce.hpp); peers and info must outlive this.
 	ChangeSignal(sdbus::IObject &object, std::string interface, EventLoop &loop,
-		     Writer writer);
+		     const Peers &peers, const core::ObjectInfo &info, Writer writer);
 
 	// Something changed: the signal goes out once the loop is done with the bus.
 	void schedule();
@@ -59,6 +63,8 @@ private:
 
 	sdbus::IObject &object_;
 	std::string interface_;
+	const Peers &peers_;
+	const core::ObjectInfo &info_;
 	Writer writer_;
 	EventSourcePtr source_;
 	bool scheduled_ = false;

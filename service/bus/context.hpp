@@ -18,6 +18,8 @@ struct Context {
 	core::Hub &hub;
 	Peers &peers;
 	EventLoop &loop;
+	// The object manager (/io/github/ipchub1), which sends InterfacesAdded/Removed.
+	sdbus::IObject *manager = nullptr;
 };
 
 // The peer behind the method call object is handling now; throws PermissionDenied

@@ -7,7 +7,8 @@ namespace ipchub::bus {
 Daemon::Daemon(sdbus::IConnection &connection, EventLoop &loop, const core::Limits &limits,
 	       bool verbose)
 	: verbose_(verbose), connection_(connection), hub_(limits),
-	  fdStore_(loop, hub_, FdStore::managerListens()), manager_(connection, Context{hub_, peers_, loop})
+	  fdStore_(loop, hub_, FdStore::managerListens()), peers_(connection),
+	  manager_(connection, Context{hub_, peers_, loop})
 {
 	// Only names that lose their owner: arg2 (the new owner) is empty.
 	nameOwnerChanged_ = connection.addMatch(
@@ -20,9 +21,7 @@ Daemon::Daemon(sdbus::IConnection &connection, EventLoop &loop, const core::Limi
 	     {"org.freedesktop.DBus.Properties", "org.freedesktop.DBus.ObjectManager"})
 		propertyReads_.push_back(connection.addMatch(
 			std::string("type='method_call',interface='") + interface + "'",
-			[this](sdbus::Message &message) {
-				peers_.setPropertyReader(peers_.identify(message));
-			}));
+			[this](sdbus::Message &message) { onInspection(message); }));
 	loop.setMessageDoneHandler([this] { peers_.setPropertyReader(std::nullopt); });
 }
 
@@ -47,6 +46,23 @@ void Daemon::restore()
 	};
 	if (fdStore_.restore(isPresent))
 		manager_.publishAll();
+}
+
+void Daemon::onInspection(sdbus::Message &message)
+{
+	auto reader = peers_.identify(message);
+	if (reader && message.getMemberName() == "GetManagedObjects")
+		peers_.watch((*reader)->name);
+	// sd-bus builds GetManagedObjects' answer from every registered object, whoever
+	// asks, and a match cannot answer a call itself (sdbus-c++ 1.2 lets no exception
+	// out of one): a sandboxed reader is refused it through the getters instead, so
+	// the reply is this error, not the objects of other scopes.
+	if (reader && !(*reader)->appId.empty() && message.getMemberName() == "GetManagedObjects")
+		reader = fail(ErrorCode::PermissionDenied,
+			      "GetManagedObjects lists every scope, so a sandboxed app (" +
+				      (*reader)->appId +
+				      ") may not call it; open objects by key instead");
+	peers_.setPropertyReader(std::move(reader));
 }
 
 void Daemon::onNameOwnerChanged(sdbus::Message &message)

@@ -29,6 +29,8 @@ public:
 
 private:
 	void onNameOwnerChanged(sdbus::Message &message);
+	// Properties and ObjectManager calls, before sd-bus answers them.
+	void onInspection(sdbus::Message &message);
 
 	bool verbose_;
 	sdbus::IConnection &connection_;

@@ -2,6 +2,7 @@
 
 #include <variant>
 
+#include "announce.hpp"
 #include "errors.hpp"
 #include "pending_reply.hpp"
 
@@ -25,7 +26,8 @@ sdbus::Error wouldBlock(core::LockMode mode)
 LockAdaptor::LockAdaptor(sdbus::IConnection &connection, std::string path,
 			 std::shared_ptr<core::Lock> lock, Context context)
 	: AdaptorInterfaces(connection, std::move(path)), lock_(std::move(lock)), context_(context),
-	  changes_(getObject(), Lock_adaptor::INTERFACE_NAME, context.loop,
+	  changes_(getObject(), Lock_adaptor::INTERFACE_NAME, context.loop, context.peers,
+		   lock_->info(),
 		   [this](ChangedProperties &changed) {
 			   changed.add("Mode", modeName(lock_->mode()));
 			   changed.add("Holders", holders());
@@ -38,18 +40,22 @@ LockAdaptor::LockAdaptor(sdbus::IConnection &connection, std::string path,
 		pruneHandles();
 		changes_.schedule();
 	});
-	emitInterfacesAddedSignal();
+	announceAdded(*context_.manager, context_.peers, lock_->info(), getObject().getObjectPath(),
+		      Lock_adaptor::INTERFACE_NAME,
+		      {{"Key", sdbus::Variant(Key())},
+		       {"Scope", sdbus::Variant(Scope())},
+		       {"Mode", sdbus::Variant(Mode())},
+		       {"Holders", sdbus::Variant(Holders())},
+		       {"Waiters", sdbus::Variant(Waiters())},
+		       {"Token", sdbus::Variant(Token())}});
 }
 
 LockAdaptor::~LockAdaptor()
 {
 	lock_->setChangeHandler(nullptr);
 	handles_.clear();
-	try {
-		emitInterfacesRemovedSignal();
-	} catch (const sdbus::Error &) {
-		// The bus is gone already (the daemon is shutting down): nobody to tell.
-	}
+	announceRemoved(*context_.manager, context_.peers, lock_->info(), getObject().getObjectPath(),
+			Lock_adaptor::INTERFACE_NAME);
 	unregisterAdaptor();
 }
 

@@ -18,6 +18,7 @@ constexpr OptionSpec kScope{"scope", "s"};
 ManagerAdaptor::ManagerAdaptor(sdbus::IConnection &connection, Context context)
 	: AdaptorInterfaces(connection, kManagerPath), connection_(connection), context_(context)
 {
+	context_.manager = &getObject();
 	auto &hub = context_.hub;
 	hub.semaphores.setRemovedHandler(
 		[this](const auto &object) { semaphores_.retire(context_.loop, *object); });
@@ -58,8 +59,10 @@ core::ObjectInfo ManagerAdaptor::infoForCreate(const Peer &peer, const std::stri
 					       const Options &parsed)
 {
 	unwrap(core::checkKey(key, context_.hub.limits().keyLength));
+	auto allowedApps = parsed.get<std::vector<std::string>>("allowed_apps", {});
+	unwrap(core::checkAllowedApps(allowedApps));
 	return {{unwrap(core::scopeForCreate(peer.appId, parsed.get<std::string>("scope"))), key},
-		parsed.get<std::vector<std::string>>("allowed_apps", {})};
+		std::move(allowedApps)};
 }
 
 template <typename Object>
@@ -69,8 +72,8 @@ std::shared_ptr<Object> ManagerAdaptor::open(core::ObjectTable<Object> &table,
 	const Peer &peer = caller();
 	const auto parsed = unwrap(Options::parse(options, {kScope}));
 	unwrap(core::checkKey(key, context_.hub.limits().keyLength));
-	const core::ObjectKey id{core::scopeForOpen(peer.appId, parsed.get<std::string>("scope")),
-				 key};
+	const core::ObjectKey id{
+		unwrap(core::scopeForOpen(peer.appId, parsed.get<std::string>("scope"))), key};
 	auto existing = table.find(id);
 	// A sandboxed caller learns nothing of another scope, not even what is missing.
 	if (!existing && id.scope != peer.appId && !peer.appId.empty())

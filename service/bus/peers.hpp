@@ -1,5 +1,6 @@
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <sys/types.h>
@@ -8,8 +9,10 @@
 #include <ipchub/result.hpp>
 
 namespace sdbus {
+class IConnection;
+class IProxy;
 class Message;
-}
+} // namespace sdbus
 
 namespace ipchub::bus {
 
@@ -20,6 +23,9 @@ struct Peer {
 	pid_t pid = 0;
 	// "" for a host caller; the app id of a Flatpak-sandboxed one.
 	std::string appId;
+	// It called GetManagedObjects: it is sent the signals about the objects it may
+	// see (see announce.hpp).
+	bool watching = false;
 };
 
 // The identity of every peer that has called, dropped when it leaves the bus. Peers
@@ -27,6 +33,13 @@ struct Peer {
 class Peers
 {
 public:
+	explicit Peers(sdbus::IConnection &connection);
+	~Peers();
+
+	// The identity of the message's sender. The first call for a peer asks the bus
+	// (one GetConnectionCredentials round trip) and reads its /.flatpak-info; the
+	// outcome, a refusal included, is kept until the peer leaves, so the service waits
+	// on the bus at most once per peer.
 	Result<const Peer *> identify(const sdbus::Message &message);
 	void forget(const std::string &name)
 	{
@@ -41,15 +54,33 @@ public:
 	{
 		propertyReader_ = std::move(reader);
 	}
-	const std::optional<Result<const Peer *>> &propertyReader() const { return propertyReader_; }
+	const std::optional<Result<const Peer *>> &propertyReader() const
+	{
+		return propertyReader_;
+	}
+
+	// The peer asked for the object signals (it called GetManagedObjects).
+	void watch(const std::string &name)
+	{
+		if (auto it = peers_.find(name); it != peers_.end() && it->second)
+			it->second->watching = true;
+	}
+
+	// Calls f with every peer identified so far and still on the bus.
+	template <typename F>
+	void forEach(const F &f) const
+	{
+		for (const auto &[name, peer] : peers_)
+			if (peer)
+				f(*peer);
+	}
 
 private:
-	std::unordered_map<std::string, Peer> peers_;
+	Result<Peer> lookUp(const std::string &name);
+
+	std::unique_ptr<sdbus::IProxy> bus_;
+	std::unordered_map<std::string, Result<Peer>> peers_;
 	std::optional<Result<const Peer *>> propertyReader_;
 };
-
-// The app id in /proc/PID/root/.flatpak-info ([Application] name=), as
-// xdg-desktop-portal reads it; "" when the process is not in a Flatpak sandbox.
-std::string flatpakAppId(pid_t pid);
 
 } // namespace ipchub::bus

@@ -1,5 +1,6 @@
 #include "semaphore_adaptor.hpp"
 
+#include "announce.hpp"
 #include "errors.hpp"
 #include "pending_reply.hpp"
 
@@ -9,7 +10,8 @@ SemaphoreAdaptor::SemaphoreAdaptor(sdbus::IConnection &connection, std::string p
 				   std::shared_ptr<core::Semaphore> semaphore, Context context)
 	: AdaptorInterfaces(connection, std::move(path)), semaphore_(std::move(semaphore)),
 	  context_(context),
-	  changes_(getObject(), Semaphore_adaptor::INTERFACE_NAME, context.loop,
+	  changes_(getObject(), Semaphore_adaptor::INTERFACE_NAME, context.loop, context.peers,
+		   semaphore_->info(),
 		   [this](ChangedProperties &changed) {
 			   changed.add("Value", semaphore_->value());
 			   changed.add("Waiters", semaphore_->waiters());
@@ -18,17 +20,21 @@ SemaphoreAdaptor::SemaphoreAdaptor(sdbus::IConnection &connection, std::string p
 {
 	registerAdaptor();
 	semaphore_->setChangeHandler([this] { changes_.schedule(); });
-	emitInterfacesAddedSignal();
+	announceAdded(*context_.manager, context_.peers, semaphore_->info(), getObject().getObjectPath(),
+		      Semaphore_adaptor::INTERFACE_NAME,
+		      {{"Key", sdbus::Variant(Key())},
+		       {"Scope", sdbus::Variant(Scope())},
+		       {"Max", sdbus::Variant(Max())},
+		       {"Value", sdbus::Variant(Value())},
+		       {"Waiters", sdbus::Variant(Waiters())},
+		       {"Holders", sdbus::Variant(Holders())}});
 }
 
 SemaphoreAdaptor::~SemaphoreAdaptor()
 {
 	semaphore_->setChangeHandler(nullptr);
-	try {
-		emitInterfacesRemovedSignal();
-	} catch (const sdbus::Error &) {
-		// The bus is gone already (ipchubd is ending): nobody is left to tell.
-	}
+	announceRemoved(*context_.manager, context_.peers, semaphore_->info(), getObject().getObjectPath(),
+			Semaphore_adaptor::INTERFACE_NAME);
 	unregisterAdaptor();
 }
 

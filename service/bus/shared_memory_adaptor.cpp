@@ -1,5 +1,6 @@
 #include "shared_memory_adaptor.hpp"
 
+#include "announce.hpp"
 #include "errors.hpp"
 #include "pending_reply.hpp"
 
@@ -17,7 +18,8 @@ SharedMemoryAdaptor::SharedMemoryAdaptor(sdbus::IConnection &connection, std::st
 					 Context context)
 	: AdaptorInterfaces(connection, std::move(path)), segment_(std::move(segment)),
 	  context_(context),
-	  changes_(getObject(), SharedMemory_adaptor::INTERFACE_NAME, context.loop,
+	  changes_(getObject(), SharedMemory_adaptor::INTERFACE_NAME, context.loop, context.peers,
+		   segment_->info(),
 		   [this](ChangedProperties &changed) {
 			   changed.add("Attachments", segment_->attachments());
 			   changed.add("Sealed", segment_->sealed());
@@ -27,17 +29,22 @@ SharedMemoryAdaptor::SharedMemoryAdaptor(sdbus::IConnection &connection, std::st
 {
 	registerAdaptor();
 	segment_->setChangeHandler([this] { changes_.schedule(); });
-	emitInterfacesAddedSignal();
+	announceAdded(*context_.manager, context_.peers, segment_->info(), getObject().getObjectPath(),
+		      SharedMemory_adaptor::INTERFACE_NAME,
+		      {{"Key", sdbus::Variant(Key())},
+		       {"Scope", sdbus::Variant(Scope())},
+		       {"Size", sdbus::Variant(Size())},
+		       {"Attachments", sdbus::Variant(Attachments())},
+		       {"Sealed", sdbus::Variant(Sealed())},
+		       {"LockHolder", sdbus::Variant(LockHolder())},
+		       {"LockWaiters", sdbus::Variant(LockWaiters())}});
 }
 
 SharedMemoryAdaptor::~SharedMemoryAdaptor()
 {
 	segment_->setChangeHandler(nullptr);
-	try {
-		emitInterfacesRemovedSignal();
-	} catch (const sdbus::Error &) {
-		// The bus is gone already (ipchubd is ending): nobody is left to tell.
-	}
+	announceRemoved(*context_.manager, context_.peers, segment_->info(), getObject().getObjectPath(),
+			SharedMemory_adaptor::INTERFACE_NAME);
 	unregisterAdaptor();
 }
 

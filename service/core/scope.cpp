@@ -2,13 +2,31 @@
 
 #include <algorithm>
 
+#include "flatpak_info.hpp"
+
 namespace ipchub::core {
+
+namespace {
+
+// A scope is the host's ("") or an app id: nothing else can ever be a caller's.
+Result<void> checkScope(const std::string &scope)
+{
+	if (scope.empty() || isValidAppId(scope))
+		return {};
+	return fail(ErrorCode::InvalidArgument,
+		    "option scope (" + std::to_string(scope.size()) +
+			    " bytes) is neither \"\" (the host) nor an app id");
+}
+
+} // namespace
 
 Result<std::string> scopeForCreate(const std::string &callerScope,
 				   const std::optional<std::string> &requested)
 {
 	if (!requested || *requested == callerScope)
 		return callerScope;
+	if (auto valid = checkScope(*requested); !valid)
+		return detail::Unexpected<Error>(valid.error());
 	if (!callerScope.empty())
 		return fail(ErrorCode::PermissionDenied,
 			    "app " + callerScope + " cannot create objects in scope \"" +
@@ -16,10 +34,28 @@ Result<std::string> scopeForCreate(const std::string &callerScope,
 	return *requested;
 }
 
-std::string scopeForOpen(const std::string &callerScope,
-			 const std::optional<std::string> &requested)
+Result<std::string> scopeForOpen(const std::string &callerScope,
+				 const std::optional<std::string> &requested)
 {
-	return requested ? *requested : callerScope;
+	if (!requested)
+		return callerScope;
+	if (auto valid = checkScope(*requested); !valid)
+		return detail::Unexpected<Error>(valid.error());
+	return *requested;
+}
+
+Result<void> checkAllowedApps(const std::vector<std::string> &apps)
+{
+	if (apps.size() > kMaxAllowedApps)
+		return fail(ErrorCode::InvalidArgument,
+			    "option allowed_apps lists " + std::to_string(apps.size()) +
+				    " apps; at most " + std::to_string(kMaxAllowedApps));
+	for (size_t i = 0; i < apps.size(); ++i)
+		if (!isValidAppId(apps[i]))
+			return fail(ErrorCode::InvalidArgument, "option allowed_apps: entry " +
+									std::to_string(i) +
+									" is not an app id");
+	return {};
 }
 
 bool mayAccess(const std::string &callerScope, const std::string &objectScope,

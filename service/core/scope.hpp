@@ -18,8 +18,12 @@ Result<std::string> scopeForCreate(const std::string &callerScope,
 				   const std::optional<std::string> &requested);
 // The scope an Open names. Whether the caller may use an object there is decided by
 // mayAccess once the object is found.
-std::string scopeForOpen(const std::string &callerScope,
-			 const std::optional<std::string> &requested);
+// A requested scope that is neither "" nor an app id is InvalidArgument.
+Result<std::string> scopeForOpen(const std::string &callerScope,
+				 const std::optional<std::string> &requested);
+// The apps an object is shared with: app ids, at most kMaxAllowedApps of them.
+inline constexpr size_t kMaxAllowedApps = 256;
+Result<void> checkAllowedApps(const std::vector<std::string> &apps);
 bool mayAccess(const std::string &callerScope, const std::string &objectScope,
 	       const std::vector<std::string> &allowedApps);
 

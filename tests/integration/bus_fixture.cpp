@@ -312,7 +312,18 @@ uint32_t RawConnection::value(const std::string &path)
 	return property(path, kSemaphoreInterface, "Value").get<uint32_t>();
 }
 
-void RawConnection::addMatch(const std::string &rule, std::function<void(sdbus::Message &)> handler)
+void RawConnection::introduce()
+{
+	auto proxy = sdbus::createProxy(*connection_, kBusName, kManagerPath);
+	try {
+		proxy->callMethod("GetManagedObjects").onInterface("org.freedesktop.DBus.ObjectManager");
+	} catch (const sdbus::Error &) {
+		// A sandboxed caller is refused the list, and watches all the same.
+	}
+}
+
+void RawConnection::addMatch(const std::string &rule,
+			     std::function<void(sdbus::Message &)> handler)
 {
 	matches_.push_back(connection_->addMatch(rule, std::move(handler)));
 }

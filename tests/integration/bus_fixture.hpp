@@ -130,6 +130,10 @@ public:
 	uint32_t waiters(const std::string &path);
 	uint32_t value(const std::string &path);
 
+	// Calls GetManagedObjects: ipchubd sends the signals about an object only to the
+	// connections that did, and only where they may see the object.
+	void introduce();
+
 	// Calls handler with every message matching rule, from pump().
 	void addMatch(const std::string &rule, std::function<void(sdbus::Message &)> handler);
 

@@ -138,6 +138,11 @@ TEST_F(LockTest, ChangesAreSignalled)
 			if (changed.contains("Token"))
 				tokens.push_back(changed["Token"].get<uint64_t>());
 		});
+	// ipchubd signals only to the connections that called GetManagedObjects (see
+	// RawConnection::introduce).
+	sdbus::createProxy(*bus, "io.github.ipchub1", "/io/github/ipchub1")
+		->callMethod("GetManagedObjects")
+		.onInterface("org.freedesktop.DBus.ObjectManager");
 	bus->enterEventLoopAsync();
 	auto seen = [&](const std::vector<std::string> &expected) {
 		return waitFor([&] {

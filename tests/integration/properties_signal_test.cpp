@@ -170,6 +170,7 @@ TEST_F(PropertiesSignalTest, HoldersNameEachHoldingConnectionAndItsUnits)
 TEST_F(PropertiesSignalTest, PropertiesChangedForValueWaitersAndHolders)
 {
 	RawConnection monitor(address());
+	monitor.introduce();
 	auto changes = watchProperties(monitor, kJobs);
 	auto client = connect();
 	auto semaphore = client.createSemaphore("jobs", 2);
@@ -233,6 +234,7 @@ TEST_F(PropertiesSignalTest, PropertiesChangedForValueWaitersAndHolders)
 TEST_F(PropertiesSignalTest, InterfacesAddedAndRemovedOnTheObjectManager)
 {
 	RawConnection monitor(address());
+	monitor.introduce();
 	auto signals = watchObjectManager(monitor);
 	auto client = connect();
 	auto semaphore = client.createSemaphore("jobs", 3, {.max = 4});

@@ -338,31 +338,28 @@ TEST_F(SharedMemoryTest, ChangesAreSignalled)
 	auto client = connect();
 	auto shm = client.createSharedMemory("frame", 4096);
 	ASSERT_TRUE(shm);
-	char logName[] = "/tmp/ipchub-shm-monitor-XXXXXX";
-	const int log = mkstemp(logName);
-	ASSERT_GE(log, 0);
-	close(log);
-	const std::string logPath = logName;
-	Child monitor = spawn({"sh", "-c",
-			       "exec gdbus monitor --session --dest io.github.ipchub1 "
-			       "--object-path " + shm->path() + " > " + logPath});
-	const auto logText = [&] {
-		std::ifstream file(logPath);
-		return std::string(std::istreambuf_iterator<char>(file), {});
-	};
-	ASSERT_TRUE(waitFor([&] { return logText().find("Monitoring signals") != std::string::npos; }));
+	RawConnection monitor(address());
+	monitor.introduce();
+	bool sealed = false;
+	std::string lockHolder;
+	monitor.addMatch("type='signal',path='" + shm->path() +
+				 "',interface='org.freedesktop.DBus.Properties',member='PropertiesChanged'",
+			 [&](sdbus::Message &message) {
+				 std::string interface;
+				 std::map<std::string, sdbus::Variant> changed;
+				 message >> interface >> changed;
+				 if (changed.contains("Sealed"))
+					 sealed = changed["Sealed"].get<bool>();
+				 if (changed.contains("LockHolder"))
+					 lockHolder = changed["LockHolder"].get<std::string>();
+			 });
 
 	ASSERT_TRUE(shm->seal());
 	auto held = shm->lock(0us);
 	ASSERT_TRUE(held);
-	EXPECT_TRUE(waitFor([&] { return logText().find("'Sealed': <true>") != std::string::npos; }))
-		<< logText();
-	EXPECT_TRUE(waitFor([&] {
-		return logText().find("'LockHolder': <'" + client.uniqueName() + "'>") !=
-		       std::string::npos;
-	})) << logText();
-	monitor.kill();
-	unlink(logName);
+	EXPECT_TRUE(monitor.waitFor([&] { return sealed; }));
+	EXPECT_TRUE(monitor.waitFor([&] { return lockHolder == client.uniqueName(); }))
+		<< lockHolder;
 }
 
 } // namespace

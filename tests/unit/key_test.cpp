@@ -49,6 +49,23 @@ TEST(Scope, HostCreatesAnywhereSandboxOnlyInItsOwn)
 	EXPECT_EQ(other.error().code, ErrorCode::PermissionDenied);
 }
 
+TEST(Scope, ScopesAndAllowedAppsAreAppIds)
+{
+	EXPECT_EQ(scopeForOpen("", "").value(), "");
+	EXPECT_EQ(scopeForOpen("org.example.App", std::nullopt).value(), "org.example.App");
+	for (const std::string bad : {"x", "../etc", "org.example.App/x", "org..App"}) {
+		auto open = scopeForOpen("", bad);
+		ASSERT_FALSE(open) << bad;
+		EXPECT_EQ(open.error().code, ErrorCode::InvalidArgument);
+		EXPECT_NE(open.error().message.find("option scope"), std::string::npos);
+		EXPECT_FALSE(scopeForCreate("", bad)) << bad;
+	}
+	EXPECT_TRUE(checkAllowedApps({}));
+	EXPECT_TRUE(checkAllowedApps({"org.example.One", "org.example.Two"}));
+	EXPECT_FALSE(checkAllowedApps({"org.example.One", ""}));
+	EXPECT_FALSE(checkAllowedApps(std::vector<std::string>(kMaxAllowedApps + 1, "a.b")));
+}
+
 TEST(Scope, AccessNeedsHostSameScopeOrAllowedApp)
 {
 	EXPECT_TRUE(mayAccess("", "org.example.App", {}));
