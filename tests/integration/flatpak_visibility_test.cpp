@@ -104,7 +104,7 @@ TEST_F(FlatpakVisibilityTest, ManagedObjectsAreForTheHostOnly)
 	EXPECT_THAT(all.out, HasSubstr("host_2dsecret"));
 	EXPECT_THAT(all.out, HasSubstr("app_2dsecret"));
 
-	// What remains (docs/flatpak.md): sd-bus answers Introspect of a kind's node with
+	// What remains (README.md, "What a sandboxed app sees of other scopes"): sd-bus answers Introspect of a kind's node with
 	// its child nodes, the labels of host keys and of app ids, and sdbus-c++ 1.2 gives
 	// no way to answer it differently per caller.
 	auto nodes = other.run({"gdbus", "introspect", "--session", "--dest", "io.github.ipchub1",
