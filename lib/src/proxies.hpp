@@ -9,6 +9,7 @@
 #include "io.github.ipchub1.Semaphore.proxy.h"
 #include "io.github.ipchub1.SharedMemory.proxy.h"
 #include "session.hpp"
+#include "ticket_wait.hpp"
 
 namespace ipchub::detail {
 
@@ -32,9 +33,57 @@ class ManagerProxy final : public BoundProxy<io::github::ipchub1::Manager_proxy>
 	using BoundProxy::BoundProxy;
 };
 
-class SemaphoreProxy final : public BoundProxy<io::github::ipchub1::Semaphore_proxy>
+// A proxy of an interface with Wait and WaitEnded. It subscribes to WaitEnded only on
+// the first ticketed wait (listen: one AddMatch), so objects that never wait pay nothing.
+template <typename Interface>
+class WaitingProxy : public sdbus::ProxyInterfaces<Interface>
 {
-	using BoundProxy::BoundProxy;
+public:
+	WaitingProxy(sdbus::IConnection &connection, std::string path)
+		: sdbus::ProxyInterfaces<Interface>(connection, kBusName, std::move(path))
+	{
+	}
+	~WaitingProxy() { this->unregisterProxy(); }
+
+	using sdbus::ProxyInterfaces<Interface>::getProxy;
+
+	void listen()
+	{
+		if (!listening_)
+			this->registerProxy();
+		listening_ = true;
+	}
+
+	// The ticket the calling thread waits for (one per Client at a time).
+	TicketEnd waiting;
+
+protected:
+	void ended(uint64_t ticket, uint64_t token, const std::string &error,
+		   const std::string &message)
+	{
+		if (ticket == 0 || ticket != waiting.ticket || waiting.ended)
+			return;
+		waiting.ended = true;
+		waiting.token = token;
+		waiting.error = error;
+		waiting.message = message;
+	}
+
+private:
+	bool listening_ = false;
+};
+
+class SemaphoreProxy final : public WaitingProxy<io::github::ipchub1::Semaphore_proxy>
+{
+public:
+	using WaitingProxy::WaitingProxy;
+
+private:
+	void onWaitEnded(const uint64_t &ticket, const std::string &error,
+			 const std::string &message) override
+	{
+		ended(ticket, 0, error, message);
+	}
 };
 
 class SharedMemoryProxy final : public BoundProxy<io::github::ipchub1::SharedMemory_proxy>
@@ -42,9 +91,17 @@ class SharedMemoryProxy final : public BoundProxy<io::github::ipchub1::SharedMem
 	using BoundProxy::BoundProxy;
 };
 
-class LockProxy final : public BoundProxy<io::github::ipchub1::Lock_proxy>
+class LockProxy final : public WaitingProxy<io::github::ipchub1::Lock_proxy>
 {
-	using BoundProxy::BoundProxy;
+public:
+	using WaitingProxy::WaitingProxy;
+
+private:
+	void onWaitEnded(const uint64_t &ticket, const uint64_t &token, const std::string &error,
+			 const std::string &message) override
+	{
+		ended(ticket, token, error, message);
+	}
 };
 
 } // namespace ipchub::detail
