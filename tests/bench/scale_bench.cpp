@@ -77,6 +77,10 @@ void PairThroughput(benchmark::State &state)
 			});
 		while (ready < clients)
 			std::this_thread::sleep_for(1ms);
+		// CPU per pair of dbus-daemon and of the service that answers (ipchubd or the
+		// bare one): where the time goes when many clients share two cores.
+		const pid_t service = semaphore ? env->ipchubdPid() : env->barePid();
+		const uint64_t busBefore = cpuNs(env->busPid()), serviceBefore = cpuNs(service);
 		const auto start = std::chrono::steady_clock::now();
 		go = true;
 		std::this_thread::sleep_for(1s);
@@ -87,6 +91,11 @@ void PairThroughput(benchmark::State &state)
 			std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 		state.SetIterationTime(seconds);
 		state.counters["pairs_per_s"] = static_cast<double>(pairs) / seconds;
+		const double n = static_cast<double>(std::max<uint64_t>(pairs, 1));
+		state.counters["bus_us_per_pair"] =
+			static_cast<double>(cpuNs(env->busPid()) - busBefore) / n / 1000;
+		state.counters["service_us_per_pair"] =
+			static_cast<double>(cpuNs(service) - serviceBefore) / n / 1000;
 	}
 }
 BENCHMARK(PairThroughput)
