@@ -98,19 +98,13 @@ Result<UniqueFd> SharedMemory::attach(const ClientId &client, bool writable)
 		if (!fd)
 			return detail::Unexpected<Error>(systemError("dup of the segment", errno));
 	} else {
-		// A read-only open file description: dup() of memfd_ would share the
-		// read-write one, and mmap checks the description's mode.
-		if (!readOnly_) {
-			const std::string self = "/proc/self/fd/" + std::to_string(memfd_.get());
-			readOnly_.reset(open(self.c_str(), O_RDONLY | O_CLOEXEC));
-			if (!readOnly_)
-				return detail::Unexpected<Error>(systemError(
-					"re-opening the segment read-only (" + self + ")", errno));
-		}
-		fd.reset(fcntl(readOnly_.get(), F_DUPFD_CLOEXEC, 0));
+		// A new open file description, read-only: dup() would share the read-write
+		// one, and mmap checks the description's mode.
+		const std::string self = "/proc/self/fd/" + std::to_string(memfd_.get());
+		fd.reset(open(self.c_str(), O_RDONLY | O_CLOEXEC));
 		if (!fd)
 			return detail::Unexpected<Error>(
-				systemError("dup of the segment's read-only description", errno));
+				systemError("re-opening the segment read-only (" + self + ")", errno));
 	}
 	if (attached_.insert(client).second)
 		notify();
@@ -146,7 +140,6 @@ void SharedMemory::end(const Error &error)
 		quota_.returnBytes(creator_, size_);
 		charged_ = false;
 	}
-	readOnly_.reset();
 	memfd_.reset();
 }
 

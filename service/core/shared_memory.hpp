@@ -72,10 +72,6 @@ private:
 	ObjectInfo info_;
 	uint64_t size_;
 	UniqueFd memfd_;
-	// A read-only open file description of memfd_, made on the first read-only attach
-	// and dup()ed for every later one: re-opening /proc/self/fd costs a path walk
-	// (about 4 us) per Attach. Readers share it as writers share memfd_'s.
-	UniqueFd readOnly_;
 	ClientId creator_;
 	Quota &quota_;
 	bool charged_ = true;
