@@ -49,8 +49,20 @@ public:
 
 	void listen()
 	{
-		if (!listening_)
-			this->registerProxy();
+		if (listening_)
+			return;
+		this->registerProxy();
+		// ipchubd leaving the bus ends every ticket: no WaitEnded would come, and no
+		// pending call is there for dbus-daemon to fail.
+		ownerChanged_ = this->getProxy().getConnection().addMatch(
+			std::string("type='signal',sender='org.freedesktop.DBus',"
+				    "interface='org.freedesktop.DBus',member='NameOwnerChanged',"
+				    "arg0='") +
+				kBusName + "'",
+			[this](sdbus::Message &) {
+				ended(waiting.ticket, 0, "io.github.ipchub1.Error.Failed",
+				      "ipchubd left the bus while this connection waited");
+			});
 		listening_ = true;
 	}
 
@@ -71,6 +83,7 @@ protected:
 
 private:
 	bool listening_ = false;
+	sdbus::Slot ownerChanged_;
 };
 
 class SemaphoreProxy final : public WaitingProxy<io::github::ipchub1::Semaphore_proxy>

@@ -251,6 +251,24 @@ TEST_F(WaitTicketTest, LibraryAcquireWaitsThroughATicketAndIsGranted)
 	EXPECT_EQ(semaphore->waiters().value(), 0u);
 }
 
+TEST_F(WaitTicketTest, LibraryWaitEndsWhenIpchubdLeaves)
+{
+	auto client = connect();
+	auto semaphore = client.createSemaphore("jobs", 0);
+	ASSERT_TRUE(semaphore);
+	auto observer = connect();
+	auto opened = observer.openSemaphore("jobs");
+	ASSERT_TRUE(opened);
+	Result<void> acquired;
+	std::thread waiter([&] { acquired = semaphore->acquire(1, kForever); });
+	const bool parked = waitFor([&] { return opened->waiters().value_or(0) == 1; });
+	stopDaemon(SIGKILL);
+	waiter.join();
+	ASSERT_TRUE(parked);
+	ASSERT_FALSE(acquired);
+	EXPECT_EQ(acquired.error().code, ErrorCode::Failed) << acquired.error().message;
+}
+
 TEST_F(WaitTicketTest, LockTicketsCarryTheToken)
 {
 	auto client = connect();
