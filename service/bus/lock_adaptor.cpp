@@ -96,12 +96,11 @@ std::tuple<uint64_t, uint64_t> LockAdaptor::Wait(const std::string &mode,
 {
 	const auto who = requester();
 	const auto lockMode = unwrap(core::parseLockMode(mode));
-	if (timeout_usec == 0) {
-		auto token = lock_->tryAcquire(who, lockMode, false);
-		if (!token)
-			throw wouldBlock(lockMode);
+	// Grantable now and nobody waiting: granted without building a completion.
+	if (auto token = lock_->tryAcquire(who, lockMode, false))
 		return {0, *token};
-	}
+	if (timeout_usec == 0)
+		throw wouldBlock(lockMode);
 	// The same queue as Acquire; the answer is a signal, sent from a later message
 	// or timer, so always after this method's reply.
 	auto ticket = std::make_shared<WaitTicket>();

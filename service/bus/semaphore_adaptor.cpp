@@ -84,12 +84,12 @@ void SemaphoreAdaptor::Acquire(sdbus::Result<> &&result, uint32_t n, uint64_t ti
 uint64_t SemaphoreAdaptor::Wait(const uint32_t &n, const uint64_t &timeout_usec)
 {
 	const Peer &peer = caller();
-	if (timeout_usec == 0) {
-		if (!unwrap(semaphore_->tryAcquire(peer.name, n)))
-			throw toDbusError({ErrorCode::WouldBlock,
-					   std::to_string(n) + " units are not free now"});
+	// Free units and nobody waiting: granted now, without building a completion.
+	if (unwrap(semaphore_->tryAcquire(peer.name, n)))
 		return 0;
-	}
+	if (timeout_usec == 0)
+		throw toDbusError(
+			{ErrorCode::WouldBlock, std::to_string(n) + " units are not free now"});
 	// The same queue as Acquire; only the answer travels as a signal. It is sent
 	// from a later message or timer, so always after this method's reply.
 	auto ticket = std::make_shared<WaitTicket>();
