@@ -99,9 +99,17 @@ private:
 	}
 };
 
-class SharedMemoryProxy final : public BoundProxy<io::github::ipchub1::SharedMemory_proxy>
+class SharedMemoryProxy final : public WaitingProxy<io::github::ipchub1::SharedMemory_proxy>
 {
-	using BoundProxy::BoundProxy;
+public:
+	using WaitingProxy::WaitingProxy;
+
+private:
+	void onWaitEnded(const uint64_t &ticket, const std::string &error,
+			 const std::string &message) override
+	{
+		ended(ticket, 0, error, message);
+	}
 };
 
 class LockProxy final : public WaitingProxy<io::github::ipchub1::Lock_proxy>

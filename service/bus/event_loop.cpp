@@ -107,8 +107,12 @@ void EventLoop::processBus()
 
 std::unique_ptr<Timer> EventLoop::addTimer(uint64_t timeoutUsec, std::function<void()> callback)
 {
-	uint64_t now = 0;
-	check(sd_event_now(event_, CLOCK_MONOTONIC, &now), "sd_event_now");
+	// The clock now, not sd_event_now(): that is when the loop woke up, and a call read
+	// later in the same dispatch would get a timeout that ends early.
+	timespec ts{};
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	const uint64_t now = static_cast<uint64_t>(ts.tv_sec) * 1'000'000 +
+			     static_cast<uint64_t>(ts.tv_nsec) / 1000;
 	if (timeoutUsec >= UINT64_MAX - now)
 		return nullptr;
 	auto timer = std::make_unique<Timer>(std::move(callback));
