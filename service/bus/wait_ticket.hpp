@@ -19,8 +19,9 @@ namespace ipchub::bus {
 class WaitEndedSender
 {
 public:
-	WaitEndedSender(sdbus::IObject &object, std::string interface)
-		: object_(&object), interface_(std::move(interface))
+	// interface: the adaptor's INTERFACE_NAME, a string literal.
+	WaitEndedSender(sdbus::IObject &object, const char *interface)
+		: object_(&object), interface_(interface)
 	{
 	}
 
@@ -55,7 +56,7 @@ public:
 
 private:
 	sdbus::IObject *object_;
-	std::string interface_;
+	const char *interface_;
 };
 
 // One queued ticket: its number (known once the core has queued it) and the timer
