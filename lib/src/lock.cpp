@@ -119,19 +119,25 @@ Lock::~Lock()
 Result<LockGuard> Lock::acquire(LockMode mode, std::chrono::microseconds timeout)
 {
 	const uint64_t usec = detail::timeoutUsec(timeout);
-	auto token = detail::callOpen(proxy_, "the lock", [&] {
-		uint64_t granted = 0;
-		proxy_->getProxy()
-			.callMethod("Acquire")
-			.onInterface(detail::LockProxy::INTERFACE_NAME)
-			.withTimeout(detail::callTimeoutFor(usec))
-			.withArguments(modeName(mode), usec)
-			.storeResultsTo(granted);
-		return granted;
+	// A ticket rather than a pending Acquire call (usec 0 fails at once with
+	// WouldBlock): dbus-daemon slows down with every call that awaits a reply.
+	auto reply = detail::callOpen(proxy_, "the lock", [&] {
+		if (usec != 0)
+			proxy_->listen();
+		return proxy_->Wait(modeName(mode), usec);
 	});
-	if (!token)
-		return detail::Unexpected<Error>(token.error());
-	return LockGuard(session_, proxy_, *token);
+	if (!reply)
+		return detail::Unexpected<Error>(reply.error());
+	const auto [ticket, token] = *reply;
+	if (ticket == 0)
+		return LockGuard(session_, proxy_, token);
+	proxy_->waiting = detail::TicketEnd{};
+	proxy_->waiting.ticket = ticket;
+	auto waited = detail::awaitTicket(*session_->connection, proxy_->waiting, usec,
+					  [&] { proxy_->CancelWait(ticket); });
+	if (!waited)
+		return detail::Unexpected<Error>(waited.error());
+	return LockGuard(session_, proxy_, proxy_->waiting.token);
 }
 
 Result<std::optional<LockGuard>> Lock::tryAcquire(LockMode mode)

@@ -30,13 +30,27 @@ Semaphore::~Semaphore()
 Result<void> Semaphore::acquire(uint32_t n, std::chrono::microseconds timeout)
 {
 	const uint64_t usec = detail::timeoutUsec(timeout);
-	return detail::callOpen(proxy_, "the semaphore", [&] {
-		proxy_->getProxy()
-			.callMethod("Acquire")
-			.onInterface(detail::SemaphoreProxy::INTERFACE_NAME)
-			.withTimeout(detail::callTimeoutFor(usec))
-			.withArguments(n, usec);
+	if (usec == 0)
+		return detail::callOpen(proxy_, "the semaphore", [&] {
+			proxy_->getProxy()
+				.callMethod("Acquire")
+				.onInterface(detail::SemaphoreProxy::INTERFACE_NAME)
+				.withArguments(n, usec);
+		});
+	// A ticket rather than a pending Acquire call: dbus-daemon slows down with every
+	// call that awaits a reply, and a waiter may wait long.
+	auto ticket = detail::callOpen(proxy_, "the semaphore", [&] {
+		proxy_->listen();
+		return proxy_->Wait(n, usec);
 	});
+	if (!ticket)
+		return detail::Unexpected<Error>(ticket.error());
+	if (*ticket == 0)
+		return {};
+	proxy_->waiting = detail::TicketEnd{};
+	proxy_->waiting.ticket = *ticket;
+	return detail::awaitTicket(*session_->connection, proxy_->waiting, usec,
+				   [&] { proxy_->CancelWait(*ticket); });
 }
 
 Result<bool> Semaphore::tryAcquire(uint32_t n)

@@ -112,15 +112,23 @@ Result<uint32_t> SharedMemory::attachments() const
 Result<SharedMemoryLock> SharedMemory::lock(std::chrono::microseconds timeout)
 {
 	const uint64_t usec = detail::timeoutUsec(timeout);
-	auto locked = detail::callOpen(proxy_, "the shared memory", [&] {
-		proxy_->getProxy()
-			.callMethod("Lock")
-			.onInterface(detail::SharedMemoryProxy::INTERFACE_NAME)
-			.withTimeout(detail::callTimeoutFor(usec))
-			.withArguments(usec);
+	// A ticket rather than a pending Lock call (usec 0 fails at once with
+	// WouldBlock): dbus-daemon slows down with every call that awaits a reply.
+	auto ticket = detail::callOpen(proxy_, "the shared memory", [&] {
+		if (usec != 0)
+			proxy_->listen();
+		return proxy_->WaitLock(usec);
 	});
-	if (!locked)
-		return detail::Unexpected<Error>(locked.error());
+	if (!ticket)
+		return detail::Unexpected<Error>(ticket.error());
+	if (*ticket != 0) {
+		proxy_->waiting = detail::TicketEnd{};
+		proxy_->waiting.ticket = *ticket;
+		auto waited = detail::awaitTicket(*session_->connection, proxy_->waiting, usec,
+						  [&] { proxy_->CancelWait(*ticket); });
+		if (!waited)
+			return detail::Unexpected<Error>(waited.error());
+	}
 	return SharedMemoryLock(proxy_);
 }
 

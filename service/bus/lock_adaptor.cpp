@@ -33,7 +33,8 @@ LockAdaptor::LockAdaptor(sdbus::IConnection &connection, std::string path,
 			   changed.add("Holders", holders());
 			   changed.add("Waiters", lock_->waiters());
 			   changed.add("Token", lock_->token());
-		   })
+		   }),
+	  waitEnded_(std::make_shared<WaitEndedSender>(getObject(), Lock_adaptor::INTERFACE_NAME))
 {
 	registerAdaptor();
 	lock_->setChangeHandler([this] {
@@ -53,6 +54,7 @@ LockAdaptor::LockAdaptor(sdbus::IConnection &connection, std::string path,
 LockAdaptor::~LockAdaptor()
 {
 	lock_->setChangeHandler(nullptr);
+	waitEnded_->detach();
 	handles_.clear();
 	announceRemoved(*context_.manager, context_.peers, lock_->info(), getObject().getObjectPath(),
 			Lock_adaptor::INTERFACE_NAME);
@@ -93,6 +95,55 @@ void LockAdaptor::Acquire(sdbus::Result<uint64_t> &&result, std::string mode,
 	wait(pending, who, lockMode, false, timeout_usec, [pending](Result<uint64_t> outcome) {
 		outcome ? pending->succeed(*outcome) : pending->fail(outcome.error());
 	});
+}
+
+std::tuple<uint64_t, uint64_t> LockAdaptor::Wait(const std::string &mode,
+						 const uint64_t &timeout_usec)
+{
+	const auto who = requester();
+	const auto lockMode = unwrap(core::parseLockMode(mode));
+	// Grantable now and nobody waiting: granted without building a completion.
+	if (auto token = lock_->tryAcquire(who, lockMode, false))
+		return {0, *token};
+	if (timeout_usec == 0)
+		throw wouldBlock(lockMode);
+	// The same queue as Acquire; the answer is a signal, sent from a later message
+	// or timer, so always after this method's reply.
+	auto ticket = std::make_shared<WaitTicket>();
+	auto attempt = lock_->acquire(
+		who, lockMode, false,
+		[sender = waitEnded_, ticket, destination = who.client](Result<uint64_t> outcome) {
+			ticket->timer.reset();
+			if (outcome)
+				sender->send(destination, ticket->id, {}, *outcome);
+			else
+				sender->send(destination, ticket->id,
+					     detail::Unexpected<Error>(outcome.error()), uint64_t{0});
+		});
+	if (!attempt)
+		throw toDbusError(attempt.error());
+	if (const auto *granted = std::get_if<core::Granted>(&*attempt))
+		return {0, granted->token};
+	ticket->id = std::get<core::Queued>(*attempt).id;
+	std::weak_ptr<core::Lock> weak = lock_;
+	ticket->timer = context_.loop.addTimer(
+		timeout_usec, [weak, id = ticket->id, lockMode, timeout_usec] {
+			if (auto lock = weak.lock())
+				lock->cancelWait(id, {ErrorCode::Timeout,
+						      "the lock was not granted in mode " +
+							      modeName(lockMode) + " within " +
+							      std::to_string(timeout_usec) + " µs"});
+		});
+	return {ticket->id, 0};
+}
+
+void LockAdaptor::CancelWait(const uint64_t &ticket)
+{
+	const auto who = requester();
+	if (lock_->isWaitOf(ticket, who.client))
+		lock_->cancelWait(ticket, {ErrorCode::Cancelled, "the wait with ticket " +
+									 std::to_string(ticket) +
+									 " was cancelled"});
 }
 
 std::tuple<bool, uint64_t> LockAdaptor::TryAcquire(const std::string &mode)

@@ -12,6 +12,7 @@
 #include "context.hpp"
 #include "core/lock.hpp"
 #include "hangup_watch.hpp"
+#include "wait_ticket.hpp"
 #include "io.github.ipchub1.Lock.adaptor.h"
 
 namespace ipchub::bus {
@@ -35,6 +36,9 @@ private:
 
 	void Acquire(sdbus::Result<uint64_t> &&result, std::string mode,
 		     uint64_t timeout_usec) override;
+	std::tuple<uint64_t, uint64_t> Wait(const std::string &mode,
+					    const uint64_t &timeout_usec) override;
+	void CancelWait(const uint64_t &ticket) override;
 	std::tuple<bool, uint64_t> TryAcquire(const std::string &mode) override;
 	void AcquireHandle(sdbus::Result<sdbus::UnixFd, uint64_t> &&result, std::string mode,
 			   uint64_t timeout_usec) override;
@@ -67,6 +71,7 @@ private:
 	Context context_;
 	std::map<uint64_t, std::unique_ptr<HangupWatch>> handles_;
 	ChangeSignal changes_;
+	std::shared_ptr<WaitEndedSender> waitEnded_;
 };
 
 } // namespace ipchub::bus

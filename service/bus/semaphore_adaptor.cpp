@@ -6,6 +6,16 @@
 
 namespace ipchub::bus {
 
+namespace {
+
+Error unitsTimeout(uint32_t n, uint64_t timeoutUsec)
+{
+	return {ErrorCode::Timeout, "no " + std::to_string(n) + " units were free within " +
+					    std::to_string(timeoutUsec) + " µs"};
+}
+
+} // namespace
+
 SemaphoreAdaptor::SemaphoreAdaptor(sdbus::IConnection &connection, std::string path,
 				   std::shared_ptr<core::Semaphore> semaphore, Context context)
 	: AdaptorInterfaces(connection, std::move(path)), semaphore_(std::move(semaphore)),
@@ -16,7 +26,9 @@ SemaphoreAdaptor::SemaphoreAdaptor(sdbus::IConnection &connection, std::string p
 			   changed.add("Value", semaphore_->value());
 			   changed.add("Waiters", semaphore_->waiters());
 			   changed.add("Holders", holders());
-		   })
+		   }),
+	  waitEnded_(std::make_shared<WaitEndedSender>(getObject(),
+						       Semaphore_adaptor::INTERFACE_NAME))
 {
 	registerAdaptor();
 	semaphore_->setChangeHandler([this] { changes_.schedule(); });
@@ -33,6 +45,7 @@ SemaphoreAdaptor::SemaphoreAdaptor(sdbus::IConnection &connection, std::string p
 SemaphoreAdaptor::~SemaphoreAdaptor()
 {
 	semaphore_->setChangeHandler(nullptr);
+	waitEnded_->detach();
 	announceRemoved(*context_.manager, context_.peers, semaphore_->info(), getObject().getObjectPath(),
 			Semaphore_adaptor::INTERFACE_NAME);
 	unregisterAdaptor();
@@ -70,12 +83,49 @@ void SemaphoreAdaptor::Acquire(sdbus::Result<> &&result, uint32_t n, uint64_t ti
 	answerWhenGranted(pending, queued, context_.loop, timeout_usec,
 			  [weak, n, timeout_usec](core::WaitId id) {
 				  if (auto semaphore = weak.lock())
-					  semaphore->cancelWait(
-						  id, {ErrorCode::Timeout,
-						       "no " + std::to_string(n) +
-							       " units were free within " +
-							       std::to_string(timeout_usec) + " µs"});
+					  semaphore->cancelWait(id, unitsTimeout(n, timeout_usec));
 			  });
+}
+
+uint64_t SemaphoreAdaptor::Wait(const uint32_t &n, const uint64_t &timeout_usec)
+{
+	const Peer &peer = caller();
+	// Free units and nobody waiting: granted now, without building a completion.
+	if (unwrap(semaphore_->tryAcquire(peer.name, n)))
+		return 0;
+	if (timeout_usec == 0)
+		throw toDbusError(
+			{ErrorCode::WouldBlock, std::to_string(n) + " units are not free now"});
+	// The same queue as Acquire; only the answer travels as a signal. It is sent
+	// from a later message or timer, so always after this method's reply.
+	auto ticket = std::make_shared<WaitTicket>();
+	auto queued = semaphore_->acquire(
+		peer.name, n,
+		[sender = waitEnded_, ticket, destination = peer.name](Result<void> outcome) {
+			ticket->timer.reset();
+			sender->send(destination, ticket->id, outcome);
+		});
+	if (!queued)
+		throw toDbusError(queued.error());
+	if (!*queued)
+		return 0;
+	ticket->id = **queued;
+	std::weak_ptr<core::Semaphore> weak = semaphore_;
+	ticket->timer = context_.loop.addTimer(
+		timeout_usec, [weak, n, timeout_usec, id = ticket->id] {
+			if (auto semaphore = weak.lock())
+				semaphore->cancelWait(id, unitsTimeout(n, timeout_usec));
+		});
+	return ticket->id;
+}
+
+void SemaphoreAdaptor::CancelWait(const uint64_t &ticket)
+{
+	const Peer &peer = caller();
+	if (semaphore_->isWaitOf(ticket, peer.name))
+		semaphore_->cancelWait(ticket, {ErrorCode::Cancelled,
+						"the wait with ticket " + std::to_string(ticket) +
+							" was cancelled"});
 }
 
 bool SemaphoreAdaptor::TryAcquire(const uint32_t &n)

@@ -7,6 +7,7 @@
 
 #include "change_signal.hpp"
 #include "context.hpp"
+#include "wait_ticket.hpp"
 #include "core/semaphore.hpp"
 #include "io.github.ipchub1.Semaphore.adaptor.h"
 
@@ -26,6 +27,8 @@ public:
 
 private:
 	void Acquire(sdbus::Result<> &&result, uint32_t n, uint64_t timeout_usec) override;
+	uint64_t Wait(const uint32_t &n, const uint64_t &timeout_usec) override;
+	void CancelWait(const uint64_t &ticket) override;
 	bool TryAcquire(const uint32_t &n) override;
 	void Release(const uint32_t &n) override;
 	void Close() override;
@@ -43,6 +46,7 @@ private:
 	std::shared_ptr<core::Semaphore> semaphore_;
 	Context context_;
 	ChangeSignal changes_;
+	std::shared_ptr<WaitEndedSender> waitEnded_;
 };
 
 } // namespace ipchub::bus

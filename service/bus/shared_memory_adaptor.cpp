@@ -25,7 +25,9 @@ SharedMemoryAdaptor::SharedMemoryAdaptor(sdbus::IConnection &connection, std::st
 			   changed.add("Sealed", segment_->sealed());
 			   changed.add("LockHolder", segment_->lock().holder().value_or(""));
 			   changed.add("LockWaiters", segment_->lock().waiters());
-		   })
+		   }),
+	  waitEnded_(std::make_shared<WaitEndedSender>(getObject(),
+						       SharedMemory_adaptor::INTERFACE_NAME))
 {
 	registerAdaptor();
 	segment_->setChangeHandler([this] { changes_.schedule(); });
@@ -43,6 +45,7 @@ SharedMemoryAdaptor::SharedMemoryAdaptor(sdbus::IConnection &connection, std::st
 SharedMemoryAdaptor::~SharedMemoryAdaptor()
 {
 	segment_->setChangeHandler(nullptr);
+	waitEnded_->detach();
 	announceRemoved(*context_.manager, context_.peers, segment_->info(), getObject().getObjectPath(),
 			SharedMemory_adaptor::INTERFACE_NAME);
 	unregisterAdaptor();
@@ -98,6 +101,52 @@ void SharedMemoryAdaptor::Lock(sdbus::Result<> &&result, uint64_t timeout_usec)
 						       "the segment lock was not free within " +
 							       std::to_string(timeout_usec) + " µs"});
 			  });
+}
+
+uint64_t SharedMemoryAdaptor::WaitLock(const uint64_t &timeout_usec)
+{
+	const Peer &peer = caller();
+	auto &lock = segment_->lock();
+	// Free and nobody waiting: granted now, without building a completion.
+	if (unwrap(lock.tryLock(peer.name)))
+		return 0;
+	if (timeout_usec == 0)
+		throw toDbusError(
+			{ErrorCode::WouldBlock, "the segment lock is held by another connection"});
+	// The same queue as Lock; the answer is a signal, sent from a later message or
+	// timer, so always after this method's reply.
+	auto ticket = std::make_shared<WaitTicket>();
+	auto queued = lock.lock(
+		peer.name,
+		[sender = waitEnded_, ticket, destination = peer.name](Result<void> outcome) {
+			ticket->timer.reset();
+			sender->send(destination, ticket->id, outcome);
+		});
+	if (!queued)
+		throw toDbusError(queued.error());
+	if (!*queued)
+		return 0;
+	ticket->id = **queued;
+	std::weak_ptr<core::SharedMemory> weak = segment_;
+	ticket->timer = context_.loop.addTimer(
+		timeout_usec, [weak, timeout_usec, id = ticket->id] {
+			if (auto segment = weak.lock())
+				segment->lock().cancelWait(
+					id, {ErrorCode::Timeout, "the segment lock was not free within " +
+									 std::to_string(timeout_usec) +
+									 " µs"});
+		});
+	return ticket->id;
+}
+
+void SharedMemoryAdaptor::CancelWait(const uint64_t &ticket)
+{
+	const Peer &peer = caller();
+	auto &lock = segment_->lock();
+	if (lock.isWaitOf(ticket, peer.name))
+		lock.cancelWait(ticket, {ErrorCode::Cancelled, "the wait with ticket " +
+								       std::to_string(ticket) +
+								       " was cancelled"});
 }
 
 void SharedMemoryAdaptor::Unlock()

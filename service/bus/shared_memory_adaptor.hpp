@@ -8,6 +8,7 @@
 
 #include "change_signal.hpp"
 #include "context.hpp"
+#include "wait_ticket.hpp"
 #include "core/shared_memory.hpp"
 #include "io.github.ipchub1.SharedMemory.adaptor.h"
 
@@ -32,6 +33,8 @@ private:
 	std::tuple<sdbus::UnixFd, uint64_t> Attach(const bool &writable) override;
 	void Seal() override;
 	void Lock(sdbus::Result<> &&result, uint64_t timeout_usec) override;
+	uint64_t WaitLock(const uint64_t &timeout_usec) override;
+	void CancelWait(const uint64_t &ticket) override;
 	void Unlock() override;
 	void Close() override;
 	std::string Key() override;
@@ -48,6 +51,7 @@ private:
 	std::shared_ptr<core::SharedMemory> segment_;
 	Context context_;
 	ChangeSignal changes_;
+	std::shared_ptr<WaitEndedSender> waitEnded_;
 };
 
 } // namespace ipchub::bus

@@ -88,6 +88,11 @@ public:
 	Result<Attempt> acquire(const Requester &who, LockMode mode, bool handle, Done done);
 	// Ends a queued wait with error (a timeout); nothing if it has ended already.
 	void cancelWait(WaitId id, Error error);
+	// Whether the queued wait with this id is client's (a ticket it may cancel).
+	bool isWaitOf(WaitId id, const ClientId &client) const
+	{
+		return queue_.isWaitOf(id, client);
+	}
 	// Ends one grant of client: its newest plain grant, else its newest handle grant.
 	Result<void> release(const ClientId &client);
 	// Ends the grant with this token (its handle hung up); false if it ended already.

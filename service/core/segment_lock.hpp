@@ -36,6 +36,11 @@ public:
 	Result<std::optional<WaitId>> lock(const ClientId &client, Completion done);
 	// Ends a queued wait with error (a timeout); nothing if it has ended already.
 	void cancelWait(WaitId id, Error error);
+	// Whether the queued wait with this id is client's (a ticket it may cancel).
+	bool isWaitOf(WaitId id, const ClientId &client) const
+	{
+		return queue_.isWaitOf(id, client);
+	}
 	// NotHeld unless client holds the lock.
 	Result<void> unlock(const ClientId &client);
 	// The client closed (its waits end with Cancelled) or left the bus (they are

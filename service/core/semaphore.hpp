@@ -56,6 +56,11 @@ public:
 					      Completion done);
 	// Ends a queued wait with error (a timeout); nothing if it has ended already.
 	void cancelWait(WaitId id, Error error);
+	// Whether the queued wait with this id is client's (a ticket it may cancel).
+	bool isWaitOf(WaitId id, const ClientId &client) const
+	{
+		return queue_.isWaitOf(id, client);
+	}
 	Result<void> release(const ClientId &client, uint32_t n);
 	// The client closed (cancel its waits with Cancelled) or left the bus (drop them
 	// silently): its units come back either way.

@@ -57,6 +57,12 @@ public:
 	bool empty() const { return waiters_.empty(); }
 	size_t size() const { return waiters_.size(); }
 	const Waiter &front() const { return waiters_.begin()->second; }
+	// Whether the wait with this id is queued and is client's.
+	bool isWaitOf(WaitId id, const ClientId &client) const
+	{
+		auto it = waiters_.find(id);
+		return it != waiters_.end() && it->second.client == client;
+	}
 
 	Waiter popFront() { return take(waiters_.begin()); }
 

@@ -2,9 +2,11 @@
 //
 //   PairThroughput/K/N  Acquire+Release pairs (K=1) or bare Ping pairs (K=0) per second
 //                       of N clients, each a thread with its own connection, at once
-//   ParkedWaiters/K     an unrelated call, bare Ping (K=0) or TryAcquire on another
-//                       semaphore (K=1), alone and with 10,000 Acquire calls parked on
-//                       one semaphore (pending in dbus-daemon, deferred in ipchubd)
+//   ParkedWaiters/K     an unrelated call, bare Ping (K=0, 2) or TryAcquire on another
+//                       semaphore (K=1, 3), alone and with 10,000 waits parked on one
+//                       semaphore: Acquire calls (K=0, 1: pending in dbus-daemon,
+//                       deferred in ipchubd) or Wait tickets (K=2, 3: answered at
+//                       once, the grant would come as a WaitEnded signal)
 //   SignalSubscriber    a semaphore pair without and with a connection that receives
 //                       the PropertiesChanged signals
 // and, measured before them, ipchubd's RSS per object and per parked waiter.
@@ -75,6 +77,10 @@ void PairThroughput(benchmark::State &state)
 			});
 		while (ready < clients)
 			std::this_thread::sleep_for(1ms);
+		// CPU per pair of dbus-daemon and of the service that answers (ipchubd or the
+		// bare one): where the time goes when many clients share two cores.
+		const pid_t service = semaphore ? env->ipchubdPid() : env->barePid();
+		const uint64_t busBefore = cpuNs(env->busPid()), serviceBefore = cpuNs(service);
 		const auto start = std::chrono::steady_clock::now();
 		go = true;
 		std::this_thread::sleep_for(1s);
@@ -85,6 +91,11 @@ void PairThroughput(benchmark::State &state)
 			std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 		state.SetIterationTime(seconds);
 		state.counters["pairs_per_s"] = static_cast<double>(pairs) / seconds;
+		const double n = static_cast<double>(std::max<uint64_t>(pairs, 1));
+		state.counters["bus_us_per_pair"] =
+			static_cast<double>(cpuNs(env->busPid()) - busBefore) / n / 1000;
+		state.counters["service_us_per_pair"] =
+			static_cast<double>(cpuNs(service) - serviceBefore) / n / 1000;
 	}
 }
 BENCHMARK(PairThroughput)
@@ -100,20 +111,25 @@ BENCHMARK(PairThroughput)
 class ParkedWaiters
 {
 public:
-	explicit ParkedWaiters(sdbus::IProxy &observer)
+	// tickets: park them with Wait (the reply comes at once; libipchub's path) rather
+	// than Acquire (a method call pending a reply in dbus-daemon).
+	ParkedWaiters(sdbus::IProxy &observer, bool tickets)
 	{
 		for (uint32_t c = 0; c < kWaiterConnections; ++c) {
 			connections_.push_back(sdbus::createSessionBusConnectionWithAddress(env->address()));
 			proxies_.push_back(sdbus::createProxy(*connections_.back(), "io.github.ipchub1",
 							      kParkedPath));
 		}
-		for (uint32_t i = 0; i < kParked; ++i)
-			proxies_[i % kWaiterConnections]
-				->callMethodAsync("Acquire")
-				.onInterface(kSemaphoreInterface)
-				.withTimeout(24h)
-				.withArguments(1u, UINT64_MAX)
-				.uponReplyInvoke([](const sdbus::Error *) {});
+		for (uint32_t i = 0; i < kParked; ++i) {
+			auto call = proxies_[i % kWaiterConnections]->callMethodAsync(
+				tickets ? "Wait" : "Acquire");
+			call.onInterface(kSemaphoreInterface).withTimeout(24h).withArguments(1u,
+											 UINT64_MAX);
+			if (tickets)
+				call.uponReplyInvoke([](const sdbus::Error *, uint64_t) {});
+			else
+				call.uponReplyInvoke([](const sdbus::Error *) {});
+		}
 		const auto deadline = std::chrono::steady_clock::now() + 120s;
 		while (waiters(observer) < kParked) {
 			if (std::chrono::steady_clock::now() > deadline)
@@ -152,7 +168,8 @@ void ParkedWaitersSlowdown(benchmark::State &state)
 	auto connection = sdbus::createSessionBusConnectionWithAddress(env->address());
 	auto bare = bareProxy(*connection);
 	auto observer = sdbus::createProxy(*connection, "io.github.ipchub1", kParkedPath);
-	const bool tryAcquire = state.range(0) == 1;
+	const bool tryAcquire = state.range(0) % 2 == 1;
+	const bool tickets = state.range(0) >= 2;
 	auto call = [&] {
 		if (tryAcquire)
 			(void)other->tryAcquire(1);
@@ -177,7 +194,7 @@ void ParkedWaitersSlowdown(benchmark::State &state)
 		// idle, parked, idle, parked...: both phases see the same load
 		for (int round = 0; round < 3; ++round) {
 			idleUs.push_back(medianUs(times));
-			ParkedWaiters waiters(*observer);
+			ParkedWaiters waiters(*observer, tickets);
 			parkedUs.push_back(medianUs(times));
 		}
 	}
@@ -187,7 +204,7 @@ void ParkedWaitersSlowdown(benchmark::State &state)
 	state.counters["parked_us"] = parkedUs[1];
 	state.counters["slowdown"] = parkedUs[1] / idleUs[1];
 }
-BENCHMARK(ParkedWaitersSlowdown)->Arg(0)->Arg(1)->Iterations(1)->Unit(benchmark::kMillisecond);
+BENCHMARK(ParkedWaitersSlowdown)->DenseRange(0, 3)->Iterations(1)->Unit(benchmark::kMillisecond);
 
 // ---- the change signals ------------------------------------------------------------
 
@@ -267,7 +284,7 @@ void measureRss()
 	auto observer = sdbus::createProxy(*connection, "io.github.ipchub1", kParkedPath);
 	const long idle = rssKiB(ipchubd);
 	{
-		ParkedWaiters waiters(*observer);
+		ParkedWaiters waiters(*observer, false);
 		reportFigure("ipchubd RSS per parked waiter (KiB)",
 			     static_cast<double>(rssKiB(ipchubd) - idle) / kParked);
 	}
@@ -296,9 +313,14 @@ int main(int argc, char **argv)
 		 {"bare pairs/s, 1 client", "PairThroughput/0/1:pairs_per_s", ""},
 		 {"bare pairs/s, 4 clients", "PairThroughput/0/4:pairs_per_s", ""},
 		 {"bare pairs/s, 16 clients", "PairThroughput/0/16:pairs_per_s", ""},
-		 {"bare Ping with 10,000 parked waiters / without", "ParkedWaitersSlowdown/0:slowdown", ""},
-		 {"TryAcquire with 10,000 parked waiters / without", "ParkedWaitersSlowdown/1:slowdown",
-		  ""},
+		 {"bare Ping with 10,000 Acquire calls parked / without",
+		  "ParkedWaitersSlowdown/0:slowdown", ""},
+		 {"TryAcquire with 10,000 Acquire calls parked / without",
+		  "ParkedWaitersSlowdown/1:slowdown", ""},
+		 {"bare Ping with 10,000 Wait tickets parked / without",
+		  "ParkedWaitersSlowdown/2:slowdown", ""},
+		 {"TryAcquire with 10,000 Wait tickets parked / without",
+		  "ParkedWaitersSlowdown/3:slowdown", ""},
 		 {"semaphore pair with a signal subscriber / without", "SignalSubscriber:ratio", ""},
 		 {"  the same, CPU of all processes", "SignalSubscriber:cpu_ratio", ""}});
 }

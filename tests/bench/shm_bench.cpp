@@ -147,7 +147,29 @@ BENCHMARK(BareFdCall)->UseRealTime();
 BENCHMARK(BareThreeCalls)->UseRealTime();
 BENCHMARK(AttachMap)->UseRealTime();
 BENCHMARK(OpenAttachMap)->UseRealTime();
+// Attach alone (no mmap) and the bare fd call: what of AttachMapVsBareFd is the call.
+void AttachVsBareFd(benchmark::State &state)
+{
+	compareInterleaved(
+		state, *world->env,
+		[] {
+			sdbus::UnixFd fd;
+			world->bare->callMethod("Fd").onInterface(kBareInterface).storeResultsTo(fd);
+			benchmark::DoNotOptimize(fd.get());
+		},
+		[] {
+			sdbus::UnixFd fd;
+			uint64_t size = 0;
+			world->segmentProxy->callMethod("Attach")
+				.onInterface("io.github.ipchub1.SharedMemory")
+				.withArguments(false)
+				.storeResultsTo(fd, size);
+			benchmark::DoNotOptimize(fd.get());
+		});
+}
+
 BENCHMARK(AttachMapVsBareFd)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(AttachVsBareFd)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(WriteMapping)->Arg(64 << 10)->Arg(1 << 20)->Arg(kSegmentSize);
 BENCHMARK(WritePrivate)->Arg(64 << 10)->Arg(1 << 20)->Arg(kSegmentSize);
 
@@ -180,6 +202,8 @@ int main(int argc, char **argv)
 		{{"Attach+mmap / bare call returning an fd", "AttachMap", "BareFdCall"},
 		 {"Attach+mmap / bare fd call, interleaved blocks", "AttachMapVsBareFd:ratio", ""},
 		 {"Attach+mmap / bare fd call, CPU of all processes", "AttachMapVsBareFd:cpu_ratio", ""},
+		 {"Attach alone / bare fd call, interleaved blocks", "AttachVsBareFd:ratio", ""},
+		 {"Attach alone / bare fd call, CPU of all processes", "AttachVsBareFd:cpu_ratio", ""},
 		 {"Open+Attach+mmap+Close / three bare calls", "OpenAttachMap", "BareThreeCalls"},
 		 {"mapping bandwidth / memcpy, 64 KiB", "WritePrivate/65536", "WriteMapping/65536"},
 		 {"mapping bandwidth / memcpy, 1 MiB", "WritePrivate/1048576", "WriteMapping/1048576"},

@@ -85,6 +85,19 @@ TEST_F(SemaphoreCore, TimedOutHeadLetsTheNextWaitersThrough)
 	EXPECT_EQ(log.size(), 2u);
 }
 
+TEST_F(SemaphoreCore, AQueuedWaitBelongsToItsClientUntilItEnds)
+{
+	auto sem = make(0);
+	auto id = sem->acquire(":1.1", 1, record("a"));
+	ASSERT_TRUE(id && id->has_value());
+	EXPECT_TRUE(sem->isWaitOf(**id, ":1.1"));
+	EXPECT_FALSE(sem->isWaitOf(**id, ":1.2")) << "another client may not cancel it";
+	EXPECT_FALSE(sem->isWaitOf(**id + 1, ":1.1"));
+	ASSERT_TRUE(sem->release(":1.9", 1));
+	EXPECT_EQ(log, std::vector<std::string>{"a"});
+	EXPECT_FALSE(sem->isWaitOf(**id, ":1.1")) << "an ended wait is nobody's";
+}
+
 TEST_F(SemaphoreCore, MaxBoundsReleasesAndRequests)
 {
 	SemaphoreOptions options;

@@ -118,7 +118,8 @@ public:
 	const std::string &path() const { return path_; }
 
 	// Takes the lock in mode, waiting up to timeout behind earlier waiters (kForever:
-	// no limit; zero: try once, WouldBlock when it cannot be granted now).
+	// no limit; zero: try once, WouldBlock when it cannot be granted now). A wait goes
+	// through Wait and its WaitEnded signal, as Semaphore::acquire's does.
 	Result<LockGuard> acquire(LockMode mode = LockMode::Exclusive,
 				  std::chrono::microseconds timeout = kForever);
 	// The lock if it can be granted now and nobody waits; nullopt otherwise.

@@ -60,7 +60,9 @@ public:
 	const std::string &path() const { return path_; }
 
 	// Takes n units, waiting up to timeout (kForever: no limit; zero: try once,
-	// WouldBlock when they are not free).
+	// WouldBlock when they are not free). A wait goes through Wait and its WaitEnded
+	// signal, so no call stays pending on the bus; meanwhile this thread reads the
+	// Client's connection. It fails with Failed if ipchubd leaves the bus.
 	Result<void> acquire(uint32_t n = 1, std::chrono::microseconds timeout = kForever);
 	Result<bool> tryAcquire(uint32_t n = 1);
 	Result<void> release(uint32_t n = 1);

@@ -98,7 +98,8 @@ public:
 	// Connections attached (see the Attachments property).
 	Result<uint32_t> attachments() const;
 	// Takes the segment's lock, waiting up to timeout (kForever: no limit; zero: try
-	// once, WouldBlock when another connection holds it).
+	// once, WouldBlock when another connection holds it). A wait goes through
+	// WaitLock and its WaitEnded signal, as Semaphore::acquire's does.
 	Result<SharedMemoryLock> lock(std::chrono::microseconds timeout = kForever);
 	// Unmaps, closes the descriptor and drops the reference; the object is unusable
 	// afterwards. The lock, if this connection holds it, is given back.
