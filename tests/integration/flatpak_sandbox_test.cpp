@@ -5,6 +5,7 @@
 
 #include "flatpak_sandbox.hpp"
 
+#include <cstdlib>
 #include <cstring>
 
 #include <gmock/gmock.h>
@@ -80,6 +81,33 @@ TEST_F(FlatpakSandboxTest, TheLibraryWorksThroughTheProxyAndObjectsLandInTheAppS
 	EXPECT_THAT(gdbus(app, "/io/github/ipchub1", "io.github.ipchub1.Manager.OpenSemaphore",
 			  {"jobs", "{}"}),
 		    HasSubstr(std::string(kAppPrefix) + "jobs"));
+}
+
+// ipchubctl is built on libipchub, so it goes through the relay too.
+TEST_F(FlatpakSandboxTest, IpchubctlWorksThroughTheProxy)
+{
+	const char *ctl = std::getenv("IPCHUBCTL");
+	ASSERT_NE(ctl, nullptr) << "IPCHUBCTL names the built ipchubctl";
+	auto host = connect();
+	auto privateSem = host.createSemaphore("host-only", 1);
+	ASSERT_TRUE(privateSem);
+
+	FlatpakApp app(address(), kApp);
+	auto created = app.run({ctl, "sem", "create", "from-ctl", "--initial", "2"});
+	EXPECT_EQ(created.status, 0) << created.err;
+	auto status = app.run({ctl, "status", "semaphore", "from-ctl"});
+	EXPECT_EQ(status.status, 0) << status.err;
+	EXPECT_THAT(status.out, HasSubstr("Value=2"));
+	auto locked = app.run({ctl, "lock", "ctl-lock", "--", "sh", "-c", "exit 3"});
+	EXPECT_EQ(locked.status, 3) << locked.err;
+	auto denied = app.run({ctl, "status", "semaphore", "host-only", "--scope", ""});
+	EXPECT_EQ(denied.status, 1);
+	EXPECT_THAT(denied.err, HasSubstr("may not"));
+
+	// The host finds the semaphore in the app's scope.
+	auto fromCtl = host.openSemaphore("from-ctl", {.scope = kApp});
+	ASSERT_TRUE(fromCtl) << fromCtl.error().message;
+	EXPECT_EQ(fromCtl->value().value_or(0), 2u);
 }
 
 TEST_F(FlatpakSandboxTest, HostObjectsAreOutOfReachUnlessShared)
