@@ -3,6 +3,7 @@
 #include <csignal>
 #include <iostream>
 #include <optional>
+#include <sys/resource.h>
 
 #include <sdbus-c++/sdbus-c++.h>
 #include <systemd/sd-daemon.h>
@@ -13,6 +14,24 @@
 #include "bus/object_path.hpp"
 #include "command_line.hpp"
 
+namespace {
+
+// Every segment is a descriptor or two, and a user manager starts services with a
+// soft limit of 1024 out of a far higher hard one, kept low only for select(), which
+// neither sd-event nor sd-bus uses.
+void raiseDescriptorLimit()
+{
+	rlimit limit{};
+	if (getrlimit(RLIMIT_NOFILE, &limit) < 0 || limit.rlim_cur == limit.rlim_max)
+		return;
+	limit.rlim_cur = limit.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &limit) < 0)
+		std::cerr << "ipchubd: cannot raise the descriptor limit to " << limit.rlim_max
+			  << "\n";
+}
+
+} // namespace
+
 int main(int argc, char **argv)
 {
 	const auto parsed = ipchub::parseCommandLine(argc, argv);
@@ -20,6 +39,7 @@ int main(int argc, char **argv)
 		return parsed.exitStatus;
 	const auto &options = *parsed.commandLine;
 
+	raiseDescriptorLimit();
 	try {
 		ipchub::bus::EventLoop loop;
 		loop.exitOnSignal(SIGTERM, 0);

@@ -9,7 +9,7 @@ namespace ipchub::bus {
 sdbus::UnixFd toUnixFd(core::UniqueFd fd)
 {
 	// sd-bus dups the descriptor into the reply; this one is closed with the UnixFd,
-	// so the service keeps only its own memfd per segment.
+	// so the service keeps only the segment's own descriptors.
 	return sdbus::UnixFd(fd.release(), sdbus::adopt_fd);
 }
 

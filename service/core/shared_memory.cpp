@@ -129,17 +129,31 @@ Result<UniqueFd> SharedMemory::attach(const ClientId &client, bool writable)
 		if (!fd)
 			return detail::Unexpected<Error>(systemError("dup of the segment", errno));
 	} else {
-		// A new open file description, read-only: dup() would share the read-write
-		// one, and mmap checks the description's mode.
-		const std::string self = "/proc/self/fd/" + std::to_string(memfd_.get());
-		fd.reset(open(self.c_str(), O_RDONLY | O_CLOEXEC));
+		if (auto opened = readOnlyFd(); !opened)
+			return detail::Unexpected<Error>(opened.error());
+		fd.reset(fcntl(readOnly_.get(), F_DUPFD_CLOEXEC, 0));
 		if (!fd)
 			return detail::Unexpected<Error>(
-				systemError("re-opening the segment read-only (" + self + ")", errno));
+				systemError("dup of the segment's read-only descriptor", errno));
 	}
 	if (attached_.insert(client).second)
 		notify();
 	return fd;
+}
+
+Result<void> SharedMemory::readOnlyFd()
+{
+	if (readOnly_)
+		return {};
+	// A new open file description, read-only: dup() would share the read-write one,
+	// and mmap checks the description's mode. Opened once: a path lookup through
+	// /proc costs more than the rest of an Attach.
+	const std::string self = "/proc/self/fd/" + std::to_string(memfd_.get());
+	readOnly_.reset(open(self.c_str(), O_RDONLY | O_CLOEXEC));
+	if (!readOnly_)
+		return detail::Unexpected<Error>(
+			systemError("re-opening the segment read-only (" + self + ")", errno));
+	return {};
 }
 
 Result<void> SharedMemory::seal()
@@ -174,6 +188,7 @@ void SharedMemory::end(const Error &error)
 		charged_ = false;
 	}
 	memfd_.reset();
+	readOnly_.reset();
 }
 
 void SharedMemory::notify()

@@ -14,8 +14,10 @@
 namespace ipchub::core {
 
 // A named shared-memory segment: a sealed memfd that the service hands out, so the
-// data never crosses the bus. The service keeps exactly one descriptor per segment;
-// the kernel frees the memory once the service and every client have closed theirs.
+// data never crosses the bus. The service keeps the read-write memfd of each segment
+// and, from the first read-only attach on, one read-only descriptor of it: at most two,
+// however many attaches. The kernel frees the memory once the service and every client
+// have closed theirs.
 //
 // From creation the memfd is sealed against shrink and grow: nobody can truncate it
 // under someone else's mapping (no SIGBUS). Seal() adds the future-write seal: no new
@@ -85,10 +87,13 @@ public:
 
 private:
 	void notify();
+	// Opens readOnly_ unless it is open.
+	Result<void> readOnlyFd();
 
 	ObjectInfo info_;
 	uint64_t size_;
 	UniqueFd memfd_;
+	UniqueFd readOnly_;
 	ClientId creator_;
 	Quota &quota_;
 	bool charged_ = true;

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <iterator>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -279,21 +280,64 @@ TEST_F(SharedMemoryTest, AttachmentsCountAttachedConnections)
 	EXPECT_EQ(shm->attachments().value_or(0), 1u);
 }
 
-TEST_F(SharedMemoryTest, DaemonKeepsOneDescriptorPerSegment)
+// The read-write memfd, and a read-only descriptor from the first read-only attach on:
+// two per segment, however many attaches.
+TEST_F(SharedMemoryTest, DaemonKeepsAtMostTwoDescriptorsPerSegment)
 {
 	auto client = connect();
 	auto a = client.createSharedMemory("a", 4096);
 	auto b = client.createSharedMemory("b", 4096);
 	ASSERT_TRUE(a && b);
+	EXPECT_EQ(daemonMemfds(), 2);
 	auto other = connect();
+	{
+		auto writable = other.openSharedMemory("a", Access::ReadWrite);
+		ASSERT_TRUE(writable) << writable.error().message;
+	}
+	EXPECT_EQ(daemonMemfds(), 2);
 	for (int i = 0; i < 20; ++i) {
 		auto view = other.openSharedMemory(i % 2 ? "a" : "b",
 						   i % 3 ? Access::ReadOnly : Access::ReadWrite);
 		ASSERT_TRUE(view) << view.error().message;
 	}
-	EXPECT_EQ(daemonMemfds(), 2);
+	EXPECT_EQ(daemonMemfds(), 4);
 	ASSERT_TRUE(a->close());
-	EXPECT_EQ(daemonMemfds(), 1);
+	EXPECT_EQ(daemonMemfds(), 2);
+	ASSERT_TRUE(b->close());
+	EXPECT_EQ(daemonMemfds(), 0);
+}
+
+// A user manager starts services with 1024 descriptors (the soft limit) out of a far
+// higher hard limit; ipchubd raises the soft one, so segments do not run out at 500.
+TEST_F(SharedMemoryTest, DaemonRaisesItsDescriptorLimit)
+{
+	rlimit ours{};
+	ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &ours), 0);
+	constexpr rlim_t kSegments = 1100;
+	if (ours.rlim_max != RLIM_INFINITY && ours.rlim_max < 3 * kSegments)
+		GTEST_SKIP() << "the hard descriptor limit is " << ours.rlim_max;
+	rlimit lowered = ours;
+	lowered.rlim_cur = 1024;
+	ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &lowered), 0);
+	stopDaemon();
+	startDaemon();
+	ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &ours), 0);
+
+	rlimit daemons{};
+	ASSERT_EQ(prlimit(daemonPid(), RLIMIT_NOFILE, nullptr, &daemons), 0);
+	EXPECT_EQ(daemons.rlim_cur, daemons.rlim_max);
+
+	// Each segment read-only attached: two descriptors apiece in ipchubd.
+	auto client = connect();
+	auto reader = connect();
+	for (rlim_t i = 0; i < kSegments; ++i) {
+		const std::string key = "many-" + std::to_string(i);
+		auto created = client.createSharedMemory(key, 4096, {.persistent = true});
+		ASSERT_TRUE(created) << key << ": " << created.error().message;
+		auto view = reader.openSharedMemory(key, Access::ReadOnly);
+		ASSERT_TRUE(view) << key << ": " << view.error().message;
+	}
+	EXPECT_EQ(daemonMemfds(), static_cast<int>(2 * kSegments));
 }
 
 TEST_F(SharedMemoryTest, GdbusCreateAndAttach)
