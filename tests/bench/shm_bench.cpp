@@ -3,6 +3,9 @@
 //   BareFdCall      one call to the bare service returning a memfd
 //   BarePingFdCall  a bare call, then a bare call returning a memfd: two round trips
 //   AttachMap       Attach(false) on an open segment + mmap + munmap: one round trip
+//   AttachMapRead   the same, reading the first byte through the mapping before munmap
+//   MapRead         mmap + first read + munmap of a descriptor already held: what the
+//                   kernel charges for a mapping, whoever handed out the descriptor
 //   OpenAttachMap   Client::openSharedMemory + destruction: Open, Attach, mmap,
 //                   munmap, Close: three round trips
 //   WriteMapping    memcpy into a segment's mapping
@@ -57,26 +60,9 @@ void BareThreeCalls(benchmark::State &state)
 	}
 }
 
-void AttachMap(benchmark::State &state)
-{
-	for (auto _ : state) {
-		sdbus::UnixFd fd;
-		uint64_t size = 0;
-		world->segmentProxy->callMethod("Attach")
-			.onInterface("io.github.ipchub1.SharedMemory")
-			.withArguments(false)
-			.storeResultsTo(fd, size);
-		void *data = mmap(nullptr, size, PROT_READ, MAP_SHARED, fd.get(), 0);
-		if (data == MAP_FAILED) {
-			state.SkipWithError("mmap failed");
-			return;
-		}
-		benchmark::DoNotOptimize(*static_cast<volatile const char *>(data));
-		munmap(data, size);
-	}
-}
-
-void attachMap()
+// Attach(false), then mmap and munmap; read, the first byte is read in between (a page
+// fault, and the kernel maps the pages around it).
+void attachMap(bool read)
 {
 	sdbus::UnixFd fd;
 	uint64_t size = 0;
@@ -87,21 +73,48 @@ void attachMap()
 	void *data = mmap(nullptr, size, PROT_READ, MAP_SHARED, fd.get(), 0);
 	if (data == MAP_FAILED)
 		throw std::runtime_error("mmap failed");
-	benchmark::DoNotOptimize(*static_cast<volatile const char *>(data));
+	if (read)
+		benchmark::DoNotOptimize(*static_cast<volatile const char *>(data));
 	munmap(data, size);
+}
+
+void bareFdCall()
+{
+	sdbus::UnixFd fd;
+	world->bare->callMethod("Fd").onInterface(kBareInterface).storeResultsTo(fd);
+	benchmark::DoNotOptimize(fd.get());
+}
+
+void AttachMap(benchmark::State &state)
+{
+	for (auto _ : state)
+		attachMap(false);
+}
+
+void MapRead(benchmark::State &state)
+{
+	const int fd = world->segment->fd();
+	const size_t size = world->segment->size();
+	for (auto _ : state) {
+		void *data = mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+		if (data == MAP_FAILED) {
+			state.SkipWithError("mmap failed");
+			return;
+		}
+		benchmark::DoNotOptimize(*static_cast<volatile const char *>(data));
+		munmap(data, size);
+	}
 }
 
 // Attach+mmap and the bare fd call in alternating blocks of one run.
 void AttachMapVsBareFd(benchmark::State &state)
 {
-	compareInterleaved(
-		state, *world->env,
-		[] {
-			sdbus::UnixFd fd;
-			world->bare->callMethod("Fd").onInterface(kBareInterface).storeResultsTo(fd);
-			benchmark::DoNotOptimize(fd.get());
-		},
-		attachMap);
+	compareInterleaved(state, *world->env, bareFdCall, [] { attachMap(false); });
+}
+
+void AttachMapReadVsBareFd(benchmark::State &state)
+{
+	compareInterleaved(state, *world->env, bareFdCall, [] { attachMap(true); });
 }
 
 void OpenAttachMap(benchmark::State &state)
@@ -146,29 +159,24 @@ constexpr int64_t kSegmentSize = 64 << 20;
 BENCHMARK(BareFdCall)->UseRealTime();
 BENCHMARK(BareThreeCalls)->UseRealTime();
 BENCHMARK(AttachMap)->UseRealTime();
+BENCHMARK(MapRead)->UseRealTime();
 BENCHMARK(OpenAttachMap)->UseRealTime();
 // Attach alone (no mmap) and the bare fd call: what of AttachMapVsBareFd is the call.
 void AttachVsBareFd(benchmark::State &state)
 {
-	compareInterleaved(
-		state, *world->env,
-		[] {
-			sdbus::UnixFd fd;
-			world->bare->callMethod("Fd").onInterface(kBareInterface).storeResultsTo(fd);
-			benchmark::DoNotOptimize(fd.get());
-		},
-		[] {
-			sdbus::UnixFd fd;
-			uint64_t size = 0;
-			world->segmentProxy->callMethod("Attach")
-				.onInterface("io.github.ipchub1.SharedMemory")
-				.withArguments(false)
-				.storeResultsTo(fd, size);
-			benchmark::DoNotOptimize(fd.get());
-		});
+	compareInterleaved(state, *world->env, bareFdCall, [] {
+		sdbus::UnixFd fd;
+		uint64_t size = 0;
+		world->segmentProxy->callMethod("Attach")
+			.onInterface("io.github.ipchub1.SharedMemory")
+			.withArguments(false)
+			.storeResultsTo(fd, size);
+		benchmark::DoNotOptimize(fd.get());
+	});
 }
 
 BENCHMARK(AttachMapVsBareFd)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(AttachMapReadVsBareFd)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(AttachVsBareFd)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(WriteMapping)->Arg(64 << 10)->Arg(1 << 20)->Arg(kSegmentSize);
 BENCHMARK(WritePrivate)->Arg(64 << 10)->Arg(1 << 20)->Arg(kSegmentSize);
@@ -202,6 +210,11 @@ int main(int argc, char **argv)
 		{{"Attach+mmap / bare call returning an fd", "AttachMap", "BareFdCall"},
 		 {"Attach+mmap / bare fd call, interleaved blocks", "AttachMapVsBareFd:ratio", ""},
 		 {"Attach+mmap / bare fd call, CPU of all processes", "AttachMapVsBareFd:cpu_ratio", ""},
+		 {"Attach+mmap+first read / bare fd call, interleaved blocks",
+		  "AttachMapReadVsBareFd:ratio", ""},
+		 {"Attach+mmap+first read, interleaved (us)", "AttachMapReadVsBareFd:subject_us", ""},
+		 {"bare fd call, interleaved (us)", "AttachMapReadVsBareFd:floor_us", ""},
+		 {"mmap+first read+munmap alone, no call (ns)", "MapRead", ""},
 		 {"Attach alone / bare fd call, interleaved blocks", "AttachVsBareFd:ratio", ""},
 		 {"Attach alone / bare fd call, CPU of all processes", "AttachVsBareFd:cpu_ratio", ""},
 		 {"Open+Attach+mmap+Close / three bare calls", "OpenAttachMap", "BareThreeCalls"},

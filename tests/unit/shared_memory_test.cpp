@@ -1,8 +1,10 @@
 // The segment and its lock, with no bus: core/shared_memory and core/segment_lock.
 
+#include <cerrno>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -72,6 +74,31 @@ TEST_F(SegmentTest, AttachHandsOutSealedDescriptorsOfTheRightMode)
 	EXPECT_EQ((*segment)->attachments(), 2u);
 	(*segment)->dropClient(":1.2", true);
 	EXPECT_EQ((*segment)->attachments(), 1u);
+}
+
+// The read-only description is opened once and shared; every descriptor of it stays
+// read-only, and a writable shared mapping of any of them fails.
+TEST_F(SegmentTest, ReadOnlyAttachesShareOneReadOnlyDescription)
+{
+	auto segment = SharedMemory::create(info, 4096, ":1.1", quota);
+	ASSERT_TRUE(segment);
+	auto first = (*segment)->attach(":1.2", false);
+	auto second = (*segment)->attach(":1.3", false);
+	ASSERT_TRUE(first && second);
+	EXPECT_NE(first->get(), second->get());
+	for (const auto *fd : {&*first, &*second}) {
+		EXPECT_EQ(fcntl(fd->get(), F_GETFL) & O_ACCMODE, O_RDONLY);
+		void *writable = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd->get(), 0);
+		EXPECT_EQ(writable, MAP_FAILED);
+		EXPECT_EQ(errno, EACCES);
+	}
+	// One description: an offset moved through one descriptor is the other's.
+	ASSERT_EQ(lseek(first->get(), 100, SEEK_SET), 100);
+	EXPECT_EQ(lseek(second->get(), 0, SEEK_CUR), 100);
+	// The read-write descriptor is another description.
+	auto rw = (*segment)->attach(":1.1", true);
+	ASSERT_TRUE(rw);
+	EXPECT_EQ(lseek(rw->get(), 0, SEEK_CUR), 0);
 }
 
 TEST_F(SegmentTest, SealRefusesWritableAttaches)
