@@ -72,7 +72,8 @@ public:
 	void restoreAttachment(const ClientId &client) { attached_.insert(client); }
 
 	// A new descriptor of the segment for client: a duplicate of the read-write one,
-	// or one opened read-only, of which the kernel refuses a writable shared mapping.
+	// or of the read-only one (opened at the first read-only attach), of which the
+	// kernel refuses a writable shared mapping.
 	// Writable attaches of a sealed segment are PermissionDenied.
 	Result<UniqueFd> attach(const ClientId &client, bool writable);
 	// Adds F_SEAL_FUTURE_WRITE and F_SEAL_SEAL. Sealing a sealed segment does nothing.
@@ -82,7 +83,7 @@ public:
 	// gives back the lock and its lock waits.
 	void dropClient(const ClientId &client, bool closing);
 	// The segment is being removed: lock waits end with error, the creator's bytes
-	// come back and the service's descriptor is closed.
+	// come back and the service's descriptors are closed.
 	void end(const Error &error);
 
 private:

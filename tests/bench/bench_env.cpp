@@ -70,7 +70,7 @@ bool nameOwned(sdbus::IConnection &connection, const std::string &name)
 // client and service usually are. Left to the scheduler, the placement changes from
 // run to run and the two services do not get the same one: a bare round trip took
 // 51 us in one run and 140 us in the next on a 2-CPU machine, and a ratio of two
-// services measured 2.1 where pinned runs measure 1.03. One CPU: nothing to pin.
+// services measured 2.1 where pinned runs measure 1.02-1.07. One CPU: nothing to pin.
 void pinProcesses(pid_t bus, pid_t ipchubd, pid_t bare)
 {
 	cpu_set_t allowed;

@@ -109,6 +109,7 @@ read -ra cflags < <(pkg-config --cflags ipchub)
 read -ra libs < <(pkg-config --libs ipchub)
 [[ " ${cflags[*]} " == *" -I$root$INCLUDEDIR "* ]] || fail "pkg-config --cflags ipchub: ${cflags[*]}"
 sanitize=()
+SANITIZE=${SANITIZE//[][\' ]/}
 [[ ${SANITIZE:-none} == none ]] || sanitize=("-fsanitize=$SANITIZE")
 c++ "${sanitize[@]}" "${cflags[@]}" -o "$IPCHUB_TEST_TMP/outside" "$SOURCE_ROOT/tests/install/outside.cpp" "${libs[@]}" ||
 	fail "the outside program does not build with: c++ ${cflags[*]} ... ${libs[*]}"
