@@ -125,15 +125,13 @@ std::tuple<uint64_t, uint64_t> LockAdaptor::Wait(const std::string &mode,
 	if (const auto *granted = std::get_if<core::Granted>(&*attempt))
 		return {0, granted->token};
 	ticket->id = std::get<core::Queued>(*attempt).id;
-	std::weak_ptr<core::Lock> weak = lock_;
-	ticket->timer = context_.loop.addTimer(
-		timeout_usec, [weak, id = ticket->id, lockMode, timeout_usec] {
-			if (auto lock = weak.lock())
-				lock->cancelWait(id, {ErrorCode::Timeout,
-						      "the lock was not granted in mode " +
-							      modeName(lockMode) + " within " +
-							      std::to_string(timeout_usec) + " µs"});
-		});
+	ticket->expireAfter(context_.loop, timeout_usec, lock_,
+			    [lockMode, timeout_usec](core::Lock &lock, uint64_t id) {
+				    lock.cancelWait(id, {ErrorCode::Timeout,
+							 "the lock was not granted in mode " +
+								 modeName(lockMode) + " within " +
+								 std::to_string(timeout_usec) + " µs"});
+			    });
 	return {ticket->id, 0};
 }
 
@@ -141,9 +139,7 @@ void LockAdaptor::CancelWait(const uint64_t &ticket)
 {
 	const auto who = requester();
 	if (lock_->isWaitOf(ticket, who.client))
-		lock_->cancelWait(ticket, {ErrorCode::Cancelled, "the wait with ticket " +
-									 std::to_string(ticket) +
-									 " was cancelled"});
+		lock_->cancelWait(ticket, waitCancelled(ticket));
 }
 
 std::tuple<bool, uint64_t> LockAdaptor::TryAcquire(const std::string &mode)

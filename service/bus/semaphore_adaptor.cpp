@@ -110,12 +110,10 @@ uint64_t SemaphoreAdaptor::Wait(const uint32_t &n, const uint64_t &timeout_usec)
 	if (!*queued)
 		return 0;
 	ticket->id = **queued;
-	std::weak_ptr<core::Semaphore> weak = semaphore_;
-	ticket->timer = context_.loop.addTimer(
-		timeout_usec, [weak, n, timeout_usec, id = ticket->id] {
-			if (auto semaphore = weak.lock())
-				semaphore->cancelWait(id, unitsTimeout(n, timeout_usec));
-		});
+	ticket->expireAfter(context_.loop, timeout_usec, semaphore_,
+			    [n, timeout_usec](core::Semaphore &semaphore, uint64_t id) {
+				    semaphore.cancelWait(id, unitsTimeout(n, timeout_usec));
+			    });
 	return ticket->id;
 }
 
@@ -123,9 +121,7 @@ void SemaphoreAdaptor::CancelWait(const uint64_t &ticket)
 {
 	const Peer &peer = caller();
 	if (semaphore_->isWaitOf(ticket, peer.name))
-		semaphore_->cancelWait(ticket, {ErrorCode::Cancelled,
-						"the wait with ticket " + std::to_string(ticket) +
-							" was cancelled"});
+		semaphore_->cancelWait(ticket, waitCancelled(ticket));
 }
 
 bool SemaphoreAdaptor::TryAcquire(const uint32_t &n)

@@ -127,15 +127,13 @@ uint64_t SharedMemoryAdaptor::WaitLock(const uint64_t &timeout_usec)
 	if (!*queued)
 		return 0;
 	ticket->id = **queued;
-	std::weak_ptr<core::SharedMemory> weak = segment_;
-	ticket->timer = context_.loop.addTimer(
-		timeout_usec, [weak, timeout_usec, id = ticket->id] {
-			if (auto segment = weak.lock())
-				segment->lock().cancelWait(
-					id, {ErrorCode::Timeout, "the segment lock was not free within " +
-									 std::to_string(timeout_usec) +
-									 " µs"});
-		});
+	ticket->expireAfter(context_.loop, timeout_usec, segment_,
+			    [timeout_usec](core::SharedMemory &segment, uint64_t id) {
+				    segment.lock().cancelWait(
+					    id, {ErrorCode::Timeout, "the segment lock was not free within " +
+									     std::to_string(timeout_usec) +
+									     " µs"});
+			    });
 	return ticket->id;
 }
 
@@ -144,9 +142,7 @@ void SharedMemoryAdaptor::CancelWait(const uint64_t &ticket)
 	const Peer &peer = caller();
 	auto &lock = segment_->lock();
 	if (lock.isWaitOf(ticket, peer.name))
-		lock.cancelWait(ticket, {ErrorCode::Cancelled, "the wait with ticket " +
-								       std::to_string(ticket) +
-								       " was cancelled"});
+		lock.cancelWait(ticket, waitCancelled(ticket));
 }
 
 void SharedMemoryAdaptor::Unlock()
