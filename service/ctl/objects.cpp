@@ -72,12 +72,22 @@ Result<int> list(Client &client, const Arguments &args)
 	return 0;
 }
 
-Result<int> status(Client &client, const Arguments &args)
+namespace {
+
+// The object that KIND KEY (the first two arguments) names.
+Result<ObjectStatus> namedObject(Client &client, const Arguments &args)
 {
 	auto kind = kindArgument(args.positional[0]);
 	if (!kind)
 		return detail::Unexpected<Error>(kind.error());
-	auto object = client.status(*kind, args.positional[1], args.openOptions());
+	return client.status(*kind, args.positional[1], args.openOptions());
+}
+
+} // namespace
+
+Result<int> status(Client &client, const Arguments &args)
+{
+	auto object = namedObject(client, args);
 	if (!object)
 		return detail::Unexpected<Error>(object.error());
 	std::cout << assignment("Kind", std::string(objectKindName(object->kind))) << '\n'
@@ -89,10 +99,7 @@ Result<int> status(Client &client, const Arguments &args)
 
 Result<int> remove(Client &client, const Arguments &args)
 {
-	auto kind = kindArgument(args.positional[0]);
-	if (!kind)
-		return detail::Unexpected<Error>(kind.error());
-	auto object = client.status(*kind, args.positional[1], args.openOptions());
+	auto object = namedObject(client, args);
 	if (!object)
 		return detail::Unexpected<Error>(object.error());
 	if (auto removed = client.remove(object->path); !removed)
