@@ -21,6 +21,7 @@ namespace {
 
 constexpr std::string_view kStatePrefix = "state.";
 constexpr std::string_view kSegmentPrefix = "shm.";
+constexpr std::string_view kHandlePrefix = "handle.";
 // A snapshot larger than this is garbage, not state.
 constexpr off_t kMaxStateBytes = 256 << 20;
 
@@ -170,6 +171,14 @@ std::string FdStore::fdNameOf(const core::SharedMemory &segment) const
 	return {};
 }
 
+std::string FdStore::fdNameOf(const core::Lock &lock, uint64_t token) const
+{
+	for (const auto &[name, stored] : storedHandles_)
+		if (stored.token == token && stored.lock.lock().get() == &lock)
+			return name;
+	return {};
+}
+
 void FdStore::storeSegments()
 {
 	for (const auto &segment : hub_.segments.objects()) {
@@ -182,8 +191,36 @@ void FdStore::storeSegments()
 	}
 }
 
-void FdStore::removeGoneSegments()
+void FdStore::storeHandleEnds()
 {
+	for (const auto &lock : hub_.locks.objects()) {
+		if (!hub_.locks.persistent(lock->id()))
+			continue;
+		for (const auto &[token, end] : lock->handleEnds()) {
+			if (!fdNameOf(*lock, token).empty())
+				continue;
+			const std::string name =
+				std::string(kHandlePrefix) + std::to_string(nextHandle_++);
+			if (notify("FDSTORE=1\nFDNAME=" + name, end.get()))
+				storedHandles_.emplace(name, StoredHandle{lock, token});
+		}
+	}
+}
+
+void FdStore::removeGone()
+{
+	for (auto it = storedHandles_.begin(); it != storedHandles_.end();) {
+		const auto lock = it->second.lock.lock();
+		const bool kept = lock && hub_.locks.find(lock->id()) == lock &&
+				  hub_.locks.persistent(lock->id()) &&
+				  lock->handleEnds().contains(it->second.token);
+		if (kept) {
+			++it;
+			continue;
+		}
+		notify("FDSTOREREMOVE=1\nFDNAME=" + it->first);
+		it = storedHandles_.erase(it);
+	}
 	for (auto it = stored_.begin(); it != stored_.end();) {
 		const auto &segment = it->second;
 		const bool kept = segment->memfd() && hub_.segments.find(segment->id()) == segment &&
@@ -209,8 +246,11 @@ void FdStore::write()
 	// New memfds first and old ones last: the store never holds a snapshot that
 	// names a memfd it does not hold.
 	storeSegments();
+	storeHandleEnds();
 	auto snapshot = core::captureSnapshot(
-		hub_, [this](const core::SharedMemory &segment) { return fdNameOf(segment); });
+		hub_,
+		{[this](const core::SharedMemory &segment) { return fdNameOf(segment); },
+		 [this](const core::Lock &lock, uint64_t token) { return fdNameOf(lock, token); }});
 	// Compared without the generation, which is all that differs when nothing changed.
 	auto unchanged = core::encodeSnapshot(snapshot);
 	if (unchanged != written_) {
@@ -228,7 +268,7 @@ void FdStore::write()
 			++generation_;
 		}
 	}
-	removeGoneSegments();
+	removeGone();
 	writing_ = false;
 }
 
@@ -266,9 +306,12 @@ bool FdStore::restore(const std::function<bool(const std::string &)> &isPresent)
 		std::cerr << "ipchubd: ignoring the kept state " << name << ": "
 			  << decoded.error().message << "\n";
 	}
-	for (const auto &[name, fd] : fds)
+	for (const auto &[name, fd] : fds) {
 		if (auto number = numberAfter(name, kSegmentPrefix))
 			nextSegment_ = std::max(nextSegment_, *number + 1);
+		if (auto number = numberAfter(name, kHandlePrefix))
+			nextHandle_ = std::max(nextHandle_, *number + 1);
+	}
 
 	if (snapshot) {
 		core::RestoreHooks hooks{
@@ -279,6 +322,11 @@ bool FdStore::restore(const std::function<bool(const std::string &)> &isPresent)
 			},
 			[&](const core::SharedMemory &segment, const std::string &name) {
 				stored_.emplace(name, hub_.segments.find(segment.id()));
+			},
+			[&](const core::Lock &lock, uint64_t token, const std::string &name) {
+				storedHandles_.emplace(name,
+						       StoredHandle{hub_.locks.find(lock.id()),
+								    token});
 			}};
 		for (const auto &problem : core::restoreSnapshot(hub_, *snapshot, hooks))
 			std::cerr << "ipchubd: restoring: " << problem << "\n";
@@ -289,7 +337,8 @@ bool FdStore::restore(const std::function<bool(const std::string &)> &isPresent)
 	// Whatever the restored state does not use leaves the store: older snapshots,
 	// memfds of segments that are gone.
 	for (const auto &[name, fd] : fds)
-		if (storing_ && name != stateName_ && !stored_.contains(name))
+		if (storing_ && name != stateName_ && !stored_.contains(name) &&
+		    !storedHandles_.contains(name))
 			notify("FDSTOREREMOVE=1\nFDNAME=" + name);
 	if (snapshot)
 		write();

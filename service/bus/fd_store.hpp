@@ -14,7 +14,9 @@ namespace ipchub::bus {
 // Keeps the persistent state in the service manager's fd store, so that it survives
 // ipchubd being killed and restarted (systemd: FileDescriptorStoreMax=, Restart=).
 // The store holds a sealed memfd with the snapshot of the persistent objects, named
-// "state.<generation>", and the memfd of every persistent segment, named "shm.<n>".
+// "state.<generation>", the memfd of every persistent segment, named "shm.<n>", and
+// the service's end of the pipe of every handle grant of a persistent lock, named
+// "handle.<n>", so that closing the handle still ends the grant after a restart.
 //
 // A change that a client is told of right after (a grant, a release) is written
 // before the reply leaves; every other change is written once per loop iteration.
@@ -44,8 +46,10 @@ private:
 	void write();
 	bool notify(const std::string &message, int fd = -1);
 	std::string fdNameOf(const core::SharedMemory &segment) const;
+	std::string fdNameOf(const core::Lock &lock, uint64_t token) const;
 	void storeSegments();
-	void removeGoneSegments();
+	void storeHandleEnds();
+	void removeGone();
 
 	core::Hub &hub_;
 	bool storing_;
@@ -58,6 +62,13 @@ private:
 	uint64_t nextSegment_ = 0;
 	// The segments whose memfd is in the store, by fd name.
 	std::map<std::string, std::shared_ptr<core::SharedMemory>> stored_;
+	// A handle end in the store: the lock and the token of its grant.
+	struct StoredHandle {
+		std::weak_ptr<core::Lock> lock;
+		uint64_t token;
+	};
+	uint64_t nextHandle_ = 0;
+	std::map<std::string, StoredHandle> storedHandles_;
 	EventSourcePtr deferred_;
 };
 

@@ -1,6 +1,11 @@
 #include "lock_adaptor.hpp"
 
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <iostream>
 #include <variant>
+#include <vector>
 
 #include "announce.hpp"
 #include "errors.hpp"
@@ -41,6 +46,7 @@ LockAdaptor::LockAdaptor(sdbus::IConnection &connection, std::string path,
 		pruneHandles();
 		changes_.schedule();
 	});
+	watchRestoredHandles();
 	announceAdded(*context_.manager, context_.peers, lock_->info(), getObject().getObjectPath(),
 		      Lock_adaptor::INTERFACE_NAME,
 		      {{"Key", sdbus::Variant(Key())},
@@ -205,18 +211,50 @@ void LockAdaptor::wait(const std::shared_ptr<Reply> &pending, const core::Reques
 
 Result<void> LockAdaptor::watchHandle(uint64_t token, sdbus::UnixFd watched)
 {
+	// The lock keeps its own copy of the service's end, which the fd store keeps
+	// across a restart: the restored service watches it again.
+	UniqueFd end(fcntl(watched.get(), F_DUPFD_CLOEXEC, 3));
+	const int error = errno;
+	if (!end) {
+		lock_->releaseGrant(token);
+		return fail(ErrorCode::Failed,
+			    std::string("cannot keep a lock handle: fcntl(F_DUPFD_CLOEXEC): ") +
+				    std::strerror(error));
+	}
+	if (auto watch = watchEnd(token, std::move(watched)); !watch) {
+		lock_->releaseGrant(token);
+		return watch;
+	}
+	lock_->keepHandleEnd(token, std::move(end));
+	return {};
+}
+
+Result<void> LockAdaptor::watchEnd(uint64_t token, sdbus::UnixFd watched)
+{
 	auto watch = HangupWatch::watch(context_.loop, std::move(watched), [this, token] {
 		// Every copy of the handle is closed: its grant ends. Releasing prunes the
 		// watch; erase it anyway for a grant that had ended already.
 		lock_->releaseGrant(token);
 		handles_.erase(token);
 	});
-	if (!watch) {
-		lock_->releaseGrant(token);
+	if (!watch)
 		return detail::Unexpected<Error>(watch.error());
-	}
-	handles_.emplace(token, std::move(*watch));
+	handles_.insert_or_assign(token, std::move(*watch));
 	return {};
+}
+
+void LockAdaptor::watchRestoredHandles()
+{
+	std::vector<std::pair<uint64_t, int>> ends;
+	for (const auto &[token, end] : lock_->handleEnds())
+		ends.emplace_back(token, end.get());
+	for (const auto &[token, end] : ends) {
+		// A handle closed while the service was away hangs up at once.
+		if (auto watch = watchEnd(token, sdbus::UnixFd(end)); !watch)
+			std::cerr << "ipchubd: the handle of grant " << token << " of lock \""
+				  << lock_->id().key << "\" is held by its unique name alone: "
+				  << watch.error().message << "\n";
+	}
 }
 
 void LockAdaptor::pruneHandles()

@@ -61,9 +61,14 @@ private:
 	void wait(const std::shared_ptr<Reply> &pending, const core::Requester &who,
 		  core::LockMode mode, bool handle, uint64_t timeoutUsec,
 		  const core::Lock::Done &answer);
-	// Watches the handle of the grant with this token; when it cannot be watched the
-	// grant ends and the error says why.
+	// Watches the handle of the grant with this token, and gives the lock a duplicate
+	// of watched to keep; when it cannot be watched the grant ends and the error says
+	// why.
 	Result<void> watchHandle(uint64_t token, sdbus::UnixFd watched);
+	// Ends the grant with this token once watched hangs up.
+	Result<void> watchEnd(uint64_t token, sdbus::UnixFd watched);
+	// Watches the handle ends a restored lock kept.
+	void watchRestoredHandles();
 	// Lets go of the handles whose grant has ended some other way.
 	void pruneHandles();
 

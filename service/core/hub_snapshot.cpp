@@ -1,6 +1,7 @@
 #include "hub_snapshot.hpp"
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 namespace ipchub::core {
@@ -38,15 +39,35 @@ void restoreSemaphore(Hub &hub, const SemaphoreRecord &record, const RestoreHook
 	hub.semaphores.adopt(semaphore, present(record.refs, hooks));
 }
 
-void restoreLock(Hub &hub, const LockRecord &record, const RestoreHooks &hooks)
+// Adds to problems the handle ends that did not come back.
+void restoreLock(Hub &hub, const LockRecord &record, const RestoreHooks &hooks,
+		 std::vector<std::string> &problems)
 {
 	auto lock = std::make_shared<Lock>(record.info, hub.quota);
 	std::vector<LockGrant> grants;
-	for (const auto &grant : record.grants)
-		if (hooks.isPresent(grant.holder.client))
-			grants.push_back(grant);
-	lock->restore(record.lastToken, std::move(grants));
+	// A handle whose end was not handed back is held by its unique name alone.
+	std::map<uint64_t, UniqueFd> handleEnds;
+	for (const auto &grant : record.grants) {
+		if (!hooks.isPresent(grant.holder.client))
+			continue;
+		grants.push_back(grant);
+		const auto name = record.handleFdNames.find(grant.token);
+		if (name == record.handleFdNames.end())
+			continue;
+		if (UniqueFd end = hooks.takeFd(name->second))
+			handleEnds.emplace(grant.token, std::move(end));
+		else
+			problems.push_back(hub.locks.describe(record.info.id) +
+					   ": the end of handle grant " +
+					   std::to_string(grant.token) + ", " + name->second +
+					   ", was not handed back; the grant is held by " +
+					   grant.holder.client + " alone");
+	}
+	lock->restore(record.lastToken, std::move(grants), std::move(handleEnds));
 	hub.locks.adopt(lock, present(record.refs, hooks));
+	if (hooks.handleRestored)
+		for (const auto &[token, end] : lock->handleEnds())
+			hooks.handleRestored(*lock, token, record.handleFdNames.at(token));
 }
 
 std::optional<std::string> restoreSegment(Hub &hub, const SegmentRecord &record,
@@ -74,8 +95,7 @@ std::optional<std::string> restoreSegment(Hub &hub, const SegmentRecord &record,
 
 } // namespace
 
-Snapshot captureSnapshot(const Hub &hub,
-			 const std::function<std::string(const SharedMemory &)> &fdNameOf)
+Snapshot captureSnapshot(const Hub &hub, const FdNames &fdNames)
 {
 	Snapshot snapshot;
 	for (const auto &semaphore : hub.semaphores.objects()) {
@@ -89,19 +109,27 @@ Snapshot captureSnapshot(const Hub &hub,
 	for (const auto &lock : hub.locks.objects()) {
 		if (!hub.locks.persistent(lock->id()))
 			continue;
-		LockRecord record{lock->info(), lock->token(),
-				  toVector(hub.locks.referencedBy(lock->id())), {}};
+		LockRecord record{lock->info(),
+				  lock->token(),
+				  toVector(hub.locks.referencedBy(lock->id())),
+				  {},
+				  {}};
 		for (const auto &[token, grant] : lock->grants())
 			record.grants.push_back(grant);
+		if (fdNames.handle)
+			for (const auto &[token, end] : lock->handleEnds())
+				if (auto name = fdNames.handle(*lock, token); !name.empty())
+					record.handleFdNames.emplace(token, std::move(name));
 		snapshot.locks.push_back(std::move(record));
 	}
 	for (const auto &segment : hub.segments.objects()) {
 		if (!hub.segments.persistent(segment->id()) || !segment->memfd())
 			continue;
 		snapshot.segments.push_back({segment->info(), segment->size(), segment->sealed(),
-					     fdNameOf(*segment), segment->creator(),
+					     fdNames.segment(*segment), segment->creator(),
 					     toVector(hub.segments.referencedBy(segment->id())),
-					     toVector(segment->attached()), segment->lock().holder()});
+					     toVector(segment->attached()),
+					     segment->lock().holder()});
 	}
 	return snapshot;
 }
@@ -122,7 +150,7 @@ std::vector<std::string> restoreSnapshot(Hub &hub, const Snapshot &snapshot,
 			restoreSemaphore(hub, record, hooks);
 	for (const auto &record : snapshot.locks)
 		if (!exists(hub.locks, record.info))
-			restoreLock(hub, record, hooks);
+			restoreLock(hub, record, hooks, problems);
 	for (const auto &record : snapshot.segments)
 		if (!exists(hub.segments, record.info))
 			if (auto problem = restoreSegment(hub, record, hooks))

@@ -9,10 +9,15 @@
 
 namespace ipchub::core {
 
-// The persistent objects of hub as a snapshot. fdNameOf names the memfd of each
-// persistent segment as it is kept beside the snapshot.
-Snapshot captureSnapshot(const Hub &hub,
-			 const std::function<std::string(const SharedMemory &)> &fdNameOf);
+// How the fds kept beside a snapshot are named: the memfd of each persistent segment,
+// and the service's end of each handle grant's pipe (empty: not kept).
+struct FdNames {
+	std::function<std::string(const SharedMemory &)> segment;
+	std::function<std::string(const Lock &, uint64_t token)> handle;
+};
+
+// The persistent objects of hub as a snapshot, with the fd names of fdNames.
+Snapshot captureSnapshot(const Hub &hub, const FdNames &fdNames);
 
 struct RestoreHooks {
 	// Whether the connection with this unique name is still on the bus: only those
@@ -22,6 +27,8 @@ struct RestoreHooks {
 	std::function<UniqueFd(const std::string &fdName)> takeFd;
 	// Told of every restored segment with the fd name it was kept under.
 	std::function<void(const SharedMemory &, const std::string &fdName)> segmentRestored;
+	// Told of every restored handle end with the fd name it was kept under.
+	std::function<void(const Lock &, uint64_t token, const std::string &fdName)> handleRestored;
 };
 
 // Takes the snapshot's objects into hub. What cannot be restored (a segment without

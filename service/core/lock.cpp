@@ -98,6 +98,7 @@ Result<void> Lock::release(const ClientId &client)
 			    "connection " + client + " holds no grant of lock \"" + info_.id.key +
 				    "\"");
 	grants_.erase(chosen);
+	dropEndedHandles();
 	serve();
 	notify();
 	persist(true);
@@ -108,6 +109,7 @@ bool Lock::releaseGrant(uint64_t token)
 {
 	if (!grants_.erase(token))
 		return false;
+	dropEndedHandles();
 	serve();
 	notify();
 	persist(false);
@@ -121,6 +123,7 @@ void Lock::dropClient(const ClientId &client, bool closing)
 		grants_, [&](const auto &entry) { return entry.second.holder.client == client; });
 	if (waits.empty() && dropped == 0)
 		return;
+	dropEndedHandles();
 	serve();
 	notify();
 	if (dropped > 0)
@@ -134,6 +137,7 @@ void Lock::end(const Error &error)
 {
 	auto waits = queue_.removeAll();
 	grants_.clear();
+	handleEnds_.clear();
 	for (auto &waiter : waits)
 		waiter.done(detail::Unexpected<Error>(error));
 }
@@ -148,12 +152,35 @@ uint64_t Lock::grant(const Requester &who, LockMode mode, bool handle)
 	return token;
 }
 
-void Lock::restore(uint64_t lastToken, std::vector<LockGrant> grants)
+bool Lock::keepHandleEnd(uint64_t token, UniqueFd end)
+{
+	const auto grant = grants_.find(token);
+	if (grant == grants_.end() || !grant->second.handle || !end)
+		return false;
+	handleEnds_.insert_or_assign(token, std::move(end));
+	// Before the holder gets the handle, as its grant was.
+	persist(true);
+	return true;
+}
+
+void Lock::restore(uint64_t lastToken, std::vector<LockGrant> grants,
+		   std::map<uint64_t, UniqueFd> handleEnds)
 {
 	lastToken_ = lastToken;
 	grants_.clear();
 	for (auto &grant : grants)
 		grants_.emplace(grant.token, std::move(grant));
+	handleEnds_ = std::move(handleEnds);
+	std::erase_if(handleEnds_, [this](const auto &entry) {
+		const auto grant = grants_.find(entry.first);
+		return grant == grants_.end() || !grant->second.handle;
+	});
+}
+
+void Lock::dropEndedHandles()
+{
+	std::erase_if(handleEnds_,
+		      [this](const auto &entry) { return !grants_.contains(entry.first); });
 }
 
 void Lock::persist(bool tellsClient)

@@ -12,6 +12,7 @@
 #include "client.hpp"
 #include "key.hpp"
 #include "quota.hpp"
+#include "unique_fd.hpp"
 #include "wait_queue.hpp"
 
 namespace ipchub::core {
@@ -72,15 +73,19 @@ public:
 	uint32_t waiters() const { return static_cast<uint32_t>(queue_.size()); }
 	// The token of the latest grant; 0 before the first.
 	uint64_t token() const { return lastToken_; }
+	// The service's ends of the handle grants' pipes, by token: what keeps a handle
+	// grant tied to its handle across a restart of the service.
+	const std::map<uint64_t, UniqueFd> &handleEnds() const { return handleEnds_; }
 
 	// Called after every change of holders, waiters or token.
 	void setChangeHandler(std::function<void()> handler) { changed_ = std::move(handler); }
 	// Called after every change of grants or token (see StateHandler).
 	void setStateHandler(StateHandler handler) { stateChanged_ = std::move(handler); }
 
-	// Restoring a snapshot: the grants and the latest token as they were. Tokens
-	// continue above lastToken.
-	void restore(uint64_t lastToken, std::vector<LockGrant> grants);
+	// Restoring a snapshot: the grants, the ends of their handles and the latest
+	// token as they were. Tokens continue above lastToken.
+	void restore(uint64_t lastToken, std::vector<LockGrant> grants,
+		     std::map<uint64_t, UniqueFd> handleEnds);
 
 	// A token if the lock can be granted now and nobody waits; nullopt otherwise.
 	std::optional<uint64_t> tryAcquire(const Requester &who, LockMode mode, bool handle);
@@ -97,6 +102,9 @@ public:
 	Result<void> release(const ClientId &client);
 	// Ends the grant with this token (its handle hung up); false if it ended already.
 	bool releaseGrant(uint64_t token);
+	// Keeps end, the service's end of the pipe of the handle grant with this token,
+	// until the grant ends. False (end is closed) if there is no such handle grant.
+	bool keepHandleEnd(uint64_t token, UniqueFd end);
 	// The client closed (cancel its waits with Cancelled) or left the bus (drop them
 	// silently): its grants end either way.
 	void dropClient(const ClientId &client, bool closing);
@@ -115,10 +123,13 @@ private:
 	void serve();
 	void notify();
 	void persist(bool tellsClient);
+	// Closes the handle ends of grants that have ended.
+	void dropEndedHandles();
 
 	ObjectInfo info_;
 	// By token, so oldest first.
 	std::map<uint64_t, LockGrant> grants_;
+	std::map<uint64_t, UniqueFd> handleEnds_;
 	WaitQueue<Request, uint64_t> queue_;
 	uint64_t lastToken_ = 0;
 	std::function<void()> changed_;

@@ -192,10 +192,12 @@ void writeLock(Writer &out, const LockRecord &record)
 		out.u64(grant.token);
 		out.u64(grant.acquiredAtUsec);
 		out.u8(grant.handle);
+		const auto fdName = record.handleFdNames.find(grant.token);
+		out.string(fdName == record.handleFdNames.end() ? "" : fdName->second);
 	}
 }
 
-LockRecord readLock(Reader &in)
+LockRecord readLock(Reader &in, uint32_t version)
 {
 	LockRecord record;
 	record.info = in.info();
@@ -211,6 +213,14 @@ LockRecord readLock(Reader &in)
 		grant.token = in.u64("grant token");
 		grant.acquiredAtUsec = in.u64("grant time");
 		grant.handle = in.flag("grant handle");
+		// Version 1 kept no handle ends.
+		auto fdName = version >= 2 ? in.string("grant handle fd name") : std::string();
+		if (in.ok() && !fdName.empty()) {
+			if (!grant.handle)
+				in.reject("grant " + std::to_string(grant.token) +
+					  " has a handle fd name but is not a handle grant");
+			record.handleFdNames.emplace(grant.token, std::move(fdName));
+		}
 		exclusive = exclusive || grant.mode == LockMode::Exclusive;
 		if (in.ok() && (grant.token == 0 || grant.token > record.lastToken))
 			in.reject("grant token " + std::to_string(grant.token) +
@@ -286,9 +296,11 @@ Result<Snapshot> decodeSnapshot(std::string_view bytes)
 
 	Reader in(body.substr(kMagic.size()));
 	const uint32_t version = in.u32("version");
-	if (version != kSnapshotVersion)
+	if (version < kOldestSnapshotVersion || version > kSnapshotVersion)
 		return fail(ErrorCode::InvalidArgument,
-			    "snapshot version " + std::to_string(version) + "; this ipchubd reads " +
+			    "snapshot version " + std::to_string(version) +
+				    "; this ipchubd reads " +
+				    std::to_string(kOldestSnapshotVersion) + " to " +
 				    std::to_string(kSnapshotVersion));
 	Snapshot snapshot;
 	snapshot.generation = in.u64("generation");
@@ -296,7 +308,7 @@ Result<Snapshot> decodeSnapshot(std::string_view bytes)
 	for (uint32_t i = in.count("semaphores", 25); in.ok() && i > 0; --i)
 		snapshot.semaphores.push_back(readSemaphore(in));
 	for (uint32_t i = in.count("locks", 28); in.ok() && i > 0; --i)
-		snapshot.locks.push_back(readLock(in));
+		snapshot.locks.push_back(readLock(in, version));
 	for (uint32_t i = in.count("segments", 42); in.ok() && i > 0; --i)
 		snapshot.segments.push_back(readSegment(in));
 	if (in.ok() && in.remaining() != 0)

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -31,6 +32,9 @@ struct LockRecord {
 	uint64_t lastToken = 0;
 	std::vector<ClientId> refs;
 	std::vector<LockGrant> grants;
+	// The fd names under which the service's ends of handle grants' pipes are kept,
+	// by token; a handle grant without one is held by its unique name alone.
+	std::map<uint64_t, std::string> handleFdNames;
 };
 
 struct SegmentRecord {
@@ -53,12 +57,14 @@ struct Snapshot {
 	std::vector<SegmentRecord> segments;
 };
 
-inline constexpr uint32_t kSnapshotVersion = 1;
+// Version 2 added the fd names of handle ends; version 1 snapshots still read.
+inline constexpr uint32_t kSnapshotVersion = 2;
+inline constexpr uint32_t kOldestSnapshotVersion = 1;
 
 // The binary form: a magic, the version, length-prefixed fields in little endian and
 // a checksum of it all. See README.md, "What survives what".
 std::string encodeSnapshot(const Snapshot &snapshot);
-// Rejects anything that is not a whole, consistent snapshot of this version with
+// Rejects anything that is not a whole, consistent snapshot of a version it reads with
 // InvalidArgument naming what is wrong; never reads past bytes.
 Result<Snapshot> decodeSnapshot(std::string_view bytes);
 
