@@ -40,13 +40,41 @@ struct World {
 
 World *world = nullptr;
 
+void bareFdCall()
+{
+	sdbus::UnixFd fd;
+	world->bare->callMethod("Fd").onInterface(kBareInterface).storeResultsTo(fd);
+	benchmark::DoNotOptimize(fd.get());
+}
+
+// Attach(false) on the segment: a read-only descriptor, and the size in size.
+sdbus::UnixFd attach(uint64_t &size)
+{
+	sdbus::UnixFd fd;
+	world->segmentProxy->callMethod("Attach")
+		.onInterface("io.github.ipchub1.SharedMemory")
+		.withArguments(false)
+		.storeResultsTo(fd, size);
+	return fd;
+}
+
+// mmap of size bytes of fd, then munmap; read, the first byte is read in between (a
+// page fault, and the kernel maps the pages around it). False if mmap failed.
+bool mapOnce(int fd, size_t size, bool read)
+{
+	void *data = mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+	if (data == MAP_FAILED)
+		return false;
+	if (read)
+		benchmark::DoNotOptimize(*static_cast<volatile const char *>(data));
+	munmap(data, size);
+	return true;
+}
+
 void BareFdCall(benchmark::State &state)
 {
-	for (auto _ : state) {
-		sdbus::UnixFd fd;
-		world->bare->callMethod("Fd").onInterface(kBareInterface).storeResultsTo(fd);
-		benchmark::DoNotOptimize(fd.get());
-	}
+	for (auto _ : state)
+		bareFdCall();
 }
 
 void BareThreeCalls(benchmark::State &state)
@@ -60,29 +88,13 @@ void BareThreeCalls(benchmark::State &state)
 	}
 }
 
-// Attach(false), then mmap and munmap; read, the first byte is read in between (a page
-// fault, and the kernel maps the pages around it).
+// Attach(false), then mapOnce.
 void attachMap(bool read)
 {
-	sdbus::UnixFd fd;
 	uint64_t size = 0;
-	world->segmentProxy->callMethod("Attach")
-		.onInterface("io.github.ipchub1.SharedMemory")
-		.withArguments(false)
-		.storeResultsTo(fd, size);
-	void *data = mmap(nullptr, size, PROT_READ, MAP_SHARED, fd.get(), 0);
-	if (data == MAP_FAILED)
+	const sdbus::UnixFd fd = attach(size);
+	if (!mapOnce(fd.get(), size, read))
 		throw std::runtime_error("mmap failed");
-	if (read)
-		benchmark::DoNotOptimize(*static_cast<volatile const char *>(data));
-	munmap(data, size);
-}
-
-void bareFdCall()
-{
-	sdbus::UnixFd fd;
-	world->bare->callMethod("Fd").onInterface(kBareInterface).storeResultsTo(fd);
-	benchmark::DoNotOptimize(fd.get());
 }
 
 void AttachMap(benchmark::State &state)
@@ -96,13 +108,10 @@ void MapRead(benchmark::State &state)
 	const int fd = world->segment->fd();
 	const size_t size = world->segment->size();
 	for (auto _ : state) {
-		void *data = mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
-		if (data == MAP_FAILED) {
+		if (!mapOnce(fd, size, true)) {
 			state.SkipWithError("mmap failed");
 			return;
 		}
-		benchmark::DoNotOptimize(*static_cast<volatile const char *>(data));
-		munmap(data, size);
 	}
 }
 
@@ -165,13 +174,8 @@ BENCHMARK(OpenAttachMap)->UseRealTime();
 void AttachVsBareFd(benchmark::State &state)
 {
 	compareInterleaved(state, *world->env, bareFdCall, [] {
-		sdbus::UnixFd fd;
 		uint64_t size = 0;
-		world->segmentProxy->callMethod("Attach")
-			.onInterface("io.github.ipchub1.SharedMemory")
-			.withArguments(false)
-			.storeResultsTo(fd, size);
-		benchmark::DoNotOptimize(fd.get());
+		benchmark::DoNotOptimize(attach(size).get());
 	});
 }
 
