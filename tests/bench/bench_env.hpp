@@ -19,6 +19,9 @@ namespace ipchub::bench {
 inline constexpr const char *kBareName = "io.github.ipchub1.BenchFloor";
 inline constexpr const char *kBarePath = "/bench";
 inline constexpr const char *kBareInterface = "io.github.ipchub1.BenchFloor";
+// The size of the memfd the bare service's Fd returns: a segment's, for the floor of
+// mapping one.
+inline constexpr int64_t kBareMemfdSize = 64 << 20;
 
 // Starts the bus, ipchubd ($IPCHUBD) and the bare service; stops them when it goes.
 class BenchEnv
@@ -58,7 +61,8 @@ void compareInterleaved(benchmark::State &state, const BenchEnv &env,
 // table and the JSON file.
 void reportFigure(const std::string &label, double value);
 
-// A proxy of the bare service: Ping() -> () and Fd() -> (h).
+// A proxy of the bare service: Ping() -> () and Fd() -> (h); Park() -> () answers
+// never, Parked() -> (u) counts the parked calls, Unpark() -> () forgets them.
 std::unique_ptr<sdbus::IProxy> bareProxy(sdbus::IConnection &connection);
 
 // A figure to report: the median real time of one benchmark over another's, both

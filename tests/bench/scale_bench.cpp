@@ -6,7 +6,8 @@
 //                       semaphore (K=1, 3), alone and with 10,000 waits parked on one
 //                       semaphore: Acquire calls (K=0, 1: pending in dbus-daemon,
 //                       deferred in ipchubd) or Wait tickets (K=2, 3: answered at
-//                       once, the grant would come as a WaitEnded signal)
+//                       once, the grant would come as a WaitEnded signal); K=4, bare
+//                       Ping with 10,000 calls parked on the bare service: the floor
 //   SignalSubscriber    a semaphore pair without and with a connection that receives
 //                       the PropertiesChanged signals
 // and, measured before them, ipchubd's RSS per object and per parked waiter.
@@ -106,32 +107,47 @@ BENCHMARK(PairThroughput)
 
 // ---- parked waiters ----------------------------------------------------------------
 
-// kParked Acquire calls on the semaphore "parked" (0 units), sent asynchronously from
-// kWaiterConnections connections; they end when the connections do.
+// How kParked waits are parked.
+enum class Parking {
+	AcquireCalls, // Acquire: a method call pending a reply in dbus-daemon, deferred in ipchubd
+	WaitTickets,  // Wait: answered at once, the grant would come as a WaitEnded signal
+	BareCalls,    // the bare service's Park: pending in dbus-daemon, ipchubd not involved
+};
+
+// kParked waits on the semaphore "parked" (0 units), or calls to the bare service's
+// Park, sent asynchronously from kWaiterConnections connections; they end when the
+// connections do. observer is the semaphore's proxy, or the bare service's.
 class ParkedWaiters
 {
 public:
-	// tickets: park them with Wait (the reply comes at once; libipchub's path) rather
-	// than Acquire (a method call pending a reply in dbus-daemon).
-	ParkedWaiters(sdbus::IProxy &observer, bool tickets)
+	ParkedWaiters(sdbus::IProxy &observer, Parking parking) : observer_(observer), parking_(parking)
 	{
+		const uint32_t before = parked();
 		for (uint32_t c = 0; c < kWaiterConnections; ++c) {
 			connections_.push_back(sdbus::createSessionBusConnectionWithAddress(env->address()));
-			proxies_.push_back(sdbus::createProxy(*connections_.back(), "io.github.ipchub1",
-							      kParkedPath));
+			proxies_.push_back(parking == Parking::BareCalls
+						   ? bareProxy(*connections_.back())
+						   : sdbus::createProxy(*connections_.back(), "io.github.ipchub1",
+									kParkedPath));
 		}
 		for (uint32_t i = 0; i < kParked; ++i) {
-			auto call = proxies_[i % kWaiterConnections]->callMethodAsync(
-				tickets ? "Wait" : "Acquire");
-			call.onInterface(kSemaphoreInterface).withTimeout(24h).withArguments(1u,
-											 UINT64_MAX);
-			if (tickets)
+			auto &proxy = *proxies_[i % kWaiterConnections];
+			if (parking == Parking::BareCalls) {
+				proxy.callMethodAsync("Park")
+					.onInterface(kBareInterface)
+					.withTimeout(24h)
+					.uponReplyInvoke([](const sdbus::Error *) {});
+				continue;
+			}
+			auto call = proxy.callMethodAsync(parking == Parking::WaitTickets ? "Wait" : "Acquire");
+			call.onInterface(kSemaphoreInterface).withTimeout(24h).withArguments(1u, UINT64_MAX);
+			if (parking == Parking::WaitTickets)
 				call.uponReplyInvoke([](const sdbus::Error *, uint64_t) {});
 			else
 				call.uponReplyInvoke([](const sdbus::Error *) {});
 		}
 		const auto deadline = std::chrono::steady_clock::now() + 120s;
-		while (waiters(observer) < kParked) {
+		while (parked() < before + kParked) {
 			if (std::chrono::steady_clock::now() > deadline)
 				throw std::runtime_error("the waiters were not all parked in 120 s");
 			// Sends what is queued; the calls get no reply while they are parked.
@@ -146,16 +162,37 @@ public:
 		}
 	}
 
-	static uint32_t waiters(sdbus::IProxy &observer)
+	~ParkedWaiters()
 	{
-		return observer.getProperty("Waiters").onInterface(kSemaphoreInterface).get<uint32_t>();
+		proxies_.clear();
+		connections_.clear();
+		if (parking_ == Parking::BareCalls)
+			observer_.callMethod("Unpark").onInterface(kBareInterface);
+	}
+
+	ParkedWaiters(const ParkedWaiters &) = delete;
+	ParkedWaiters &operator=(const ParkedWaiters &) = delete;
+
+	// The waits parked now: the semaphore's Waiters, or the bare service's Parked.
+	uint32_t parked()
+	{
+		uint32_t count = 0;
+		if (parking_ == Parking::BareCalls)
+			observer_.callMethod("Parked").onInterface(kBareInterface).storeResultsTo(count);
+		else
+			count = observer_.getProperty("Waiters").onInterface(kSemaphoreInterface).get<uint32_t>();
+		return count;
 	}
 
 private:
+	sdbus::IProxy &observer_;
+	Parking parking_;
 	std::vector<std::unique_ptr<sdbus::IConnection>> connections_;
 	std::vector<std::unique_ptr<sdbus::IProxy>> proxies_;
 };
 
+// K = 0..3 as the file's comment says; K = 4: bare Ping with 10,000 bare calls parked,
+// the bus's own cost, for comparison with K = 0.
 void ParkedWaitersSlowdown(benchmark::State &state)
 {
 	auto owner = connect();
@@ -167,9 +204,14 @@ void ParkedWaitersSlowdown(benchmark::State &state)
 	}
 	auto connection = sdbus::createSessionBusConnectionWithAddress(env->address());
 	auto bare = bareProxy(*connection);
-	auto observer = sdbus::createProxy(*connection, "io.github.ipchub1", kParkedPath);
-	const bool tryAcquire = state.range(0) % 2 == 1;
-	const bool tickets = state.range(0) >= 2;
+	const auto kind = state.range(0);
+	const bool tryAcquire = kind == 1 || kind == 3;
+	const Parking parking = kind == 4   ? Parking::BareCalls
+				: kind >= 2 ? Parking::WaitTickets
+					    : Parking::AcquireCalls;
+	auto observer = parking == Parking::BareCalls
+				? bareProxy(*connection)
+				: sdbus::createProxy(*connection, "io.github.ipchub1", kParkedPath);
 	auto call = [&] {
 		if (tryAcquire)
 			(void)other->tryAcquire(1);
@@ -194,7 +236,7 @@ void ParkedWaitersSlowdown(benchmark::State &state)
 		// idle, parked, idle, parked...: both phases see the same load
 		for (int round = 0; round < 3; ++round) {
 			idleUs.push_back(medianUs(times));
-			ParkedWaiters waiters(*observer, tickets);
+			ParkedWaiters waiters(*observer, parking);
 			parkedUs.push_back(medianUs(times));
 		}
 	}
@@ -204,7 +246,7 @@ void ParkedWaitersSlowdown(benchmark::State &state)
 	state.counters["parked_us"] = parkedUs[1];
 	state.counters["slowdown"] = parkedUs[1] / idleUs[1];
 }
-BENCHMARK(ParkedWaitersSlowdown)->DenseRange(0, 3)->Iterations(1)->Unit(benchmark::kMillisecond);
+BENCHMARK(ParkedWaitersSlowdown)->DenseRange(0, 4)->Iterations(1)->Unit(benchmark::kMillisecond);
 
 // ---- the change signals ------------------------------------------------------------
 
@@ -284,7 +326,7 @@ void measureRss()
 	auto observer = sdbus::createProxy(*connection, "io.github.ipchub1", kParkedPath);
 	const long idle = rssKiB(ipchubd);
 	{
-		ParkedWaiters waiters(*observer, false);
+		ParkedWaiters waiters(*observer, Parking::AcquireCalls);
 		reportFigure("ipchubd RSS per parked waiter (KiB)",
 			     static_cast<double>(rssKiB(ipchubd) - idle) / kParked);
 	}
@@ -317,6 +359,8 @@ int main(int argc, char **argv)
 		  "ParkedWaitersSlowdown/0:slowdown", ""},
 		 {"TryAcquire with 10,000 Acquire calls parked / without",
 		  "ParkedWaitersSlowdown/1:slowdown", ""},
+		 {"bare Ping with 10,000 bare calls parked / without (the bus's floor)",
+		  "ParkedWaitersSlowdown/4:slowdown", ""},
 		 {"bare Ping with 10,000 Wait tickets parked / without",
 		  "ParkedWaitersSlowdown/2:slowdown", ""},
 		 {"TryAcquire with 10,000 Wait tickets parked / without",
