@@ -8,7 +8,7 @@ Daemon::Daemon(sdbus::IConnection &connection, EventLoop &loop, const core::Limi
 	       bool verbose)
 	: verbose_(verbose), connection_(connection), hub_(limits),
 	  fdStore_(loop, hub_, FdStore::managerListens()), peers_(connection),
-	  manager_(connection, Context{hub_, peers_, loop})
+	  manager_(connection, Context{hub_, peers_, loop}), pathGuard_(connection, peers_, hub_)
 {
 	// Only names that lose their owner: arg2 (the new owner) is empty.
 	nameOwnerChanged_ = connection.addMatch(

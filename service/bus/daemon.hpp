@@ -8,6 +8,7 @@
 #include "event_loop.hpp"
 #include "fd_store.hpp"
 #include "manager_adaptor.hpp"
+#include "path_guard.hpp"
 #include "peers.hpp"
 
 namespace ipchub::bus {
@@ -38,6 +39,7 @@ private:
 	FdStore fdStore_;
 	Peers peers_;
 	ManagerAdaptor manager_;
+	PathGuard pathGuard_;
 	sdbus::Slot nameOwnerChanged_;
 	std::vector<sdbus::Slot> propertyReads_;
 };

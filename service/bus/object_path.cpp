@@ -21,12 +21,15 @@ std::string encode(const std::string &prefix, const std::string &label)
 
 } // namespace
 
+std::string scopePath(std::string_view kind, const std::string &scope)
+{
+	const std::string node = std::string(kManagerPath) + "/" + std::string(kind);
+	return scope.empty() ? node : encode(node, scope);
+}
+
 std::string objectPath(std::string_view kind, const core::ObjectKey &id)
 {
-	std::string prefix = std::string(kManagerPath) + "/" + std::string(kind);
-	if (!id.scope.empty())
-		prefix = encode(prefix, id.scope);
-	return encode(prefix, id.key);
+	return encode(scopePath(kind, id.scope), id.key);
 }
 
 } // namespace ipchub::bus

@@ -14,5 +14,8 @@ inline constexpr const char *kManagerPath = "/io/github/ipchub1";
 // /io/github/ipchub1/KIND/<key>, an app's /io/github/ipchub1/KIND/<app id>/<key>, each
 // label escaped by sd_bus_path_encode, so every key maps to a valid, distinct path.
 std::string objectPath(std::string_view kind, const core::ObjectKey &id);
+// The node of a kind's objects in a scope: /io/github/ipchub1/KIND for the host's,
+// /io/github/ipchub1/KIND/<app id> for an app's.
+std::string scopePath(std::string_view kind, const std::string &scope);
 
 } // namespace ipchub::bus

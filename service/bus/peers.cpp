@@ -26,7 +26,11 @@ Peers::~Peers() = default;
 
 Result<const Peer *> Peers::identify(const sdbus::Message &message)
 {
-	const std::string name = message.getSender();
+	return identify(message.getSender());
+}
+
+Result<const Peer *> Peers::identify(const std::string &name)
+{
 	auto it = peers_.find(name);
 	if (it == peers_.end())
 		it = peers_.emplace(name, lookUp(name)).first;

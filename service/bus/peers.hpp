@@ -41,6 +41,8 @@ public:
 	// outcome, a refusal included, is kept until the peer leaves, so the service waits
 	// on the bus at most once per peer.
 	Result<const Peer *> identify(const sdbus::Message &message);
+	// The same, by the sender's unique name.
+	Result<const Peer *> identify(const std::string &name);
 	void forget(const std::string &name)
 	{
 		peers_.erase(name);

@@ -1,7 +1,9 @@
 // What a sandboxed app behind xdg-dbus-proxy --filter --talk=io.github.ipchub1 learns
 // of objects it may not see: the proxy hands it every broadcast signal of a name it may
 // talk to, so ipchubd sends the signals about an object (InterfacesAdded/Removed,
-// PropertiesChanged) only to the peers that may see it, one copy each.
+// PropertiesChanged) only to the peers that may see it, one copy each; and sd-bus
+// would answer Introspect and more from its table of objects, so ipchubd's PathGuard
+// refuses a sandboxed caller every path it may not reach, whatever is there.
 
 #include "flatpak_sandbox.hpp"
 
@@ -104,18 +106,87 @@ TEST_F(FlatpakVisibilityTest, ManagedObjectsAreForTheHostOnly)
 	EXPECT_THAT(all.out, HasSubstr("host_2dsecret"));
 	EXPECT_THAT(all.out, HasSubstr("app_2dsecret"));
 
-	// What remains (README.md, "What a sandboxed app sees of other scopes"): sd-bus answers Introspect of a kind's node with
-	// its child nodes, the labels of host keys and of app ids, and sdbus-c++ 1.2 gives
-	// no way to answer it differently per caller.
+	// Introspect of a kind's node would list the labels of every scope: refused.
 	auto nodes = other.run({"gdbus", "introspect", "--session", "--dest", "io.github.ipchub1",
 				"--object-path", "/io/github/ipchub1/semaphore"});
-	EXPECT_THAT(nodes.out, HasSubstr("node host_2dsecret"));
-	EXPECT_THAT(nodes.out, HasSubstr("node org_2eexample_2eApp"));
-	// One level down, the keys of the other app's scope; their properties stay refused.
-	auto keys =
-		other.run({"gdbus", "introspect", "--session", "--dest", "io.github.ipchub1",
-			   "--object-path", "/io/github/ipchub1/semaphore/org_2eexample_2eApp"});
-	EXPECT_THAT(keys.out, HasSubstr("node app_2dsecret"));
+	EXPECT_NE(nodes.status, 0);
+	EXPECT_THAT(nodes.err, HasSubstr("io.github.ipchub1.Error.PermissionDenied"));
+	EXPECT_THAT(nodes.out + nodes.err, Not(HasSubstr("secret")));
+	EXPECT_THAT(nodes.out + nodes.err, Not(HasSubstr("org_2eexample_2eApp")));
+	// The host still sees them all.
+	auto hostNodes = run({"gdbus", "introspect", "--session", "--dest", "io.github.ipchub1",
+			      "--object-path", "/io/github/ipchub1/semaphore"});
+	EXPECT_THAT(hostNodes.out, HasSubstr("node host_2dsecret"));
+	EXPECT_THAT(hostNodes.out, HasSubstr("node org_2eexample_2eApp"));
+}
+
+// Whatever a sandboxed app calls on a path of another scope (Introspect, Properties,
+// Peer, the object's own methods) gets one refusal, whether an object is there or not;
+// its own scope's node and the objects shared with it answer as usual.
+TEST_F(FlatpakVisibilityTest, OtherScopesPathsAnswerAlikeWhetherAnObjectIsThereOrNot)
+{
+	FlatpakApp app(address(), "org.example.App");
+	FlatpakApp other(address(), "org.example.Other");
+	auto host = connect();
+	auto hostSecret = host.createSemaphore("host-secret", 1);
+	auto forOther =
+		host.createSemaphore("for-other", 1, {.allowedApps = {"org.example.Other"}});
+	ASSERT_TRUE(hostSecret && forOther);
+	auto first = client(app);
+	ASSERT_THAT(first->ask("create-sem app-secret -"), StartsWith("ok"));
+	auto inside = client(other);
+	ASSERT_THAT(inside->ask("create-sem mine -"), StartsWith("ok"));
+
+	const std::string node = "/io/github/ipchub1/semaphore";
+	// What a call on path gets from inside the sandbox, "call <path>:" made "call PATH:".
+	const auto answer = [&](const std::vector<std::string> &call, const std::string &path) {
+		std::vector<std::string> argv = {"gdbus", "call", "--session", "--dest",
+						 "io.github.ipchub1", "--object-path", path, "--method"};
+		argv.insert(argv.end(), call.begin(), call.end());
+		auto result = other.run(argv);
+		std::string said = result.status == 0 ? "ok " + result.out : result.err;
+		const std::string named = "call " + path + ":";
+		if (const size_t at = said.find(named); at != std::string::npos)
+			said.replace(at, named.size(), "call PATH:");
+		return said;
+	};
+	const std::vector<std::vector<std::string>> calls = {
+		{"org.freedesktop.DBus.Introspectable.Introspect"},
+		{"org.freedesktop.DBus.Properties.GetAll", "io.github.ipchub1.Semaphore"},
+		{"org.freedesktop.DBus.Peer.Ping"},
+		{"io.github.ipchub1.Semaphore.TryAcquire", "1"},
+	};
+	for (const auto &call : calls) {
+		SCOPED_TRACE(call[0]);
+		const std::string there = answer(call, node + "/org_2eexample_2eApp/app_2dsecret");
+		EXPECT_THAT(there, HasSubstr("io.github.ipchub1.Error.PermissionDenied: app "
+					     "org.example.Other may not call PATH"));
+		EXPECT_EQ(answer(call, node + "/org_2eexample_2eApp/nothing_2dhere"), there);
+		EXPECT_EQ(answer(call, node + "/host_2dsecret"), there);
+		EXPECT_EQ(answer(call, node + "/nothing_2dhere"), there);
+		EXPECT_EQ(answer(call, node + "/org_2eexample_2eApp"), there);
+		EXPECT_EQ(answer(call, node), there);
+	}
+
+	// Its own scope's node lists its own keys; its object and the one shared with it
+	// answer.
+	auto own = other.run({"gdbus", "introspect", "--session", "--dest", "io.github.ipchub1",
+			      "--object-path", node + "/org_2eexample_2eOther"});
+	EXPECT_EQ(own.status, 0) << own.err;
+	EXPECT_THAT(own.out, HasSubstr("node mine"));
+	for (const std::string path : {node + "/org_2eexample_2eOther/mine", node + "/for_2dother"}) {
+		SCOPED_TRACE(path);
+		auto introspected = other.run({"gdbus", "introspect", "--session", "--dest",
+					       "io.github.ipchub1", "--object-path", path});
+		EXPECT_EQ(introspected.status, 0) << introspected.err;
+		EXPECT_THAT(introspected.out, HasSubstr("interface io.github.ipchub1.Semaphore"));
+		EXPECT_THAT(answer({"io.github.ipchub1.Semaphore.TryAcquire", "1"}, path),
+			    StartsWith("ok ("));
+	}
+	// A path in its own scope with no object there: sd-bus's own answer.
+	EXPECT_THAT(answer({"io.github.ipchub1.Semaphore.TryAcquire", "1"},
+			   node + "/org_2eexample_2eOther/nothing_2dhere"),
+		    HasSubstr("org.freedesktop.DBus.Error.UnknownObject"));
 }
 
 } // namespace

@@ -1,0 +1,24 @@
+#pragma once
+
+#include <memory>
+
+#include <systemd/sd-bus.h>
+
+namespace sdbus {
+class IConnection;
+}
+
+namespace ipchub::bus {
+
+struct SlotUnref {
+	void operator()(sd_bus_slot *slot) const { sd_bus_slot_unref(slot); }
+};
+using SlotPtr = std::unique_ptr<sd_bus_slot, SlotUnref>;
+
+// The sd_bus under a connection, for what sd-bus does and sdbus-c++ 1.2 does not wrap
+// (message filters). sdbus-c++ 1.2 has no accessor for it: this takes it from a
+// message made on the connection (sd_bus_message_get_bus). Valid while the
+// connection is.
+sd_bus *sdBusOf(sdbus::IConnection &connection);
+
+} // namespace ipchub::bus
