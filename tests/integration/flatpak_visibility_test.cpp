@@ -7,6 +7,8 @@
 
 #include "flatpak_sandbox.hpp"
 
+#include <optional>
+
 #include <gmock/gmock.h>
 
 namespace ipchub::test {
@@ -32,6 +34,35 @@ protected:
 			std::make_unique<Conversation>(app.command({sandboxClientPath()}));
 		EXPECT_THAT(conversation->ask("connect"), StartsWith("ok :"));
 		return conversation;
+	}
+
+	// Semaphores in every scope: the host's "host-secret" and "for-other" (shared with
+	// org.example.Other), org.example.App's "app-secret", org.example.Other's "mine".
+	struct EveryScope {
+		std::unique_ptr<FlatpakApp> app, other;
+		std::optional<Client> host;
+		std::optional<Semaphore> hostSecret, forOther;
+		std::unique_ptr<Conversation> first, inside;
+	};
+	EveryScope semaphoresInEveryScope()
+	{
+		EveryScope scopes;
+		scopes.app = std::make_unique<FlatpakApp>(address(), "org.example.App");
+		scopes.other = std::make_unique<FlatpakApp>(address(), "org.example.Other");
+		scopes.host = connect();
+		auto hostSecret = scopes.host->createSemaphore("host-secret", 1);
+		auto forOther = scopes.host->createSemaphore(
+			"for-other", 1, {.allowedApps = {"org.example.Other"}});
+		EXPECT_TRUE(hostSecret && forOther);
+		if (hostSecret && forOther) {
+			scopes.hostSecret = std::move(*hostSecret);
+			scopes.forOther = std::move(*forOther);
+		}
+		scopes.first = client(*scopes.app);
+		EXPECT_THAT(scopes.first->ask("create-sem app-secret -"), StartsWith("ok"));
+		scopes.inside = client(*scopes.other);
+		EXPECT_THAT(scopes.inside->ask("create-sem mine -"), StartsWith("ok"));
+		return scopes;
 	}
 };
 
@@ -77,17 +108,9 @@ TEST_F(FlatpakVisibilityTest, SignalsReachOnlyTheAppsThatMaySeeTheObject)
 
 TEST_F(FlatpakVisibilityTest, ManagedObjectsAreForTheHostOnly)
 {
-	FlatpakApp app(address(), "org.example.App");
-	FlatpakApp other(address(), "org.example.Other");
-	auto host = connect();
-	auto hostSecret = host.createSemaphore("host-secret", 1);
-	auto forOther =
-		host.createSemaphore("for-other", 1, {.allowedApps = {"org.example.Other"}});
-	ASSERT_TRUE(hostSecret && forOther);
-	auto first = client(app);
-	ASSERT_THAT(first->ask("create-sem app-secret -"), StartsWith("ok"));
-	auto inside = client(other);
-	ASSERT_THAT(inside->ask("create-sem mine -"), StartsWith("ok"));
+	const auto scopes = semaphoresInEveryScope();
+	ASSERT_FALSE(HasFailure());
+	const FlatpakApp &other = *scopes.other;
 
 	// sd-bus would list every object: a sandboxed app is refused, and told nothing.
 	auto managed = other.run({"gdbus", "call", "--session", "--dest", "io.github.ipchub1",
@@ -125,17 +148,9 @@ TEST_F(FlatpakVisibilityTest, ManagedObjectsAreForTheHostOnly)
 // its own scope's node and the objects shared with it answer as usual.
 TEST_F(FlatpakVisibilityTest, OtherScopesPathsAnswerAlikeWhetherAnObjectIsThereOrNot)
 {
-	FlatpakApp app(address(), "org.example.App");
-	FlatpakApp other(address(), "org.example.Other");
-	auto host = connect();
-	auto hostSecret = host.createSemaphore("host-secret", 1);
-	auto forOther =
-		host.createSemaphore("for-other", 1, {.allowedApps = {"org.example.Other"}});
-	ASSERT_TRUE(hostSecret && forOther);
-	auto first = client(app);
-	ASSERT_THAT(first->ask("create-sem app-secret -"), StartsWith("ok"));
-	auto inside = client(other);
-	ASSERT_THAT(inside->ask("create-sem mine -"), StartsWith("ok"));
+	const auto scopes = semaphoresInEveryScope();
+	ASSERT_FALSE(HasFailure());
+	const FlatpakApp &other = *scopes.other;
 
 	const std::string node = "/io/github/ipchub1/semaphore";
 	// What a call on path gets from inside the sandbox, "call <path>:" made "call PATH:".
@@ -174,7 +189,7 @@ TEST_F(FlatpakVisibilityTest, OtherScopesPathsAnswerAlikeWhetherAnObjectIsThereO
 			      "--object-path", node + "/org_2eexample_2eOther"});
 	EXPECT_EQ(own.status, 0) << own.err;
 	EXPECT_THAT(own.out, HasSubstr("node mine"));
-	for (const std::string path : {node + "/org_2eexample_2eOther/mine", node + "/for_2dother"}) {
+	for (const std::string &path : {node + "/org_2eexample_2eOther/mine", node + "/for_2dother"}) {
 		SCOPED_TRACE(path);
 		auto introspected = other.run({"gdbus", "introspect", "--session", "--dest",
 					       "io.github.ipchub1", "--object-path", path});
