@@ -2,6 +2,8 @@
 
 #include <cstdlib>
 #include <iostream>
+#include <stdexcept>
+#include <string_view>
 #include <vector>
 
 #include "core/scope.hpp"
