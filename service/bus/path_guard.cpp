@@ -4,8 +4,8 @@
 #include <iostream>
 #include <stdexcept>
 #include <string_view>
-#include <vector>
 
+#include "core/flatpak_info.hpp"
 #include "core/scope.hpp"
 #include "errors.hpp"
 #include "object_path.hpp"
@@ -19,26 +19,20 @@ constexpr const char *kKinds[] = {"semaphore", "shm", "lock"};
 constexpr std::string_view kKindsRoot = "/io/github/ipchub1/";
 static_assert(kKindsRoot.substr(0, kKindsRoot.size() - 1) == std::string_view(kManagerPath));
 
-// The labels of path below prefix (".../KIND"), unescaped; nothing if a label is not
-// one sd_bus_path_encode makes.
-std::optional<std::vector<std::string>> labelsBelow(const std::string &prefix,
-						    const std::string &path)
+// The label path names right below node, unescaped; nothing if path is not
+// node/<label>. sd_bus_path_decode takes any label (a bad escape stays as it is), so
+// callers compare the path with the one the decoded names encode to.
+std::optional<std::string> labelBelow(const std::string &node, std::string_view path)
 {
-	std::vector<std::string> labels;
-	size_t start = prefix.size() + 1;
-	while (start <= path.size()) {
-		size_t end = path.find('/', start);
-		if (end == std::string::npos)
-			end = path.size();
-		const std::string label = prefix + "/" + path.substr(start, end - start);
-		char *decoded = nullptr;
-		if (sd_bus_path_decode(label.c_str(), prefix.c_str(), &decoded) <= 0)
-			return std::nullopt;
-		labels.emplace_back(decoded);
-		std::free(decoded);
-		start = end + 1;
-	}
-	return labels;
+	if (!path.starts_with(node + "/"))
+		return std::nullopt;
+	const std::string label(path.substr(0, path.find('/', node.size() + 1)));
+	char *decoded = nullptr;
+	if (sd_bus_path_decode(label.c_str(), node.c_str(), &decoded) <= 0)
+		return std::nullopt;
+	std::string name(decoded);
+	std::free(decoded);
+	return name;
 }
 
 } // namespace
@@ -68,24 +62,27 @@ int PathGuard::onMessage(sd_bus_message *message, void *userdata, sd_bus_error *
 		std::optional<Error> refused;
 		if (!caller)
 			refused = caller.error();
-		else if (auto why = self->refusal((*caller)->appId, path))
+		else if (auto why = self->refusal((*caller)->appId, path,
+						  sd_bus_message_is_method_call(
+							  message, "org.freedesktop.DBus.Introspectable",
+							  nullptr) > 0))
 			refused = Error{ErrorCode::PermissionDenied, *why};
 		if (!refused)
 			return 0;
 		const sdbus::Error error = toDbusError(*refused);
-		sd_bus_error reply = SD_BUS_ERROR_MAKE_CONST(error.getName().c_str(),
-							     error.getMessage().c_str());
-		sd_bus_reply_method_error(message, &reply);
-		return 1;
+		sd_bus_reply_method_errorf(message, error.getName().c_str(), "%s",
+					   error.getMessage().c_str());
 	} catch (const std::exception &e) {
 		std::cerr << "ipchubd: checking a call on " << path << ": " << e.what() << "\n";
-		sd_bus_error reply = SD_BUS_ERROR_MAKE_CONST(SD_BUS_ERROR_FAILED, e.what());
-		sd_bus_reply_method_error(message, &reply);
-		return 1;
+		sd_bus_reply_method_errorf(message, SD_BUS_ERROR_FAILED, "%s", e.what());
+	} catch (...) {
+		sd_bus_reply_method_errorf(message, SD_BUS_ERROR_FAILED, "checking the call failed");
 	}
+	return 1;
 }
 
-std::optional<std::string> PathGuard::refusal(const std::string &appId, const std::string &path) const
+std::optional<std::string> PathGuard::refusal(const std::string &appId, const std::string &path,
+					      bool introspect) const
 {
 	if (appId.empty())
 		return std::nullopt;
@@ -93,17 +90,27 @@ std::optional<std::string> PathGuard::refusal(const std::string &appId, const st
 		const std::string node = scopePath(kind, "");
 		if (path != node && !path.starts_with(node + "/"))
 			continue;
-		const auto labels = path == node ? std::nullopt : labelsBelow(node, path);
-		if (labels && !labels->empty()) {
-			if ((*labels)[0] == appId)
+		// Its own scope, compared escaped: exactly the paths sd-bus could have there.
+		const std::string own = scopePath(kind, appId);
+		if (path == own || path.starts_with(own + "/"))
+			return std::nullopt;
+		// An object it may use, at exactly the path the object has: a host object
+		// (node/<key>) or an app's (node/<app id>/<key>).
+		if (const auto first = labelBelow(node, path)) {
+			const core::ObjectKey host{"", *first};
+			// A host key that is an app id has that app's scope node for its path,
+			// and Introspect of it would list the app's keys: never introspected.
+			if (path == objectPath(kind, host) && !(introspect && core::isValidAppId(*first)) &&
+			    mayUse(appId, kind, host))
 				return std::nullopt;
-			if (labels->size() == 1 && mayUse(appId, kind, {"", (*labels)[0]}))
-				return std::nullopt;
-			if (labels->size() == 2 && mayUse(appId, kind, {(*labels)[0], (*labels)[1]}))
-				return std::nullopt;
+			if (const auto second = labelBelow(scopePath(kind, *first), path)) {
+				const core::ObjectKey id{*first, *second};
+				if (path == objectPath(kind, id) && mayUse(appId, kind, id))
+					return std::nullopt;
+			}
 		}
 		return "app " + appId + " may not call " + path + ": a sandboxed app reaches " +
-		       scopePath(kind, appId) + " and the objects shared with it";
+		       own + " and the objects shared with it";
 	}
 	return std::nullopt;
 }

@@ -21,7 +21,10 @@ namespace ipchub::bus {
 // call, refuses every method call of a sandboxed caller under a kind's node
 // (/io/github/ipchub1/KIND) with PermissionDenied, except on
 //   .../KIND/<its app id>[/...]       its own scope, whatever is there or not
-//   .../KIND/<key>, .../KIND/<app>/<key>  an object that exists and that it may use
+//   .../KIND/<key>, .../KIND/<app>/<key>  an object that exists and that it may use,
+//                                     at exactly its path; not Introspect of a host
+//                                     object whose key is an app id, whose path is
+//                                     that app's scope node too
 // The refusal is the same whether an object is there or not. Host callers, and the
 // Manager's path, are not filtered.
 class PathGuard
@@ -34,8 +37,10 @@ public:
 
 private:
 	static int onMessage(sd_bus_message *message, void *userdata, sd_bus_error *error);
-	// Why a caller of app appId may not call path, or nothing if it may.
-	std::optional<std::string> refusal(const std::string &appId, const std::string &path) const;
+	// Why a caller of app appId may not call path (introspect: with Introspect), or
+	// nothing if it may.
+	std::optional<std::string> refusal(const std::string &appId, const std::string &path,
+					   bool introspect) const;
 	bool mayUse(const std::string &appId, const std::string &kind, const core::ObjectKey &id) const;
 
 	Peers &peers_;

@@ -1,6 +1,7 @@
 #include "sd_bus_access.hpp"
 
 #include <stdexcept>
+#include <type_traits>
 
 #include <sdbus-c++/sdbus-c++.h>
 
@@ -12,9 +13,13 @@ namespace {
 // derived from Message may name that member, and the pointer to member it forms
 // reads it from any Message; nothing is constructed or cast.
 struct MessageAccess : sdbus::Message {
+	static constexpr auto kMessage = &MessageAccess::msg_;
+	static_assert(std::is_same_v<decltype(kMessage), void *sdbus::Message::*const>,
+		      "sdbus::Message no longer keeps its sd_bus_message in msg_");
+
 	static sd_bus_message *raw(const sdbus::Message &message)
 	{
-		return static_cast<sd_bus_message *>(message.*(&MessageAccess::msg_));
+		return static_cast<sd_bus_message *>(message.*kMessage);
 	}
 };
 

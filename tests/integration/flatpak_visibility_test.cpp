@@ -36,12 +36,14 @@ protected:
 		return conversation;
 	}
 
-	// Semaphores in every scope: the host's "host-secret" and "for-other" (shared with
-	// org.example.Other), org.example.App's "app-secret", org.example.Other's "mine".
+	// Semaphores in every scope: the host's "host-secret", "for-other" and
+	// "org.example.App" (both shared with org.example.Other; the latter's path is also
+	// org.example.App's scope node), org.example.App's "app-secret" and "app-shared"
+	// (shared with org.example.Other), org.example.Other's "mine".
 	struct EveryScope {
 		std::unique_ptr<FlatpakApp> app, other;
 		std::optional<Client> host;
-		std::optional<Semaphore> hostSecret, forOther;
+		std::optional<Semaphore> hostSecret, forOther, namedAsApp;
 		std::unique_ptr<Conversation> first, inside;
 	};
 	EveryScope semaphoresInEveryScope()
@@ -53,13 +55,18 @@ protected:
 		auto hostSecret = scopes.host->createSemaphore("host-secret", 1);
 		auto forOther = scopes.host->createSemaphore(
 			"for-other", 1, {.allowedApps = {"org.example.Other"}});
-		EXPECT_TRUE(hostSecret && forOther);
-		if (hostSecret && forOther) {
+		auto namedAsApp = scopes.host->createSemaphore(
+			"org.example.App", 1, {.allowedApps = {"org.example.Other"}});
+		EXPECT_TRUE(hostSecret && forOther && namedAsApp);
+		if (hostSecret && forOther && namedAsApp) {
 			scopes.hostSecret = std::move(*hostSecret);
 			scopes.forOther = std::move(*forOther);
+			scopes.namedAsApp = std::move(*namedAsApp);
 		}
 		scopes.first = client(*scopes.app);
 		EXPECT_THAT(scopes.first->ask("create-sem app-secret -"), StartsWith("ok"));
+		EXPECT_THAT(scopes.first->ask("create-sem app-shared - org.example.Other"),
+			    StartsWith("ok"));
 		scopes.inside = client(*scopes.other);
 		EXPECT_THAT(scopes.inside->ask("create-sem mine -"), StartsWith("ok"));
 		return scopes;
@@ -169,7 +176,7 @@ TEST_F(FlatpakVisibilityTest, OtherScopesPathsAnswerAlikeWhetherAnObjectIsThereO
 		{"org.freedesktop.DBus.Introspectable.Introspect"},
 		{"org.freedesktop.DBus.Properties.GetAll", "io.github.ipchub1.Semaphore"},
 		{"org.freedesktop.DBus.Peer.Ping"},
-		{"io.github.ipchub1.Semaphore.TryAcquire", "1"},
+		{"io.github.ipchub1.Semaphore.TryAcquire", "uint32 1"},
 	};
 	for (const auto &call : calls) {
 		SCOPED_TRACE(call[0]);
@@ -179,27 +186,44 @@ TEST_F(FlatpakVisibilityTest, OtherScopesPathsAnswerAlikeWhetherAnObjectIsThereO
 		EXPECT_EQ(answer(call, node + "/org_2eexample_2eApp/nothing_2dhere"), there);
 		EXPECT_EQ(answer(call, node + "/host_2dsecret"), there);
 		EXPECT_EQ(answer(call, node + "/nothing_2dhere"), there);
-		EXPECT_EQ(answer(call, node + "/org_2eexample_2eApp"), there);
 		EXPECT_EQ(answer(call, node), there);
+		// The same labels escaped otherwise (sd-bus would decode them alike).
+		EXPECT_EQ(answer(call, node + "/org_2Eexample_2EApp/app_2dsecret"), there);
+		EXPECT_EQ(answer(call, node + "/org_2eexample_2eApp/app_2Dshared"), there);
 	}
+	// The host's "org.example.App", shared with it, answers; but its path is
+	// org.example.App's scope node, whose Introspect would list that app's keys.
+	const std::string namedAsApp = node + "/org_2eexample_2eApp";
+	EXPECT_THAT(answer({"io.github.ipchub1.Semaphore.TryAcquire", "uint32 1"}, namedAsApp),
+		    StartsWith("ok ("));
+	EXPECT_EQ(answer({"org.freedesktop.DBus.Introspectable.Introspect"}, namedAsApp),
+		  answer({"org.freedesktop.DBus.Introspectable.Introspect"}, node));
+	// The other kinds' nodes, and other scopes there, likewise.
+	for (const std::string kind : {"/io/github/ipchub1/shm", "/io/github/ipchub1/lock"})
+		for (const std::string &path : {kind, kind + "/org_2eexample_2eApp/x", kind + "/x"})
+			EXPECT_THAT(answer({"org.freedesktop.DBus.Introspectable.Introspect"}, path),
+				    HasSubstr("io.github.ipchub1.Error.PermissionDenied: app "
+					      "org.example.Other may not call PATH: a sandboxed app "
+					      "reaches " + kind + "/org_2eexample_2eOther and"));
 
-	// Its own scope's node lists its own keys; its object and the one shared with it
+	// Its own scope's node lists its own keys; its object and the ones shared with it
 	// answer.
 	auto own = other.run({"gdbus", "introspect", "--session", "--dest", "io.github.ipchub1",
 			      "--object-path", node + "/org_2eexample_2eOther"});
 	EXPECT_EQ(own.status, 0) << own.err;
 	EXPECT_THAT(own.out, HasSubstr("node mine"));
-	for (const std::string &path : {node + "/org_2eexample_2eOther/mine", node + "/for_2dother"}) {
+	for (const std::string &path : {node + "/org_2eexample_2eOther/mine", node + "/for_2dother",
+					 node + "/org_2eexample_2eApp/app_2dshared"}) {
 		SCOPED_TRACE(path);
 		auto introspected = other.run({"gdbus", "introspect", "--session", "--dest",
 					       "io.github.ipchub1", "--object-path", path});
 		EXPECT_EQ(introspected.status, 0) << introspected.err;
 		EXPECT_THAT(introspected.out, HasSubstr("interface io.github.ipchub1.Semaphore"));
-		EXPECT_THAT(answer({"io.github.ipchub1.Semaphore.TryAcquire", "1"}, path),
+		EXPECT_THAT(answer({"io.github.ipchub1.Semaphore.TryAcquire", "uint32 1"}, path),
 			    StartsWith("ok ("));
 	}
 	// A path in its own scope with no object there: sd-bus's own answer.
-	EXPECT_THAT(answer({"io.github.ipchub1.Semaphore.TryAcquire", "1"},
+	EXPECT_THAT(answer({"io.github.ipchub1.Semaphore.TryAcquire", "uint32 1"},
 			   node + "/org_2eexample_2eOther/nothing_2dhere"),
 		    HasSubstr("org.freedesktop.DBus.Error.UnknownObject"));
 }
