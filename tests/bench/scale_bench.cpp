@@ -114,6 +114,14 @@ enum class Parking {
 	BareCalls,    // the bare service's Park: pending in dbus-daemon, ipchubd not involved
 };
 
+// A proxy of what parking parks on: the semaphore "parked", or the bare service.
+std::unique_ptr<sdbus::IProxy> parkingProxy(sdbus::IConnection &connection, Parking parking)
+{
+	return parking == Parking::BareCalls
+		       ? bareProxy(connection)
+		       : sdbus::createProxy(connection, "io.github.ipchub1", kParkedPath);
+}
+
 // kParked waits on the semaphore "parked" (0 units), or calls to the bare service's
 // Park, sent asynchronously from kWaiterConnections connections; they end when the
 // connections do. observer is the semaphore's proxy, or the bare service's.
@@ -125,10 +133,7 @@ public:
 		const uint32_t before = parked();
 		for (uint32_t c = 0; c < kWaiterConnections; ++c) {
 			connections_.push_back(sdbus::createSessionBusConnectionWithAddress(env->address()));
-			proxies_.push_back(parking == Parking::BareCalls
-						   ? bareProxy(*connections_.back())
-						   : sdbus::createProxy(*connections_.back(), "io.github.ipchub1",
-									kParkedPath));
+			proxies_.push_back(parkingProxy(*connections_.back(), parking));
 		}
 		for (uint32_t i = 0; i < kParked; ++i) {
 			auto &proxy = *proxies_[i % kWaiterConnections];
@@ -209,9 +214,7 @@ void ParkedWaitersSlowdown(benchmark::State &state)
 	const Parking parking = kind == 4   ? Parking::BareCalls
 				: kind >= 2 ? Parking::WaitTickets
 					    : Parking::AcquireCalls;
-	auto observer = parking == Parking::BareCalls
-				? bareProxy(*connection)
-				: sdbus::createProxy(*connection, "io.github.ipchub1", kParkedPath);
+	auto observer = parkingProxy(*connection, parking);
 	auto call = [&] {
 		if (tryAcquire)
 			(void)other->tryAcquire(1);
@@ -323,7 +326,7 @@ void measureRss()
 
 	auto parked = client.createSemaphore("parked", 0, {.openExisting = true});
 	auto connection = sdbus::createSessionBusConnectionWithAddress(env->address());
-	auto observer = sdbus::createProxy(*connection, "io.github.ipchub1", kParkedPath);
+	auto observer = parkingProxy(*connection, Parking::AcquireCalls);
 	const long idle = rssKiB(ipchubd);
 	{
 		ParkedWaiters waiters(*observer, Parking::AcquireCalls);

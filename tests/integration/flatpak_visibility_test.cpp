@@ -28,6 +28,13 @@ protected:
 		IpchubTest::SetUp();
 	}
 
+	// gdbus introspecting path on ipchubd, for run() inside a sandbox or on the host.
+	static std::vector<std::string> introspect(const std::string &path)
+	{
+		return {"gdbus", "introspect", "--session", "--dest", "io.github.ipchub1",
+			"--object-path", path};
+	}
+
 	static std::unique_ptr<Conversation> client(const FlatpakApp &app)
 	{
 		auto conversation =
@@ -137,15 +144,13 @@ TEST_F(FlatpakVisibilityTest, ManagedObjectsAreForTheHostOnly)
 	EXPECT_THAT(all.out, HasSubstr("app_2dsecret"));
 
 	// Introspect of a kind's node would list the labels of every scope: refused.
-	auto nodes = other.run({"gdbus", "introspect", "--session", "--dest", "io.github.ipchub1",
-				"--object-path", "/io/github/ipchub1/semaphore"});
+	auto nodes = other.run(introspect("/io/github/ipchub1/semaphore"));
 	EXPECT_NE(nodes.status, 0);
 	EXPECT_THAT(nodes.err, HasSubstr("io.github.ipchub1.Error.PermissionDenied"));
 	EXPECT_THAT(nodes.out + nodes.err, Not(HasSubstr("secret")));
 	EXPECT_THAT(nodes.out + nodes.err, Not(HasSubstr("org_2eexample_2eApp")));
 	// The host still sees them all.
-	auto hostNodes = run({"gdbus", "introspect", "--session", "--dest", "io.github.ipchub1",
-			      "--object-path", "/io/github/ipchub1/semaphore"});
+	auto hostNodes = run(introspect("/io/github/ipchub1/semaphore"));
 	EXPECT_THAT(hostNodes.out, HasSubstr("node host_2dsecret"));
 	EXPECT_THAT(hostNodes.out, HasSubstr("node org_2eexample_2eApp"));
 }
@@ -208,15 +213,13 @@ TEST_F(FlatpakVisibilityTest, OtherScopesPathsAnswerAlikeWhetherAnObjectIsThereO
 
 	// Its own scope's node lists its own keys; its object and the ones shared with it
 	// answer.
-	auto own = other.run({"gdbus", "introspect", "--session", "--dest", "io.github.ipchub1",
-			      "--object-path", node + "/org_2eexample_2eOther"});
+	auto own = other.run(introspect(node + "/org_2eexample_2eOther"));
 	EXPECT_EQ(own.status, 0) << own.err;
 	EXPECT_THAT(own.out, HasSubstr("node mine"));
 	for (const std::string &path : {node + "/org_2eexample_2eOther/mine", node + "/for_2dother",
 					 node + "/org_2eexample_2eApp/app_2dshared"}) {
 		SCOPED_TRACE(path);
-		auto introspected = other.run({"gdbus", "introspect", "--session", "--dest",
-					       "io.github.ipchub1", "--object-path", path});
+		auto introspected = other.run(introspect(path));
 		EXPECT_EQ(introspected.status, 0) << introspected.err;
 		EXPECT_THAT(introspected.out, HasSubstr("interface io.github.ipchub1.Semaphore"));
 		EXPECT_THAT(answer({"io.github.ipchub1.Semaphore.TryAcquire", "uint32 1"}, path),
