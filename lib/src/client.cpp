@@ -108,7 +108,9 @@ Result<Semaphore> Client::openSemaphore(std::string_view key, const OpenOptions 
 Result<SharedMemory> Client::createSharedMemory(std::string_view key, uint64_t size,
 						const SharedMemoryOptions &options)
 {
-	const OptionMap map = createOptions(options);
+	OptionMap map = createOptions(options);
+	if (options.allowedAppsAccess == Access::ReadWrite)
+		map.emplace("allowed_apps_access", sdbus::Variant(std::string("write")));
 	detail::ManagerProxy manager(*session_->connection, detail::kManagerPath);
 	auto created = detail::callBus([&] {
 		auto [path, fd] = manager.CreateSharedMemory(std::string(key), size, map);

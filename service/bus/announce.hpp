@@ -2,6 +2,7 @@
 
 #include <map>
 #include <string>
+#include <type_traits>
 
 #include <sdbus-c++/IObject.h>
 #include <sdbus-c++/Message.h>
@@ -24,7 +25,8 @@ namespace ipchub::bus {
 using PropertyValues = std::map<std::string, sdbus::Variant>;
 
 // Sends interface.member from the object `from` to every watching peer that may see
-// the object described by info, each copy filled by fill(signal).
+// the object described by info, each copy filled by fill(signal) or, where it
+// depends on the recipient, fill(signal, peer).
 template <typename Fill>
 void sendToWatchers(sdbus::IObject &from, const Peers &peers, const core::ObjectInfo &info,
 		    const char *interface, const char *member, const Fill &fill)
@@ -34,7 +36,11 @@ void sendToWatchers(sdbus::IObject &from, const Peers &peers, const core::Object
 			return;
 		try {
 			auto signal = from.createSignal(interface, member);
-			fill(signal);
+			if constexpr (std::is_invocable_v<const Fill &, sdbus::Signal &,
+							  const Peer &>)
+				fill(signal, peer);
+			else
+				fill(signal);
 			signal.setDestination(peer.name);
 			from.emitSignal(signal);
 		} catch (const sdbus::Error &) {

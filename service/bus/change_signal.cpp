@@ -45,10 +45,10 @@ int ChangeSignal::onDue(sd_event_source *source, uint64_t, void *userdata)
 void ChangeSignal::emit()
 {
 	sendToWatchers(object_, peers_, info_, "org.freedesktop.DBus.Properties",
-		       "PropertiesChanged", [this](sdbus::Signal &signal) {
+		       "PropertiesChanged", [this](sdbus::Signal &signal, const Peer &recipient) {
 			       signal << interface_;
 			       signal.openContainer("{sv}");
-			       ChangedProperties changed(signal);
+			       ChangedProperties changed(signal, recipient);
 			       writer_(changed);
 			       signal.closeContainer();
 			       signal << std::vector<std::string>{};

@@ -16,7 +16,13 @@ namespace ipchub::bus {
 class ChangedProperties
 {
 public:
-	explicit ChangedProperties(sdbus::Signal &signal) : signal_(signal) {}
+	ChangedProperties(sdbus::Signal &signal, const Peer &recipient)
+		: signal_(signal), recipient_(recipient)
+	{
+	}
+
+	// Whom this copy of the signal goes to: what it may see of holders depends on it.
+	const Peer &recipient() const { return recipient_; }
 
 	template <typename T>
 	void add(const char *name, const T &value)
@@ -31,6 +37,7 @@ public:
 
 private:
 	sdbus::Signal &signal_;
+	const Peer &recipient_;
 };
 
 // PropertiesChanged for one interface of one object, sent after the bus messages being

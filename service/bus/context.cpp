@@ -30,4 +30,51 @@ void checkAccess(const Peer &caller, const core::ObjectInfo &info, const std::st
 				   "app " + caller.appId + " may not use " + what});
 }
 
+bool seesHolderDetails(const Peer *viewer, const std::string &holderScope)
+{
+	return !viewer || viewer->appId.empty() || viewer->appId == holderScope;
+}
+
+std::string holderLabel(const std::string *holderScope)
+{
+	if (!holderScope)
+		return "unknown";
+	return holderScope->empty() ? "host" : *holderScope;
+}
+
+const Peer *propertyViewer(const Peers &peers)
+{
+	const auto &reader = peers.propertyReader();
+	return reader && *reader ? **reader : nullptr;
+}
+
+std::string holderName(const Peers &peers, const Peer *viewer, const std::string &holder)
+{
+	if (!viewer || viewer->appId.empty())
+		return holder;
+	const Peer *peer = peers.find(holder);
+	if (peer && seesHolderDetails(viewer, peer->appId))
+		return holder;
+	return holderLabel(peer ? &peer->appId : nullptr);
+}
+
+void checkWrite(const Peer &caller, const core::ObjectInfo &info, const std::string &what)
+{
+	if (!core::mayWrite(caller.appId, info))
+		throw toDbusError(
+			{ErrorCode::PermissionDenied,
+			 "app " + caller.appId + " may only read " + what +
+				 ": its creator shared it with allowed_apps_access \"read\""});
+}
+
+void checkManage(const Peer &caller, const core::ObjectInfo &info, const std::string &what,
+		 const std::string &action)
+{
+	if (!core::mayManage(caller.appId, info.id.scope))
+		throw toDbusError({ErrorCode::PermissionDenied,
+				   "app " + caller.appId + " may not " + action + " " + what +
+					   ": only its own scope (\"" + info.id.scope +
+					   "\") and the host may"});
+}
+
 } // namespace ipchub::bus

@@ -35,7 +35,7 @@ LockAdaptor::LockAdaptor(sdbus::IConnection &connection, std::string path,
 		   lock_->info(),
 		   [this](ChangedProperties &changed) {
 			   changed.add("Mode", modeName(lock_->mode()));
-			   changed.add("Holders", holders());
+			   changed.add("Holders", holders(&changed.recipient()));
 			   changed.add("Waiters", lock_->waiters());
 			   changed.add("Token", lock_->token());
 		   }),
@@ -294,16 +294,20 @@ std::string LockAdaptor::Mode()
 std::vector<LockAdaptor::HolderStruct> LockAdaptor::Holders()
 {
 	checkReader();
-	return holders();
+	return holders(propertyViewer(context_.peers));
 }
 
-std::vector<LockAdaptor::HolderStruct> LockAdaptor::holders() const
+std::vector<LockAdaptor::HolderStruct> LockAdaptor::holders(const Peer *viewer) const
 {
 	std::vector<HolderStruct> holders;
-	for (const auto &[token, grant] : lock_->grants())
-		holders.emplace_back(grant.holder.client, std::string(core::lockModeName(grant.mode)),
-				     grant.holder.pid, grant.holder.appId, token,
+	for (const auto &[token, grant] : lock_->grants()) {
+		const bool details = seesHolderDetails(viewer, grant.holder.appId);
+		holders.emplace_back(details ? grant.holder.client
+					     : holderLabel(&grant.holder.appId),
+				     std::string(core::lockModeName(grant.mode)),
+				     details ? grant.holder.pid : 0u, grant.holder.appId, token,
 				     grant.acquiredAtUsec);
+	}
 	return holders;
 }
 

@@ -2,6 +2,7 @@
 
 #include "core/scope.hpp"
 #include "errors.hpp"
+#include "object_path.hpp"
 
 namespace ipchub::bus {
 
@@ -12,6 +13,14 @@ constexpr OptionSpec kOpenExisting{"open_existing", "b"};
 constexpr OptionSpec kPersistent{"persistent", "b"};
 constexpr OptionSpec kAllowedApps{"allowed_apps", "as"};
 constexpr OptionSpec kScope{"scope", "s"};
+
+// What a sandboxed caller is told about an object of another scope that it may not use,
+// whether or not there is one.
+Error notShared(const Peer &peer, const std::string &what)
+{
+	return {ErrorCode::PermissionDenied,
+		"app " + peer.appId + " may not use " + what + ": not shared with it"};
+}
 
 } // namespace
 
@@ -75,12 +84,12 @@ std::shared_ptr<Object> ManagerAdaptor::open(core::ObjectTable<Object> &table,
 	const core::ObjectKey id{
 		unwrap(core::scopeForOpen(peer.appId, parsed.get<std::string>("scope"))), key};
 	auto existing = table.find(id);
-	// A sandboxed caller learns nothing of another scope, not even what is missing.
-	if (!existing && id.scope != peer.appId && !peer.appId.empty())
-		throw toDbusError({ErrorCode::PermissionDenied,
-				   "app " + peer.appId + " may not use scope \"" + id.scope + "\""});
-	if (existing)
-		checkAccess(peer, existing->info(), table.describe(id));
+	// A sandboxed caller learns nothing of another scope, not even what is missing:
+	// an object it may not use and no object at all get the same error and message.
+	if (!core::mayManage(peer.appId, id.scope) &&
+	    (!existing ||
+	     !core::mayAccess(peer.appId, existing->info().id.scope, existing->info().allowedApps)))
+		throw toDbusError(notShared(peer, table.describe(id)));
 	return unwrap(table.open(peer.name, id));
 }
 
@@ -123,14 +132,20 @@ ManagerAdaptor::CreateSharedMemory(const std::string &key, const uint64_t &size,
 				   const OptionMap &options)
 {
 	const Peer &peer = caller();
-	const auto parsed = unwrap(
-		Options::parse(options, {kOpenExisting, kPersistent, kAllowedApps, kScope}));
-	const core::ObjectInfo info = infoForCreate(peer, key, parsed);
+	const auto parsed = unwrap(Options::parse(
+		options,
+		{kOpenExisting, kPersistent, kAllowedApps, {"allowed_apps_access", "s"}, kScope}));
+	core::ObjectInfo info = infoForCreate(peer, key, parsed);
+	// Listed apps read unless the creator says they may write.
+	info.allowedAppsWrite = unwrap(core::parseAllowedAppsAccess(
+		parsed.get<std::string>("allowed_apps_access", "read")));
 	auto &table = context_.hub.segments;
 	const bool openExisting = parsed.get<bool>("open_existing", false);
 	if (auto existing = table.find(info.id); existing && openExisting) {
 		// Checked before the reference is taken: a failed call leaves nothing behind.
+		// The caller gets a read-write descriptor.
 		checkAccess(peer, existing->info(), table.describe(info.id));
+		checkWrite(peer, existing->info(), table.describe(info.id));
 		if (existing->size() != size)
 			throw toDbusError({ErrorCode::InvalidArgument,
 					   "size is " + std::to_string(size) + " bytes; the existing " +
@@ -194,14 +209,30 @@ bool ManagerAdaptor::remove(core::ObjectTable<Object> &table, Published<Object, 
 	auto object = published.find(path);
 	if (!object)
 		return false;
-	checkAccess(peer, object->info(), table.describe(object->id()));
+	checkManage(peer, object->info(), table.describe(object->id()), "remove");
 	unwrap(table.remove(object->id()));
 	return true;
+}
+
+bool ManagerAdaptor::inScope(const std::string &path, const std::string &scope)
+{
+	// The objects of an app's scope are below its node of a kind, never at it: a host
+	// object whose key is the app id has the node's path.
+	for (const char *kind : {"semaphore", "shm", "lock"})
+		if (path.starts_with(scopePath(kind, scope) + "/"))
+			return true;
+	return false;
 }
 
 void ManagerAdaptor::Remove(const sdbus::ObjectPath &path)
 {
 	const Peer &peer = caller();
+	// A sandboxed caller removes only in its own scope, and outside it learns nothing
+	// of what is there: the same refusal whether an object is at path or not.
+	if (!peer.appId.empty() && !inScope(path, peer.appId))
+		throw toDbusError({ErrorCode::PermissionDenied,
+				   "app " + peer.appId + " may not remove " + path +
+					   ": only the objects of its own scope"});
 	auto &hub = context_.hub;
 	if (!remove(hub.semaphores, semaphores_, peer, path) &&
 	    !remove(hub.segments, segments_, peer, path) && !remove(hub.locks, locks_, peer, path))

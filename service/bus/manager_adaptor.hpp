@@ -54,6 +54,8 @@ private:
 	template <typename Object, typename Adaptor>
 	bool remove(core::ObjectTable<Object> &table, Published<Object, Adaptor> &published,
 		    const Peer &peer, const std::string &path);
+	// Whether path is below the node of scope of some kind (object_path.hpp).
+	static bool inScope(const std::string &path, const std::string &scope);
 
 	sdbus::IConnection &connection_;
 	Context context_;

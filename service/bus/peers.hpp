@@ -68,6 +68,13 @@ public:
 			it->second->watching = true;
 	}
 
+	// The peer of that unique name if it has been identified, without asking the bus.
+	const Peer *find(const std::string &name) const
+	{
+		auto it = peers_.find(name);
+		return it != peers_.end() && it->second ? &*it->second : nullptr;
+	}
+
 	// Calls f with every peer identified so far and still on the bus.
 	template <typename F>
 	void forEach(const F &f) const

@@ -25,7 +25,7 @@ SemaphoreAdaptor::SemaphoreAdaptor(sdbus::IConnection &connection, std::string p
 		   [this](ChangedProperties &changed) {
 			   changed.add("Value", semaphore_->value());
 			   changed.add("Waiters", semaphore_->waiters());
-			   changed.add("Holders", holders());
+			   changed.add("Holders", holders(&changed.recipient()));
 		   }),
 	  waitEnded_(std::make_shared<WaitEndedSender>(getObject(),
 						       Semaphore_adaptor::INTERFACE_NAME))
@@ -173,14 +173,15 @@ uint32_t SemaphoreAdaptor::Waiters()
 std::vector<sdbus::Struct<std::string, uint32_t>> SemaphoreAdaptor::Holders()
 {
 	checkReader();
-	return holders();
+	return holders(propertyViewer(context_.peers));
 }
 
-std::vector<sdbus::Struct<std::string, uint32_t>> SemaphoreAdaptor::holders() const
+std::vector<sdbus::Struct<std::string, uint32_t>>
+SemaphoreAdaptor::holders(const Peer *viewer) const
 {
 	std::vector<sdbus::Struct<std::string, uint32_t>> holders;
 	for (const auto &[name, units] : semaphore_->holders())
-		holders.emplace_back(name, units);
+		holders.emplace_back(holderName(context_.peers, viewer, name), units);
 	return holders;
 }
 

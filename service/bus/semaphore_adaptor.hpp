@@ -38,7 +38,8 @@ private:
 	uint32_t Value() override;
 	uint32_t Waiters() override;
 	std::vector<sdbus::Struct<std::string, uint32_t>> Holders() override;
-	std::vector<sdbus::Struct<std::string, uint32_t>> holders() const;
+	// As viewer may see them (context.hpp).
+	std::vector<sdbus::Struct<std::string, uint32_t>> holders(const Peer *viewer) const;
 
 	const Peer &caller();
 	void checkReader() const;

@@ -23,7 +23,7 @@ SharedMemoryAdaptor::SharedMemoryAdaptor(sdbus::IConnection &connection, std::st
 		   [this](ChangedProperties &changed) {
 			   changed.add("Attachments", segment_->attachments());
 			   changed.add("Sealed", segment_->sealed());
-			   changed.add("LockHolder", segment_->lock().holder().value_or(""));
+			   changed.add("LockHolder", lockHolder(&changed.recipient()));
 			   changed.add("LockWaiters", segment_->lock().waiters());
 		   }),
 	  waitEnded_(std::make_shared<WaitEndedSender>(getObject(),
@@ -66,13 +66,17 @@ void SharedMemoryAdaptor::checkReader() const
 
 std::tuple<sdbus::UnixFd, uint64_t> SharedMemoryAdaptor::Attach(const bool &writable)
 {
-	auto fd = unwrap(segment_->attach(caller().name, writable));
+	const Peer &peer = caller();
+	if (writable)
+		checkWrite(peer, segment_->info(), context_.hub.segments.describe(segment_->id()));
+	auto fd = unwrap(segment_->attach(peer.name, writable));
 	return {toUnixFd(std::move(fd)), segment_->size()};
 }
 
 void SharedMemoryAdaptor::Seal()
 {
-	caller();
+	checkManage(caller(), segment_->info(), context_.hub.segments.describe(segment_->id()),
+		    "seal");
 	unwrap(segment_->seal());
 }
 
@@ -189,7 +193,13 @@ bool SharedMemoryAdaptor::Sealed()
 std::string SharedMemoryAdaptor::LockHolder()
 {
 	checkReader();
-	return segment_->lock().holder().value_or("");
+	return lockHolder(propertyViewer(context_.peers));
+}
+
+std::string SharedMemoryAdaptor::lockHolder(const Peer *viewer) const
+{
+	const auto holder = segment_->lock().holder();
+	return holder ? holderName(context_.peers, viewer, *holder) : "";
 }
 
 uint32_t SharedMemoryAdaptor::LockWaiters()

@@ -43,6 +43,8 @@ private:
 	uint32_t Attachments() override;
 	bool Sealed() override;
 	std::string LockHolder() override;
+	// As viewer may see it (context.hpp); "" when nobody holds the lock.
+	std::string lockHolder(const Peer *viewer) const;
 	uint32_t LockWaiters() override;
 
 	const Peer &caller();

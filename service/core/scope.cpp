@@ -65,4 +65,28 @@ bool mayAccess(const std::string &callerScope, const std::string &objectScope,
 	       std::ranges::find(allowedApps, callerScope) != allowedApps.end();
 }
 
+bool mayWrite(const std::string &callerScope, const ObjectInfo &info)
+{
+	return mayManage(callerScope, info.id.scope) ||
+	       (info.allowedAppsWrite && mayAccess(callerScope, info.id.scope, info.allowedApps));
+}
+
+bool mayManage(const std::string &callerScope, const std::string &objectScope)
+{
+	return callerScope.empty() || callerScope == objectScope;
+}
+
+Result<bool> parseAllowedAppsAccess(const std::string &access)
+{
+	if (access == "read")
+		return false;
+	if (access == "write")
+		return true;
+	return fail(ErrorCode::InvalidArgument,
+		    "option allowed_apps_access is \"" +
+			    (isValidUtf8(access) && access.size() <= 16 ? access
+									: std::string("…")) +
+			    "\"; it is \"read\" or \"write\"");
+}
+
 } // namespace ipchub::core

@@ -6,6 +6,8 @@
 
 #include <ipchub/result.hpp>
 
+#include "key.hpp"
+
 namespace ipchub::core {
 
 // Who may use which scope. A host caller (scope "") acts on every scope; a sandboxed
@@ -26,5 +28,13 @@ inline constexpr size_t kMaxAllowedApps = 256;
 Result<void> checkAllowedApps(const std::vector<std::string> &apps);
 bool mayAccess(const std::string &callerScope, const std::string &objectScope,
 	       const std::vector<std::string> &allowedApps);
+// Whether the caller may change the object's contents (a writable attach): its own
+// scope, the host, or a listed app the creator gave write access.
+bool mayWrite(const std::string &callerScope, const ObjectInfo &info);
+// Whether the caller may end or seal the object (Remove, Seal): its own scope or the
+// host only; being listed in allowed_apps never gives it.
+bool mayManage(const std::string &callerScope, const std::string &objectScope);
+// allowed_apps_access: "read" (false) or "write" (true).
+Result<bool> parseAllowedAppsAccess(const std::string &access);
 
 } // namespace ipchub::core

@@ -41,6 +41,26 @@ Result<UniqueFd> makeSealedMemfd(uint64_t size)
 	return fd;
 }
 
+// A new open file description of memfd, read-only: dup() would share the read-write
+// one, and mmap checks the description's mode. A client holding the read-write
+// descriptor may have changed the inode's mode (fchmod 0 refuses every re-open): the
+// service owns the inode too and puts owner-read back.
+Result<UniqueFd> openReadOnly(const UniqueFd &memfd)
+{
+	const std::string self = "/proc/self/fd/" + std::to_string(memfd.get());
+	UniqueFd fd(open(self.c_str(), O_RDONLY | O_CLOEXEC));
+	if (!fd && errno == EACCES && fchmod(memfd.get(), S_IRUSR) == 0)
+		fd.reset(open(self.c_str(), O_RDONLY | O_CLOEXEC));
+	if (!fd)
+		return detail::Unexpected<Error>(
+			systemError("re-opening the segment read-only (" + self + ")", errno));
+	return fd;
+}
+
+// The seals that make a segment immutable: the service adds the future-write one; a
+// client holding a read-write descriptor may have added either itself.
+constexpr int kWriteSeals = F_SEAL_WRITE | F_SEAL_FUTURE_WRITE;
+
 } // namespace
 
 Result<std::shared_ptr<SharedMemory>> SharedMemory::create(ObjectInfo info, uint64_t size,
@@ -57,12 +77,17 @@ Result<std::shared_ptr<SharedMemory>> SharedMemory::create(ObjectInfo info, uint
 	if (auto taken = quota.takeBytes(creator, size); !taken)
 		return detail::Unexpected<Error>(taken.error());
 	auto memfd = makeSealedMemfd(size);
-	if (!memfd) {
+	// Opened before any client has a descriptor: nothing a client does to the inode
+	// later (fchmod) can keep read-only attaches from working.
+	auto readOnly = memfd ? openReadOnly(*memfd) : Result<UniqueFd>(UniqueFd());
+	if (!memfd || !readOnly) {
 		quota.returnBytes(creator, size);
-		return detail::Unexpected<Error>(memfd.error());
+		return detail::Unexpected<Error>(memfd ? readOnly.error() : memfd.error());
 	}
-	return std::make_shared<SharedMemory>(std::move(info), size, std::move(*memfd), creator,
-					      quota);
+	auto segment = std::make_shared<SharedMemory>(std::move(info), size, std::move(*memfd),
+						      creator, quota);
+	segment->readOnly_ = std::move(*readOnly);
+	return segment;
 }
 
 Result<std::shared_ptr<SharedMemory>> SharedMemory::restore(ObjectInfo info, uint64_t size,
@@ -80,13 +105,20 @@ Result<std::shared_ptr<SharedMemory>> SharedMemory::restore(ObjectInfo info, uin
 	if (seals < 0 || (seals & (F_SEAL_SHRINK | F_SEAL_GROW)) != (F_SEAL_SHRINK | F_SEAL_GROW))
 		return fail(ErrorCode::InvalidArgument,
 			    "the restored segment's memfd is not sealed against shrink and grow");
+	auto readOnly = openReadOnly(memfd);
+	if (!readOnly)
+		return detail::Unexpected<Error>(readOnly.error());
 	const bool charge = !creator.empty() && quota.takeBytes(creator, size).has_value();
 	auto segment = std::make_shared<SharedMemory>(std::move(info), size, std::move(memfd),
 						      creator, quota);
 	segment->charged_ = charge;
-	// The kernel's seals win over the snapshot: a segment sealed just before the
-	// snapshot was written is sealed.
-	segment->sealed_ = sealed || (seals & F_SEAL_FUTURE_WRITE) != 0;
+	segment->readOnly_ = std::move(*readOnly);
+	// sealed() reads the kernel's seals, which win over the snapshot: a segment sealed
+	// after the snapshot was written is sealed. One the snapshot says is sealed is
+	// sealed again if its memfd somehow is not.
+	if (sealed)
+		if (auto done = segment->seal(); !done)
+			return detail::Unexpected<Error>(done.error());
 	return segment;
 }
 
@@ -121,7 +153,7 @@ Result<UniqueFd> SharedMemory::attach(const ClientId &client, bool writable)
 		return fail(ErrorCode::NotFound, "the segment was removed");
 	UniqueFd fd;
 	if (writable) {
-		if (sealed_)
+		if (sealed())
 			return fail(ErrorCode::PermissionDenied,
 				    "the segment is sealed; only read-only attaches (writable = "
 				    "false) are possible");
@@ -143,24 +175,50 @@ Result<UniqueFd> SharedMemory::attach(const ClientId &client, bool writable)
 
 Result<void> SharedMemory::readOnlyFd()
 {
+	// Opened once (create and restore open it at once): a path lookup through /proc
+	// costs more than the rest of an Attach.
 	if (readOnly_)
 		return {};
-	// A new open file description, read-only: dup() would share the read-write one,
-	// and mmap checks the description's mode. Opened once: a path lookup through
-	// /proc costs more than the rest of an Attach.
-	const std::string self = "/proc/self/fd/" + std::to_string(memfd_.get());
-	readOnly_.reset(open(self.c_str(), O_RDONLY | O_CLOEXEC));
-	if (!readOnly_)
-		return detail::Unexpected<Error>(
-			systemError("re-opening the segment read-only (" + self + ")", errno));
+	auto opened = openReadOnly(memfd_);
+	if (!opened)
+		return detail::Unexpected<Error>(opened.error());
+	readOnly_ = std::move(*opened);
 	return {};
+}
+
+int SharedMemory::seals() const
+{
+	return memfd_ ? fcntl(memfd_.get(), F_GET_SEALS) : -1;
+}
+
+bool SharedMemory::sealed() const
+{
+	const int current = seals();
+	return sealed_ || (current >= 0 && (current & kWriteSeals) != 0);
 }
 
 Result<void> SharedMemory::seal()
 {
 	if (sealed_)
 		return {};
-	if (fcntl(memfd_.get(), F_ADD_SEALS, F_SEAL_FUTURE_WRITE | F_SEAL_SEAL) < 0)
+	if (!memfd_)
+		return fail(ErrorCode::NotFound, "the segment was removed");
+	const int current = seals();
+	if (current < 0)
+		return detail::Unexpected<Error>(
+			systemError("reading the segment's seals (F_GET_SEALS)", errno));
+	// A client with a read-write descriptor may have sealed the segment itself: what
+	// it added counts, and the seals are closed if they are still open.
+	int wanted = 0;
+	if ((current & kWriteSeals) == 0)
+		wanted |= F_SEAL_FUTURE_WRITE;
+	if ((current & F_SEAL_SEAL) == 0)
+		wanted |= F_SEAL_SEAL;
+	else if (wanted != 0)
+		return fail(ErrorCode::PermissionDenied,
+			    "the segment cannot be sealed: a client holding a writable descriptor "
+			    "added F_SEAL_SEAL to its memfd, which forbids adding the write seal");
+	if (wanted != 0 && fcntl(memfd_.get(), F_ADD_SEALS, wanted) < 0)
 		return detail::Unexpected<Error>(
 			systemError("adding F_SEAL_FUTURE_WRITE and F_SEAL_SEAL", errno));
 	sealed_ = true;

@@ -15,9 +15,8 @@ namespace ipchub::core {
 
 // A named shared-memory segment: a sealed memfd that the service hands out, so the
 // data never crosses the bus. The service keeps the read-write memfd of each segment
-// and, from the first read-only attach on, one read-only descriptor of it: at most two,
-// however many attaches. The kernel frees the memory once the service and every client
-// have closed theirs.
+// and one read-only descriptor of it, opened at creation: two, however many attaches.
+// The kernel frees the memory once the service and every client have closed theirs.
 //
 // From creation the memfd is sealed against shrink and grow: nobody can truncate it
 // under someone else's mapping (no SIGBUS). Seal() adds the future-write seal: no new
@@ -51,7 +50,9 @@ public:
 	const ObjectKey &id() const { return info_.id; }
 	const ObjectInfo &info() const { return info_; }
 	uint64_t size() const { return size_; }
-	bool sealed() const { return sealed_; }
+	// Whether writes are sealed off: by Seal(), or by a seal a client holding a
+	// read-write descriptor added to the memfd itself (read from the kernel).
+	bool sealed() const;
 	// The service's read-write descriptor; empty once the segment has ended.
 	const UniqueFd &memfd() const { return memfd_; }
 	const ClientId &creator() const { return creator_; }
@@ -76,7 +77,9 @@ public:
 	// kernel refuses a writable shared mapping.
 	// Writable attaches of a sealed segment are PermissionDenied.
 	Result<UniqueFd> attach(const ClientId &client, bool writable);
-	// Adds F_SEAL_FUTURE_WRITE and F_SEAL_SEAL. Sealing a sealed segment does nothing.
+	// Adds F_SEAL_FUTURE_WRITE and F_SEAL_SEAL, those a client has not added itself.
+	// Sealing a sealed segment does nothing. PermissionDenied when a client closed the
+	// seals (F_SEAL_SEAL) before any write seal: the kernel refuses it for good.
 	Result<void> seal();
 
 	// The client closed the segment or left the bus: it is no longer attached, and
@@ -90,6 +93,8 @@ private:
 	void notify();
 	// Opens readOnly_ unless it is open.
 	Result<void> readOnlyFd();
+	// The memfd's seals (F_GET_SEALS), -1 once the segment has ended.
+	int seals() const;
 
 	ObjectInfo info_;
 	uint64_t size_;

@@ -243,9 +243,10 @@ void writeSegment(Writer &out, const SegmentRecord &record)
 	out.strings(record.attached);
 	out.u8(record.lockHolder.has_value());
 	out.string(record.lockHolder.value_or(""));
+	out.u8(record.info.allowedAppsWrite);
 }
 
-SegmentRecord readSegment(Reader &in)
+SegmentRecord readSegment(Reader &in, uint32_t version)
 {
 	SegmentRecord record;
 	record.info = in.info();
@@ -261,6 +262,10 @@ SegmentRecord readSegment(Reader &in)
 	auto holder = in.string("lock holder");
 	if (locked)
 		record.lockHolder = std::move(holder);
+	// Before version 3 listed apps could attach any segment writable; restored, they
+	// get the default that every segment has now: read only.
+	if (version >= 3)
+		record.info.allowedAppsWrite = in.flag("allowed apps write");
 	return record;
 }
 
@@ -310,7 +315,7 @@ Result<Snapshot> decodeSnapshot(std::string_view bytes)
 	for (uint32_t i = in.count("locks", 28); in.ok() && i > 0; --i)
 		snapshot.locks.push_back(readLock(in, version));
 	for (uint32_t i = in.count("segments", 42); in.ok() && i > 0; --i)
-		snapshot.segments.push_back(readSegment(in));
+		snapshot.segments.push_back(readSegment(in, version));
 	if (in.ok() && in.remaining() != 0)
 		in.reject("trailing bytes");
 	if (!in.ok())

@@ -57,8 +57,9 @@ struct Snapshot {
 	std::vector<SegmentRecord> segments;
 };
 
-// Version 2 added the fd names of handle ends; version 1 snapshots still read.
-inline constexpr uint32_t kSnapshotVersion = 2;
+// Version 2 added the fd names of handle ends, version 3 whether a segment's listed
+// apps may write; version 1 and 2 snapshots still read.
+inline constexpr uint32_t kSnapshotVersion = 3;
 inline constexpr uint32_t kOldestSnapshotVersion = 1;
 
 // The binary form: a magic, the version, length-prefixed fields in little endian and

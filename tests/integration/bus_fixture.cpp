@@ -204,9 +204,11 @@ void IpchubTest::TearDown()
 	bus_.reset();
 }
 
-void IpchubTest::startDaemon(const std::vector<std::string> &args)
+void IpchubTest::startDaemon(const std::vector<std::string> &args,
+			     const std::vector<std::string> &wrapper)
 {
-	std::vector<std::string> argv{ipchubdPath()};
+	std::vector<std::string> argv = wrapper;
+	argv.push_back(ipchubdPath());
 	argv.insert(argv.end(), args.begin(), args.end());
 	daemon_ = spawn(argv);
 	// Ends early when ipchubd exits (not built, not found, failed).

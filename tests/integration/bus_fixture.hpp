@@ -82,8 +82,10 @@ protected:
 	void TearDown() override;
 
 	const std::string &address() const { return bus_->address(); }
-	// Starts ipchubd with extra arguments and waits until it owns its name.
-	void startDaemon(const std::vector<std::string> &args = {});
+	// Starts ipchubd with extra arguments, through wrapper (a command that runs the
+	// rest of its argv) if any, and waits until it owns its name.
+	void startDaemon(const std::vector<std::string> &args = {},
+			 const std::vector<std::string> &wrapper = {});
 	// signal (SIGTERM by default) to ipchubd; its exit status.
 	int stopDaemon(int signal = SIGTERM);
 	pid_t daemonPid() const { return daemon_.pid(); }

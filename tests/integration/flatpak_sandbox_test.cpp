@@ -144,7 +144,10 @@ TEST_F(FlatpakSandboxTest, HostObjectsAreOutOfReachUnlessShared)
 TEST_F(FlatpakSandboxTest, SharedSegmentMapsThroughTheProxy)
 {
 	auto host = connect();
-	auto frame = host.createSharedMemory("frame", 4096, {.allowedApps = {kApp}});
+	// Shared for writing too: listed apps only read unless the creator says so.
+	auto frame = host.createSharedMemory("frame", 4096,
+					     {.allowedApps = {kApp},
+					      .allowedAppsAccess = Access::ReadWrite});
 	ASSERT_TRUE(frame) << frame.error().message;
 	const std::string text = "written-by-the-host";
 	std::memcpy(frame->data().data(), text.data(), text.size());

@@ -10,13 +10,17 @@
 //   open-shm KEY SCOPE ro|rw         openSharedMemory
 //   read-shm KEY LENGTH              the first LENGTH bytes of the mapping
 //   write-shm KEY TEXT
+//   seal-shm KEY                     seal() of the segment opened as KEY
 //   create-lock KEY SCOPE            createLock
+//   open-lock KEY SCOPE              openLock
 //   lock KEY                         tryAcquire(Exclusive) on the lock opened as KEY
 //   remove PATH                      Client::remove
 //   watch                            a second connection (sd-bus through the library's
 //                                    relay) that calls ipchubd once and records signals
 //   heard-until TEXT                 the signals recorded once one mentions TEXT (or
-//                                    after 10 s): "PATH MEMBER [OBJECT PATH]" joined by ';'
+//                                    after 10 s): "PATH MEMBER [OBJECT PATH]" joined by ';',
+//                                    a PropertiesChanged with Holders followed by
+//                                    " holders=NAME/PID,..." (PID 0 for a semaphore's)
 
 #include <algorithm>
 #include <chrono>
@@ -56,6 +60,33 @@ std::string errorLine(const Error &error)
 	return "error " + std::string(errorCodeName(error.code)) + " " + error.message;
 }
 
+// " holders=NAME/PID,..." when a PropertiesChanged carries Holders, else "".
+std::string holdersOf(sdbus::Message &message)
+{
+	std::string interface;
+	std::map<std::string, sdbus::Variant> changed;
+	message >> interface >> changed;
+	const auto holders = changed.find("Holders");
+	if (holders == changed.end())
+		return "";
+	std::vector<std::string> entries;
+	if (holders->second.containsValueOfType<std::vector<sdbus::Struct<std::string, uint32_t>>>())
+		for (const auto &holder :
+		     holders->second.get<std::vector<sdbus::Struct<std::string, uint32_t>>>())
+			entries.push_back(std::get<0>(holder) + "/0");
+	else
+		for (const auto &holder :
+		     holders->second
+			     .get<std::vector<sdbus::Struct<std::string, std::string, uint32_t,
+							    std::string, uint64_t, uint64_t>>>())
+			entries.push_back(std::get<0>(holder) + "/" +
+					  std::to_string(std::get<2>(holder)));
+	std::string line = " holders=";
+	for (size_t i = 0; i < entries.size(); ++i)
+		line += (i ? "," : "") + entries[i];
+	return line;
+}
+
 std::string watch(State &state)
 {
 	const char *address = std::getenv("DBUS_SESSION_BUS_ADDRESS");
@@ -74,6 +105,9 @@ std::string watch(State &state)
 							      message >> path;
 							      line += " " + path;
 						      }
+						      if (message.getMemberName() ==
+							  "PropertiesChanged")
+							      line += holdersOf(message);
 						      state.heard.push_back(line);
 					      });
 	// ipchubd sends its signals to the connections that called GetManagedObjects (a
@@ -179,9 +213,16 @@ std::string execute(State &state, const std::vector<std::string> &words)
 		std::memcpy(bytes.data(), arg(2).data(), std::min(arg(2).size(), bytes.size()));
 		return "ok";
 	}
+	if (verb == "seal-shm") {
+		auto sealed = state.segments.at(arg(1)).seal();
+		return sealed ? "ok" : errorLine(sealed.error());
+	}
 	if (verb == "create-lock")
 		return keep(client.createLock(arg(1), {.scope = scopeArgument(arg(2))}),
 			    state.locks, arg(1));
+	if (verb == "open-lock")
+		return keep(client.openLock(arg(1), {.scope = scopeArgument(arg(2))}), state.locks,
+			    arg(1));
 	if (verb == "lock") {
 		auto guard = state.locks.at(arg(1)).tryAcquire(LockMode::Exclusive);
 		if (!guard)

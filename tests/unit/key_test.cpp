@@ -75,5 +75,27 @@ TEST(Scope, AccessNeedsHostSameScopeOrAllowedApp)
 	EXPECT_TRUE(mayAccess("org.example.Other", "org.example.App", {"org.example.Other"}));
 }
 
+TEST(Scope, ListedAppsWriteOnlyWhenGivenWriteAndNeverManage)
+{
+	ObjectInfo info{{"", "frame"}, {"org.example.Viewer"}};
+	EXPECT_TRUE(mayWrite("", info));
+	EXPECT_FALSE(mayWrite("org.example.Viewer", info)) << "read is the default";
+	EXPECT_FALSE(mayWrite("org.example.Other", info));
+	info.allowedAppsWrite = true;
+	EXPECT_TRUE(mayWrite("org.example.Viewer", info));
+	EXPECT_FALSE(mayWrite("org.example.Other", info));
+
+	EXPECT_TRUE(mayManage("", "org.example.App"));
+	EXPECT_TRUE(mayManage("org.example.App", "org.example.App"));
+	EXPECT_FALSE(mayManage("org.example.Viewer", ""));
+
+	EXPECT_EQ(parseAllowedAppsAccess("read").value_or(true), false);
+	EXPECT_EQ(parseAllowedAppsAccess("write").value_or(false), true);
+	auto bad = parseAllowedAppsAccess("admin");
+	ASSERT_FALSE(bad);
+	EXPECT_EQ(bad.error().code, ErrorCode::InvalidArgument);
+	EXPECT_NE(bad.error().message.find("allowed_apps_access"), std::string::npos);
+}
+
 } // namespace
 } // namespace ipchub::core

@@ -197,11 +197,42 @@ TEST(SnapshotVersions, AVersion1SnapshotStillReads)
 	// A version 2 snapshot cut the same way is broken, and an unknown version refused.
 	body[8] = 2;
 	EXPECT_FALSE(decodeSnapshot(withChecksum(body)));
-	body[8] = 3;
+	body[8] = 4;
 	auto future = decodeSnapshot(withChecksum(body));
 	ASSERT_FALSE(future);
-	EXPECT_NE(future.error().message.find("reads 1 to 2"), std::string::npos)
+	EXPECT_NE(future.error().message.find("reads 1 to 3"), std::string::npos)
 		<< future.error().message;
+}
+
+TEST(SnapshotVersions, ASegmentKeepsWhetherListedAppsMayWrite)
+{
+	Snapshot snapshot;
+	SegmentRecord record{ObjectInfo{{"", "frame"}, {"org.example.App"}, true},
+			     64,
+			     false,
+			     "shm.1",
+			     ":1.1",
+			     {},
+			     {},
+			     std::nullopt};
+	snapshot.segments.push_back(record);
+	const std::string encoded = encodeSnapshot(snapshot);
+	auto decoded = decodeSnapshot(encoded);
+	ASSERT_TRUE(decoded) << decoded.error().message;
+	ASSERT_EQ(decoded->segments.size(), 1u);
+	EXPECT_TRUE(decoded->segments[0].info.allowedAppsWrite);
+
+	// Version 2 had no such field (the last byte before the checksum): its segments
+	// read with the default, read only.
+	std::string body = encoded.substr(0, encoded.size() - 8);
+	ASSERT_EQ(body.back(), '\1');
+	body.pop_back();
+	body[8] = 2;
+	auto old = decodeSnapshot(withChecksum(body));
+	ASSERT_TRUE(old) << old.error().message;
+	ASSERT_EQ(old->segments.size(), 1u);
+	EXPECT_FALSE(old->segments[0].info.allowedAppsWrite);
+	EXPECT_EQ(old->segments[0].info.allowedApps, std::vector<std::string>{"org.example.App"});
 }
 
 TEST_F(SnapshotCore, RejectsGarbageWithoutCrashing)
@@ -227,8 +258,8 @@ TEST_F(SnapshotCore, RejectsGarbageWithoutCrashing)
 		for (size_t i = 0; i < size; ++i)
 			bytes.push_back(static_cast<char>(random() % 4 == 0 ? random() : random() % 3));
 		if (round % 2 == 0 && bytes.size() >= 12) {
-			// Both versions it reads.
-			bytes[8] = static_cast<char>(1 + (round / 2) % 2);
+			// Every version it reads.
+			bytes[8] = static_cast<char>(1 + (round / 2) % 3);
 			bytes[9] = bytes[10] = bytes[11] = 0;
 		}
 		(void)decodeSnapshot(withChecksum(bytes));

@@ -37,6 +37,9 @@ struct SharedMemoryOptions {
 	bool persistent = false;
 	// Sandboxed apps that may use the segment too.
 	std::vector<std::string> allowedApps{};
+	// What those apps may do: read it (attach read-only), or write it too. Whatever
+	// this says, only the segment's own scope and the host may seal or remove it.
+	Access allowedAppsAccess = Access::ReadOnly;
 	// The scope to create in: unset means the caller's own; "" is the host's,
 	// else an app id. Only host callers may create outside their own scope.
 	std::optional<std::string> scope{};
