@@ -20,19 +20,19 @@ SemaphoreAdaptor::SemaphoreAdaptor(sdbus::IConnection &connection, std::string p
 				   std::shared_ptr<core::Semaphore> semaphore, Context context)
 	: AdaptorInterfaces(connection, std::move(path)), semaphore_(std::move(semaphore)),
 	  context_(context),
-	  changes_(getObject(), Semaphore_adaptor::INTERFACE_NAME, context.loop, context.peers,
+	  changes_(getObject(), Semaphore_adaptor::INTERFACE_NAME, context.loop, context.delivery,
 		   semaphore_->info(),
 		   [this](ChangedProperties &changed) {
 			   changed.add("Value", semaphore_->value());
 			   changed.add("Waiters", semaphore_->waiters());
-			   changed.add("Holders", holders());
+			   changed.addArray("Holders", holders());
 		   }),
 	  waitEnded_(std::make_shared<WaitEndedSender>(getObject(),
 						       Semaphore_adaptor::INTERFACE_NAME))
 {
 	registerAdaptor();
 	semaphore_->setChangeHandler([this] { changes_.schedule(); });
-	announceAdded(*context_.manager, context_.peers, semaphore_->info(), getObject().getObjectPath(),
+	announceAdded(*context_.manager, context_.delivery, semaphore_->info(), getObject().getObjectPath(),
 		      Semaphore_adaptor::INTERFACE_NAME,
 		      {{"Key", sdbus::Variant(Key())},
 		       {"Scope", sdbus::Variant(Scope())},
@@ -46,7 +46,7 @@ SemaphoreAdaptor::~SemaphoreAdaptor()
 {
 	semaphore_->setChangeHandler(nullptr);
 	waitEnded_->detach();
-	announceRemoved(*context_.manager, context_.peers, semaphore_->info(), getObject().getObjectPath(),
+	announceRemoved(*context_.manager, context_.delivery, semaphore_->info(), getObject().getObjectPath(),
 			Semaphore_adaptor::INTERFACE_NAME);
 	unregisterAdaptor();
 }
