@@ -9,7 +9,8 @@ Daemon::Daemon(sdbus::IConnection &connection, EventLoop &loop, const core::Limi
 	: verbose_(verbose), connection_(connection), hub_(limits),
 	  fdStore_(loop, hub_, FdStore::managerListens()), peers_(connection),
 	  delivery_(connection, hub_.limits()),
-	  manager_(connection, Context{hub_, peers_, loop, delivery_}), pathGuard_(connection, peers_, hub_)
+	  manager_(connection, Context{hub_, peers_, loop, delivery_}),
+	  pathGuard_(connection, peers_, hub_)
 {
 	// Only names that lose their owner: arg2 (the new owner) is empty.
 	nameOwnerChanged_ = connection.addMatch(

@@ -59,7 +59,8 @@ void Delivery::changed(const std::string &path)
 	if (sender == senders_.end())
 		return;
 	std::vector<std::string> recipients;
-	interests_.forEachRecipient(path, [&](const std::string &name) { recipients.push_back(name); });
+	interests_.forEachRecipient(path,
+				    [&](const std::string &name) { recipients.push_back(name); });
 	for (const auto &name : recipients) {
 		Window &peer = window(name);
 		if (deliver(peer, sender->second))

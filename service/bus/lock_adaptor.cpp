@@ -47,8 +47,8 @@ LockAdaptor::LockAdaptor(sdbus::IConnection &connection, std::string path,
 		changes_.schedule();
 	});
 	watchRestoredHandles();
-	announceAdded(*context_.manager, context_.delivery, lock_->info(), getObject().getObjectPath(),
-		      Lock_adaptor::INTERFACE_NAME,
+	announceAdded(*context_.manager, context_.delivery, lock_->info(),
+		      getObject().getObjectPath(), Lock_adaptor::INTERFACE_NAME,
 		      {{"Key", sdbus::Variant(Key())},
 		       {"Scope", sdbus::Variant(Scope())},
 		       {"Mode", sdbus::Variant(Mode())},
@@ -62,8 +62,8 @@ LockAdaptor::~LockAdaptor()
 	lock_->setChangeHandler(nullptr);
 	waitEnded_->detach();
 	handles_.clear();
-	announceRemoved(*context_.manager, context_.delivery, lock_->info(), getObject().getObjectPath(),
-			Lock_adaptor::INTERFACE_NAME);
+	announceRemoved(*context_.manager, context_.delivery, lock_->info(),
+			getObject().getObjectPath(), Lock_adaptor::INTERFACE_NAME);
 	unregisterAdaptor();
 }
 

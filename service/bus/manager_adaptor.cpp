@@ -167,8 +167,8 @@ ManagerAdaptor::CreateSharedMemory(const std::string &key, const uint64_t &size,
 sdbus::ObjectPath ManagerAdaptor::OpenSharedMemory(const std::string &key,
 						   const OptionMap &options)
 {
-	return joined(
-		segments_.publish(connection_, context_, open(context_.hub.segments, key, options)));
+	return joined(segments_.publish(connection_, context_,
+					open(context_.hub.segments, key, options)));
 }
 
 sdbus::ObjectPath ManagerAdaptor::CreateLock(const std::string &key, const OptionMap &options)
@@ -193,7 +193,8 @@ sdbus::ObjectPath ManagerAdaptor::CreateLock(const std::string &key, const Optio
 
 sdbus::ObjectPath ManagerAdaptor::OpenLock(const std::string &key, const OptionMap &options)
 {
-	return joined(locks_.publish(connection_, context_, open(context_.hub.locks, key, options)));
+	return joined(
+		locks_.publish(connection_, context_, open(context_.hub.locks, key, options)));
 }
 
 template <typename Object, typename Adaptor>
@@ -234,7 +235,8 @@ std::map<std::string, sdbus::Variant> ManagerAdaptor::Limits()
 		{"bytes_per_connection", sdbus::Variant(limits.bytesPerConnection)},
 		{"interested_peers_per_object", sdbus::Variant(limits.interestedPeersPerObject)},
 		{"interests_per_connection", sdbus::Variant(limits.interestsPerConnection)},
-		{"unread_signals_per_connection", sdbus::Variant(limits.unreadSignalsPerConnection)},
+		{"unread_signals_per_connection",
+		 sdbus::Variant(limits.unreadSignalsPerConnection)},
 	};
 }
 

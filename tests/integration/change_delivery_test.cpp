@@ -60,9 +60,12 @@ private:
 	{
 		const char *python = std::getenv("IPCHUB_PYTHON_GI");
 		const char *script = std::getenv("IPCHUB_GIO_CACHE_SCRIPT");
-		std::vector<std::string> argv{"env", "DBUS_SESSION_BUS_ADDRESS=" + address,
+		std::vector<std::string> argv{"env",
+					      "DBUS_SESSION_BUS_ADDRESS=" + address,
 					      python ? python : "/usr/bin/python3",
-					      script ? script : "gio_property_cache.py", path, interface};
+					      script ? script : "gio_property_cache.py",
+					      path,
+					      interface};
 		argv.insert(argv.end(), names.begin(), names.end());
 		return argv;
 	}
@@ -80,8 +83,7 @@ void expectSeen(GioProxy &proxy, const std::string &name, const std::string &val
 	const auto seen = proxy.next();
 	EXPECT_EQ(seen.name, name);
 	EXPECT_EQ(seen.value, value);
-	const auto late =
-		std::chrono::duration_cast<std::chrono::microseconds>(seen.at - start);
+	const auto late = std::chrono::duration_cast<std::chrono::microseconds>(seen.at - start);
 	EXPECT_LT(late, kSeenWithin) << name << " = " << value << " seen " << late.count()
 				     << " µs after the change started";
 }
@@ -188,8 +190,9 @@ TEST_F(ChangeDeliveryTest, InterestedPeersAreBoundedPerObjectAndPerConnection)
 	ASSERT_EQ(stopDaemon(), 0);
 	startDaemon({"--interested-peers-per-object=2", "--interests-per-connection=2"});
 	RawConnection observer(address());
-	const auto limits = observer.property("/io/github/ipchub1", "io.github.ipchub1.Manager", "Limits")
-				    .get<std::map<std::string, sdbus::Variant>>();
+	const auto limits =
+		observer.property("/io/github/ipchub1", "io.github.ipchub1.Manager", "Limits")
+			.get<std::map<std::string, sdbus::Variant>>();
 	EXPECT_EQ(limits.at("interested_peers_per_object").get<uint32_t>(), 2u);
 	EXPECT_EQ(limits.at("interests_per_connection").get<uint32_t>(), 2u);
 

@@ -149,7 +149,8 @@ TEST_F(FlatpakVisibilityTest, AnAppHearsNothingOfHostObjectsItDidNotRead)
 	ASSERT_TRUE(unread->acquire(1, 0us));
 	ASSERT_TRUE(hostSecret->acquire(1, 0us));
 	ASSERT_TRUE(monitor.waitFor([&] {
-		return heardByHost.contains(unread->path()) && heardByHost.contains(hostSecret->path());
+		return heardByHost.contains(unread->path()) &&
+		       heardByHost.contains(hostSecret->path());
 	}));
 	ASSERT_TRUE(read->acquire(1, 0us));
 	const std::string heard = inside->ask("heard-until semaphore/read PropertiesChanged");

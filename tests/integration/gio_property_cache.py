@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 # What a GLib application sees of an ipchub object: a plain Gio.DBusProxy, which reads
 # every property once (GetAll) and then lives on PropertiesChanged. Prints the proxy's
-# cached value of each named property, once at the start and again whenever the cache
-# changes: "NAME VALUE SECONDS" (VALUE as GVariant text, "-" once invalidated; SECONDS
+# cached value of each named property, once at the start and again whenever a
+# PropertiesChanged changes it: "NAME VALUE SECONDS" (VALUE as GVariant text, "-" once invalidated; SECONDS
 # from CLOCK_MONOTONIC, the clock of std::chrono::steady_clock).
 # Usage: gio_property_cache.py PATH INTERFACE NAME...
 
@@ -21,9 +21,16 @@ def main():
     proxy = Gio.DBusProxy.new_sync(bus, Gio.DBusProxyFlags.NONE, None,
                                    "io.github.ipchub1", path, interface, None)
 
+    shown = {}
+
     def show(name):
         value = proxy.get_cached_property(name)
         text = value.print_(False) if value is not None else "-"
+        # A signal carries every changing property of the object; only a new value
+        # is a change of this one.
+        if shown.get(name) == text:
+            return
+        shown[name] = text
         print(name, text, "%.6f" % time.clock_gettime(time.CLOCK_MONOTONIC), flush=True)
 
     def changed(_proxy, changed_properties, invalidated):

@@ -112,14 +112,14 @@ TEST_F(SilentWatcherTest, AWatcherThatNeverReadsCostsABoundedQueueAndNoLatency)
 		<< "dbus-daemon's queue for a watcher that reads nothing still grows";
 	const uint32_t peak = stats.at("PeakOutgoingBytes").get<uint32_t>();
 	std::cout << "pair median " << baseline.count() << " µs without the watcher, "
-		  << withWatcher.count() << " µs with it; dbus-daemon's peak queue for it "
-		  << peak << " bytes\n";
+		  << withWatcher.count() << " µs with it; dbus-daemon's peak queue for it " << peak
+		  << " bytes\n";
 	EXPECT_LE(withWatcher.count(), 2 * baseline.count())
 		<< "calls took " << withWatcher.count() << " µs with a watcher that never reads, "
 		<< baseline.count() << " µs without";
-	const auto limits = observer.property("/io/github/ipchub1", "io.github.ipchub1.Manager",
-					      "Limits")
-				    .get<std::map<std::string, sdbus::Variant>>();
+	const auto limits =
+		observer.property("/io/github/ipchub1", "io.github.ipchub1.Manager", "Limits")
+			.get<std::map<std::string, sdbus::Variant>>();
 	ASSERT_TRUE(limits.contains("unread_signals_per_connection"));
 	const uint32_t window = limits.at("unread_signals_per_connection").get<uint32_t>();
 	// Every signal here is a few hundred bytes; 1 KiB each is a generous bound.
@@ -127,7 +127,8 @@ TEST_F(SilentWatcherTest, AWatcherThatNeverReadsCostsABoundedQueueAndNoLatency)
 		<< "dbus-daemon held " << peak << " bytes for a watcher that reads nothing";
 
 	// Once it reads, it is sent the lock's latest state.
-	ASSERT_TRUE(waitFor([&] { return lock->holders().value_or(std::vector<LockHolder>{}).size() == 200; }));
+	ASSERT_TRUE(waitFor(
+		[&] { return lock->holders().value_or(std::vector<LockHolder>{}).size() == 200; }));
 	const uint64_t finalToken = lock->token().value_or(0);
 	EXPECT_TRUE(watcher.waitFor([&] { return *lastToken == finalToken; }))
 		<< "the watcher's last Token is " << *lastToken << ", the lock's " << finalToken;
