@@ -3,6 +3,7 @@
 // a plain Gio.DBusProxy does by reading the properties once; within the per-object and
 // per-connection bounds; never a peer that left.
 
+#include <algorithm>
 #include <cstdlib>
 #include <sstream>
 
@@ -157,6 +158,64 @@ TEST_F(ChangeDeliveryTest, GioProxyCachedLockHolderFollowsTheSegmentLock)
 		held.emplace(std::move(*locked));
 	});
 	expectSeen(proxy, "LockHolder", "''", [&] { ASSERT_TRUE(held->unlock()); });
+}
+
+// Holders of more than 64 entries goes out invalidated, without its value: a lock of
+// thousands of shared grants must not make every signal megabytes long.
+TEST_F(ChangeDeliveryTest, LargeHoldersGoOutInvalidated)
+{
+	auto owner = connect();
+	auto lock = owner.createLock("db");
+	ASSERT_TRUE(lock);
+	RawConnection reader(address());
+	struct Change {
+		bool holdersSent = false;
+		bool holdersInvalidated = false;
+		uint64_t token = 0;
+	};
+	auto changes = std::make_shared<std::vector<Change>>();
+	reader.addMatch("type='signal',interface='org.freedesktop.DBus.Properties',"
+			"member='PropertiesChanged',path='" +
+				lock->path() + "'",
+			[changes](sdbus::Message &message) {
+				std::string interface;
+				std::map<std::string, sdbus::Variant> changed;
+				std::vector<std::string> invalidated;
+				message >> interface >> changed >> invalidated;
+				changes->push_back(
+					{changed.contains("Holders"),
+					 std::ranges::find(invalidated, "Holders") != invalidated.end(),
+					 changed.contains("Token") ? changed.at("Token").get<uint64_t>()
+								   : 0});
+			});
+	EXPECT_EQ(reader.property(lock->path(), kLockInterface, "Mode").get<std::string>(),
+		  "unlocked");
+
+	std::vector<LockHandle> grants;
+	const auto grantUpTo = [&](size_t count) {
+		while (grants.size() < count) {
+			auto grant = lock->acquireHandle(LockMode::Shared, 0us);
+			ASSERT_TRUE(grant) << grant.error().message;
+			grants.push_back(std::move(*grant));
+		}
+	};
+	const auto lastChange = [&](size_t count) {
+		const uint64_t token = lock->token().value_or(0);
+		EXPECT_TRUE(reader.waitFor([&] {
+			return !changes->empty() && changes->back().token == token;
+		})) << "no PropertiesChanged with " << count << " holders";
+		return changes->empty() ? Change{} : changes->back();
+	};
+	grantUpTo(64);
+	const Change inline64 = lastChange(64);
+	EXPECT_TRUE(inline64.holdersSent);
+	EXPECT_FALSE(inline64.holdersInvalidated);
+	grantUpTo(65);
+	const Change past = lastChange(65);
+	EXPECT_FALSE(past.holdersSent);
+	EXPECT_TRUE(past.holdersInvalidated);
+	// Get still gives every holder.
+	EXPECT_EQ(lock->holders().value_or(std::vector<LockHolder>{}).size(), 65u);
 }
 
 // Records the PropertiesChanged signals a connection is sent, by object path.
