@@ -182,11 +182,12 @@ TEST_F(ChangeDeliveryTest, LargeHoldersGoOutInvalidated)
 				std::map<std::string, sdbus::Variant> changed;
 				std::vector<std::string> invalidated;
 				message >> interface >> changed >> invalidated;
-				changes->push_back(
-					{changed.contains("Holders"),
-					 std::ranges::find(invalidated, "Holders") != invalidated.end(),
-					 changed.contains("Token") ? changed.at("Token").get<uint64_t>()
-								   : 0});
+				changes->push_back({changed.contains("Holders"),
+						    std::ranges::find(invalidated, "Holders") !=
+							    invalidated.end(),
+						    changed.contains("Token")
+							    ? changed.at("Token").get<uint64_t>()
+							    : 0});
 			});
 	EXPECT_EQ(reader.property(lock->path(), kLockInterface, "Mode").get<std::string>(),
 		  "unlocked");
@@ -201,9 +202,9 @@ TEST_F(ChangeDeliveryTest, LargeHoldersGoOutInvalidated)
 	};
 	const auto lastChange = [&](size_t count) {
 		const uint64_t token = lock->token().value_or(0);
-		EXPECT_TRUE(reader.waitFor([&] {
-			return !changes->empty() && changes->back().token == token;
-		})) << "no PropertiesChanged with " << count << " holders";
+		EXPECT_TRUE(reader.waitFor(
+			[&] { return !changes->empty() && changes->back().token == token; }))
+			<< "no PropertiesChanged with " << count << " holders";
 		return changes->empty() ? Change{} : changes->back();
 	};
 	grantUpTo(64);
