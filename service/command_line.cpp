@@ -18,6 +18,9 @@ enum Option {
 	kWaitersPerObject,
 	kSegmentSize,
 	kBytesPerConnection,
+	kInterestedPeersPerObject,
+	kInterestsPerConnection,
+	kUnreadSignalsPerConnection,
 };
 
 void usage()
@@ -49,6 +52,17 @@ void usage()
 		  << ")\n"
 		     "      --bytes-per-connection=BYTES  shared memory one connection may create ("
 		  << defaults.bytesPerConnection
+		  << ")\n"
+		     "      --interested-peers-per-object=N  peers told of one object's changes,\n"
+		     "                                  and watchers ("
+		  << defaults.interestedPeersPerObject
+		  << ")\n"
+		     "      --interests-per-connection=N  objects one connection is told of ("
+		  << defaults.interestsPerConnection
+		  << ")\n"
+		     "      --unread-signals-per-connection=N  signals one connection may leave\n"
+		     "                                  unread before its changes are held back ("
+		  << defaults.unreadSignalsPerConnection
 		  << ")\n"
 		     "BYTES takes a K, M or G suffix (powers of 1024).\n";
 }
@@ -101,6 +115,10 @@ ParsedCommandLine parseCommandLine(int argc, char **argv)
 		{"waiters-per-object", required_argument, nullptr, kWaitersPerObject},
 		{"segment-size", required_argument, nullptr, kSegmentSize},
 		{"bytes-per-connection", required_argument, nullptr, kBytesPerConnection},
+		{"interested-peers-per-object", required_argument, nullptr, kInterestedPeersPerObject},
+		{"interests-per-connection", required_argument, nullptr, kInterestsPerConnection},
+		{"unread-signals-per-connection", required_argument, nullptr,
+		 kUnreadSignalsPerConnection},
 		{nullptr, 0, nullptr, 0},
 	};
 
@@ -132,7 +150,10 @@ ParsedCommandLine parseCommandLine(int argc, char **argv)
 		}
 		case kObjectsPerConnection:
 		case kWaitsPerConnection:
-		case kWaitersPerObject: {
+		case kWaitersPerObject:
+		case kInterestedPeersPerObject:
+		case kInterestsPerConnection:
+		case kUnreadSignalsPerConnection: {
 			auto count = parseNumber(optarg, false, false);
 			if (!count || *count > UINT32_MAX)
 				return bad(name, optarg, "not a count from 1 to 4294967295");
@@ -141,6 +162,12 @@ ParsedCommandLine parseCommandLine(int argc, char **argv)
 				commandLine.limits.objectsPerConnection = value;
 			else if (c == kWaitsPerConnection)
 				commandLine.limits.waitsPerConnection = value;
+			else if (c == kInterestedPeersPerObject)
+				commandLine.limits.interestedPeersPerObject = value;
+			else if (c == kInterestsPerConnection)
+				commandLine.limits.interestsPerConnection = value;
+			else if (c == kUnreadSignalsPerConnection)
+				commandLine.limits.unreadSignalsPerConnection = value;
 			else
 				commandLine.limits.waitersPerObject = value;
 			break;

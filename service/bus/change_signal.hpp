@@ -3,12 +3,13 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <sdbus-c++/sdbus-c++.h>
 
 #include "core/key.hpp"
+#include "delivery.hpp"
 #include "event_loop.hpp"
-#include "peers.hpp"
 
 namespace ipchub::bus {
 
@@ -16,6 +17,11 @@ namespace ipchub::bus {
 class ChangedProperties
 {
 public:
+	// An array property with more entries goes out as invalidated (its name in the
+	// signal's invalidated_properties, no value): a lock of 20,000 shared grants would
+	// make every signal a megabyte. Whoever wants it reads it (Get).
+	static constexpr size_t kMaxArrayEntries = 64;
+
 	ChangedProperties(sdbus::Signal &signal, const Peer &recipient)
 		: signal_(signal), recipient_(recipient)
 	{
@@ -35,12 +41,25 @@ public:
 		signal_.closeDictEntry();
 	}
 
+	template <typename T>
+	void addArray(const char *name, const std::vector<T> &value)
+	{
+		if (value.size() > kMaxArrayEntries)
+			invalidated_.emplace_back(name);
+		else
+			add(name, value);
+	}
+
+	const std::vector<std::string> &invalidated() const { return invalidated_; }
+
 private:
 	sdbus::Signal &signal_;
 	const Peer &recipient_;
+	std::vector<std::string> invalidated_;
 };
 
-// PropertiesChanged for one interface of one object, sent after the bus messages being
+// PropertiesChanged for one interface of one object, sent to the peers Delivery names
+// after the bus messages being
 // handled are done rather than inside each change: the method's reply goes out first
 // (the signal is off the caller's round trip), and the changes of one batch of
 // messages make one signal. An object signals at most once per kMinInterval: changes
@@ -56,22 +75,26 @@ public:
 	using Writer = std::function<void(ChangedProperties &)>;
 	static constexpr uint64_t kMinIntervalUsec = 10000;
 
-	// The signal goes to the watchers that may see the object described by info
-	// (announce.hpp); peers and info must outlive this.
+	// The signal goes to the peers told of the object described by info (see
+	// Interests), as far as Delivery lets it; delivery and info must outlive this.
 	ChangeSignal(sdbus::IObject &object, std::string interface, EventLoop &loop,
-		     const Peers &peers, const core::ObjectInfo &info, Writer writer);
+		     Delivery &delivery, const core::ObjectInfo &info, Writer writer);
+	~ChangeSignal();
+	ChangeSignal(const ChangeSignal &) = delete;
+	ChangeSignal &operator=(const ChangeSignal &) = delete;
 
 	// Something changed: the signal goes out once the loop is done with the bus.
 	void schedule();
 
 private:
 	static int onDue(sd_event_source *, uint64_t, void *userdata);
-	void emit();
+	// Builds the signal with the latest values and sends it to peer.
+	bool sendTo(const std::string &peer);
 
 	sdbus::IObject &object_;
 	std::string interface_;
-	const Peers &peers_;
-	const core::ObjectInfo &info_;
+	std::string path_;
+	Delivery &delivery_;
 	Writer writer_;
 	EventSourcePtr source_;
 	bool scheduled_ = false;

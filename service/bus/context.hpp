@@ -3,6 +3,7 @@
 #include <string>
 
 #include "core/hub.hpp"
+#include "delivery.hpp"
 #include "event_loop.hpp"
 #include "peers.hpp"
 
@@ -18,6 +19,8 @@ struct Context {
 	core::Hub &hub;
 	Peers &peers;
 	EventLoop &loop;
+	// Who is told of each object's changes, and the sending of them.
+	Delivery &delivery;
 	// The object manager (/io/github/ipchub1), which sends InterfacesAdded/Removed.
 	sdbus::IObject *manager = nullptr;
 };

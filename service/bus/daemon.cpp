@@ -8,7 +8,9 @@ Daemon::Daemon(sdbus::IConnection &connection, EventLoop &loop, const core::Limi
 	       bool verbose)
 	: verbose_(verbose), connection_(connection), hub_(limits),
 	  fdStore_(loop, hub_, FdStore::managerListens()), peers_(connection),
-	  manager_(connection, Context{hub_, peers_, loop}), pathGuard_(connection, peers_, hub_)
+	  delivery_(connection, peers_, hub_.limits()),
+	  manager_(connection, Context{hub_, peers_, loop, delivery_}),
+	  pathGuard_(connection, peers_, hub_)
 {
 	// Only names that lose their owner: arg2 (the new owner) is empty.
 	nameOwnerChanged_ = connection.addMatch(
@@ -16,9 +18,11 @@ Daemon::Daemon(sdbus::IConnection &connection, EventLoop &loop, const core::Limi
 		"interface='org.freedesktop.DBus',member='NameOwnerChanged',arg2=''",
 		[this](sdbus::Message &message) { onNameOwnerChanged(message); });
 	// Matches run before sd-bus hands a call to the object, so property getters
-	// can check who reads them (see Peers::setPropertyReader).
+	// can check who reads them (see Peers::setPropertyReader), and readers are told
+	// of the object's changes from then on (see Interests).
 	for (const char *interface :
-	     {"org.freedesktop.DBus.Properties", "org.freedesktop.DBus.ObjectManager"})
+	     {"org.freedesktop.DBus.Properties", "org.freedesktop.DBus.ObjectManager",
+	      "org.freedesktop.DBus.Introspectable"})
 		propertyReads_.push_back(connection.addMatch(
 			std::string("type='method_call',interface='") + interface + "'",
 			[this](sdbus::Message &message) { onInspection(message); }));
@@ -51,8 +55,13 @@ void Daemon::restore()
 void Daemon::onInspection(sdbus::Message &message)
 {
 	auto reader = peers_.identify(message);
-	if (reader && message.getMemberName() == "GetManagedObjects")
-		peers_.watch((*reader)->name);
+	const std::string member = message.getMemberName();
+	if (reader && member == "GetManagedObjects")
+		delivery_.interests().watch(**reader);
+	else if (reader && (member == "Get" || member == "GetAll" || member == "Introspect"))
+		delivery_.interests().join(message.getPath(), **reader);
+	if (message.getInterfaceName() == "org.freedesktop.DBus.Introspectable")
+		return;
 	// sd-bus builds GetManagedObjects' answer from every registered object, whoever
 	// asks, and a match cannot answer a call itself (sdbus-c++ 1.2 lets no exception
 	// out of one): a sandboxed reader is refused it through the getters instead, so
@@ -74,6 +83,7 @@ void Daemon::onNameOwnerChanged(sdbus::Message &message)
 	if (verbose_ && hub_.quota.inUse(name))
 		std::cerr << "ipchubd: " << name << " left the bus; giving back what it held\n";
 	hub_.dropClient(name);
+	delivery_.forget(name);
 	peers_.forget(name);
 }
 

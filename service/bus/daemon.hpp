@@ -5,6 +5,7 @@
 #include <sdbus-c++/sdbus-c++.h>
 
 #include "core/hub.hpp"
+#include "delivery.hpp"
 #include "event_loop.hpp"
 #include "fd_store.hpp"
 #include "manager_adaptor.hpp"
@@ -30,7 +31,7 @@ public:
 
 private:
 	void onNameOwnerChanged(sdbus::Message &message);
-	// Properties and ObjectManager calls, before sd-bus answers them.
+	// Properties, Introspectable and ObjectManager calls, before sd-bus answers them.
 	void onInspection(sdbus::Message &message);
 
 	bool verbose_;
@@ -38,6 +39,8 @@ private:
 	core::Hub hub_;
 	FdStore fdStore_;
 	Peers peers_;
+	// Before the manager, whose objects' signals it sends, and after it when ending.
+	Delivery delivery_;
 	ManagerAdaptor manager_;
 	PathGuard pathGuard_;
 	sdbus::Slot nameOwnerChanged_;

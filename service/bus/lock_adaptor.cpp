@@ -31,11 +31,11 @@ sdbus::Error wouldBlock(core::LockMode mode)
 LockAdaptor::LockAdaptor(sdbus::IConnection &connection, std::string path,
 			 std::shared_ptr<core::Lock> lock, Context context)
 	: AdaptorInterfaces(connection, std::move(path)), lock_(std::move(lock)), context_(context),
-	  changes_(getObject(), Lock_adaptor::INTERFACE_NAME, context.loop, context.peers,
+	  changes_(getObject(), Lock_adaptor::INTERFACE_NAME, context.loop, context.delivery,
 		   lock_->info(),
 		   [this](ChangedProperties &changed) {
 			   changed.add("Mode", modeName(lock_->mode()));
-			   changed.add("Holders", holders(&changed.recipient()));
+			   changed.addArray("Holders", holders(&changed.recipient()));
 			   changed.add("Waiters", lock_->waiters());
 			   changed.add("Token", lock_->token());
 		   }),
@@ -47,8 +47,8 @@ LockAdaptor::LockAdaptor(sdbus::IConnection &connection, std::string path,
 		changes_.schedule();
 	});
 	watchRestoredHandles();
-	announceAdded(*context_.manager, context_.peers, lock_->info(), getObject().getObjectPath(),
-		      Lock_adaptor::INTERFACE_NAME,
+	announceAdded(*context_.manager, context_.delivery, lock_->info(),
+		      getObject().getObjectPath(), Lock_adaptor::INTERFACE_NAME,
 		      {{"Key", sdbus::Variant(Key())},
 		       {"Scope", sdbus::Variant(Scope())},
 		       {"Mode", sdbus::Variant(Mode())},
@@ -62,8 +62,8 @@ LockAdaptor::~LockAdaptor()
 	lock_->setChangeHandler(nullptr);
 	waitEnded_->detach();
 	handles_.clear();
-	announceRemoved(*context_.manager, context_.peers, lock_->info(), getObject().getObjectPath(),
-			Lock_adaptor::INTERFACE_NAME);
+	announceRemoved(*context_.manager, context_.delivery, lock_->info(),
+			getObject().getObjectPath(), Lock_adaptor::INTERFACE_NAME);
 	unregisterAdaptor();
 }
 

@@ -64,6 +64,13 @@ const Peer &ManagerAdaptor::caller()
 	return currentCaller(getObject(), context_.peers);
 }
 
+sdbus::ObjectPath ManagerAdaptor::joined(sdbus::ObjectPath path)
+{
+	// Who creates or opens an object is told of its changes (within the bounds).
+	context_.delivery.interests().join(path, caller());
+	return path;
+}
+
 core::ObjectInfo ManagerAdaptor::infoForCreate(const Peer &peer, const std::string &key,
 					       const Options &parsed)
 {
@@ -118,13 +125,13 @@ sdbus::ObjectPath ManagerAdaptor::CreateSemaphore(const std::string &key, const 
 			return std::make_shared<core::Semaphore>(info, initial, semaphoreOptions,
 								 context_.hub.quota);
 		}));
-	return semaphores_.publish(connection_, context_, semaphore);
+	return joined(semaphores_.publish(connection_, context_, semaphore));
 }
 
 sdbus::ObjectPath ManagerAdaptor::OpenSemaphore(const std::string &key, const OptionMap &options)
 {
-	return semaphores_.publish(connection_, context_,
-				   open(context_.hub.semaphores, key, options));
+	return joined(semaphores_.publish(connection_, context_,
+					  open(context_.hub.semaphores, key, options)));
 }
 
 std::tuple<sdbus::ObjectPath, sdbus::UnixFd>
@@ -168,13 +175,15 @@ ManagerAdaptor::CreateSharedMemory(const std::string &key, const uint64_t &size,
 		table.close(peer.name, info.id);
 		throw toDbusError(fd.error());
 	}
-	return {segments_.publish(connection_, context_, segment), toUnixFd(std::move(*fd))};
+	return {joined(segments_.publish(connection_, context_, segment)),
+		toUnixFd(std::move(*fd))};
 }
 
 sdbus::ObjectPath ManagerAdaptor::OpenSharedMemory(const std::string &key,
 						   const OptionMap &options)
 {
-	return segments_.publish(connection_, context_, open(context_.hub.segments, key, options));
+	return joined(segments_.publish(connection_, context_,
+					open(context_.hub.segments, key, options)));
 }
 
 sdbus::ObjectPath ManagerAdaptor::CreateLock(const std::string &key, const OptionMap &options)
@@ -194,12 +203,13 @@ sdbus::ObjectPath ManagerAdaptor::CreateLock(const std::string &key, const Optio
 						return std::make_shared<core::Lock>(
 							info, context_.hub.quota);
 					}));
-	return locks_.publish(connection_, context_, lock);
+	return joined(locks_.publish(connection_, context_, lock));
 }
 
 sdbus::ObjectPath ManagerAdaptor::OpenLock(const std::string &key, const OptionMap &options)
 {
-	return locks_.publish(connection_, context_, open(context_.hub.locks, key, options));
+	return joined(
+		locks_.publish(connection_, context_, open(context_.hub.locks, key, options)));
 }
 
 template <typename Object, typename Adaptor>
@@ -254,6 +264,10 @@ std::map<std::string, sdbus::Variant> ManagerAdaptor::Limits()
 		{"waiters_per_object", sdbus::Variant(limits.waitersPerObject)},
 		{"segment_size", sdbus::Variant(limits.segmentSize)},
 		{"bytes_per_connection", sdbus::Variant(limits.bytesPerConnection)},
+		{"interested_peers_per_object", sdbus::Variant(limits.interestedPeersPerObject)},
+		{"interests_per_connection", sdbus::Variant(limits.interestsPerConnection)},
+		{"unread_signals_per_connection",
+		 sdbus::Variant(limits.unreadSignalsPerConnection)},
 	};
 }
 

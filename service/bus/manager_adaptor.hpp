@@ -46,6 +46,8 @@ private:
 	std::map<std::string, sdbus::Variant> Limits() override;
 
 	const Peer &caller();
+	// The caller of Create or Open is told of the object's changes; returns path.
+	sdbus::ObjectPath joined(sdbus::ObjectPath path);
 	core::ObjectInfo infoForCreate(const Peer &peer, const std::string &key,
 				       const Options &parsed);
 	template <typename Object>

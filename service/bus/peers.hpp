@@ -23,9 +23,6 @@ struct Peer {
 	pid_t pid = 0;
 	// "" for a host caller; the app id of a Flatpak-sandboxed one.
 	std::string appId;
-	// It called GetManagedObjects: it is sent the signals about the objects it may
-	// see (see announce.hpp).
-	bool watching = false;
 };
 
 // The identity of every peer that has called, dropped when it leaves the bus. Peers
@@ -61,27 +58,11 @@ public:
 		return propertyReader_;
 	}
 
-	// The peer asked for the object signals (it called GetManagedObjects).
-	void watch(const std::string &name)
-	{
-		if (auto it = peers_.find(name); it != peers_.end() && it->second)
-			it->second->watching = true;
-	}
-
 	// The peer of that unique name if it has been identified, without asking the bus.
 	const Peer *find(const std::string &name) const
 	{
 		auto it = peers_.find(name);
 		return it != peers_.end() && it->second ? &*it->second : nullptr;
-	}
-
-	// Calls f with every peer identified so far and still on the bus.
-	template <typename F>
-	void forEach(const F &f) const
-	{
-		for (const auto &[name, peer] : peers_)
-			if (peer)
-				f(*peer);
 	}
 
 private:

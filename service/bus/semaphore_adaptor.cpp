@@ -19,21 +19,20 @@ Error unitsTimeout(uint32_t n, uint64_t timeoutUsec)
 SemaphoreAdaptor::SemaphoreAdaptor(sdbus::IConnection &connection, std::string path,
 				   std::shared_ptr<core::Semaphore> semaphore, Context context)
 	: AdaptorInterfaces(connection, std::move(path)), semaphore_(std::move(semaphore)),
-	  context_(context),
-	  changes_(getObject(), Semaphore_adaptor::INTERFACE_NAME, context.loop, context.peers,
-		   semaphore_->info(),
-		   [this](ChangedProperties &changed) {
-			   changed.add("Value", semaphore_->value());
-			   changed.add("Waiters", semaphore_->waiters());
-			   changed.add("Holders", holders(&changed.recipient()));
-		   }),
-	  waitEnded_(std::make_shared<WaitEndedSender>(getObject(),
-						       Semaphore_adaptor::INTERFACE_NAME))
+	  context_(context), changes_(getObject(), Semaphore_adaptor::INTERFACE_NAME, context.loop,
+				      context.delivery, semaphore_->info(),
+				      [this](ChangedProperties &changed) {
+					      changed.add("Value", semaphore_->value());
+					      changed.add("Waiters", semaphore_->waiters());
+					      changed.addArray("Holders", holders(&changed.recipient()));
+				      }),
+	  waitEnded_(
+		  std::make_shared<WaitEndedSender>(getObject(), Semaphore_adaptor::INTERFACE_NAME))
 {
 	registerAdaptor();
 	semaphore_->setChangeHandler([this] { changes_.schedule(); });
-	announceAdded(*context_.manager, context_.peers, semaphore_->info(), getObject().getObjectPath(),
-		      Semaphore_adaptor::INTERFACE_NAME,
+	announceAdded(*context_.manager, context_.delivery, semaphore_->info(),
+		      getObject().getObjectPath(), Semaphore_adaptor::INTERFACE_NAME,
 		      {{"Key", sdbus::Variant(Key())},
 		       {"Scope", sdbus::Variant(Scope())},
 		       {"Max", sdbus::Variant(Max())},
@@ -46,8 +45,8 @@ SemaphoreAdaptor::~SemaphoreAdaptor()
 {
 	semaphore_->setChangeHandler(nullptr);
 	waitEnded_->detach();
-	announceRemoved(*context_.manager, context_.peers, semaphore_->info(), getObject().getObjectPath(),
-			Semaphore_adaptor::INTERFACE_NAME);
+	announceRemoved(*context_.manager, context_.delivery, semaphore_->info(),
+			getObject().getObjectPath(), Semaphore_adaptor::INTERFACE_NAME);
 	unregisterAdaptor();
 }
 

@@ -18,8 +18,8 @@ SharedMemoryAdaptor::SharedMemoryAdaptor(sdbus::IConnection &connection, std::st
 					 Context context)
 	: AdaptorInterfaces(connection, std::move(path)), segment_(std::move(segment)),
 	  context_(context),
-	  changes_(getObject(), SharedMemory_adaptor::INTERFACE_NAME, context.loop, context.peers,
-		   segment_->info(),
+	  changes_(getObject(), SharedMemory_adaptor::INTERFACE_NAME, context.loop,
+		   context.delivery, segment_->info(),
 		   [this](ChangedProperties &changed) {
 			   changed.add("Attachments", segment_->attachments());
 			   changed.add("Sealed", segment_->sealed());
@@ -31,8 +31,8 @@ SharedMemoryAdaptor::SharedMemoryAdaptor(sdbus::IConnection &connection, std::st
 {
 	registerAdaptor();
 	segment_->setChangeHandler([this] { changes_.schedule(); });
-	announceAdded(*context_.manager, context_.peers, segment_->info(), getObject().getObjectPath(),
-		      SharedMemory_adaptor::INTERFACE_NAME,
+	announceAdded(*context_.manager, context_.delivery, segment_->info(),
+		      getObject().getObjectPath(), SharedMemory_adaptor::INTERFACE_NAME,
 		      {{"Key", sdbus::Variant(Key())},
 		       {"Scope", sdbus::Variant(Scope())},
 		       {"Size", sdbus::Variant(Size())},
@@ -46,8 +46,8 @@ SharedMemoryAdaptor::~SharedMemoryAdaptor()
 {
 	segment_->setChangeHandler(nullptr);
 	waitEnded_->detach();
-	announceRemoved(*context_.manager, context_.peers, segment_->info(), getObject().getObjectPath(),
-			SharedMemory_adaptor::INTERFACE_NAME);
+	announceRemoved(*context_.manager, context_.delivery, segment_->info(),
+			getObject().getObjectPath(), SharedMemory_adaptor::INTERFACE_NAME);
 	unregisterAdaptor();
 }
 

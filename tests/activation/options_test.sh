@@ -26,7 +26,8 @@ for help in --help -h; do
 	[[ $out == "Usage: ipchubd [OPTION]..."* ]] || fail "ipchubd $help: $out"
 	for option in --help --version --verbose --idle-exit=SECONDS --objects-per-connection=N \
 		--waits-per-connection=N --waiters-per-object=N --segment-size=BYTES \
-		--bytes-per-connection=BYTES; do
+		--bytes-per-connection=BYTES --interested-peers-per-object=N \
+		--interests-per-connection=N --unread-signals-per-connection=N; do
 		grep -qF -- "$option" <<<"$out" || fail "ipchubd $help does not mention $option"
 	done
 done

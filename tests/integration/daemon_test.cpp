@@ -39,7 +39,10 @@ TEST_F(DaemonTest, LimitsPropertyShowsTheDefaults)
 							     {"waiters_per_object", "u"},
 							     {"waits_per_connection", "u"},
 							     {"segment_size", "t"},
-							     {"bytes_per_connection", "t"}}));
+							     {"bytes_per_connection", "t"},
+							     {"interested_peers_per_object", "u"},
+							     {"interests_per_connection", "u"},
+							     {"unread_signals_per_connection", "u"}}));
 	EXPECT_EQ(shown.at("key_length").get<uint32_t>(), 255u);
 	EXPECT_GT(shown.at("objects_per_connection").get<uint32_t>(), 0u);
 	EXPECT_GT(shown.at("waiters_per_object").get<uint32_t>(), 0u);

@@ -8,6 +8,7 @@
 #include "flatpak_sandbox.hpp"
 
 #include <optional>
+#include <set>
 
 #include <gmock/gmock.h>
 
@@ -118,6 +119,45 @@ TEST_F(FlatpakVisibilityTest, SignalsReachOnlyTheAppsThatMaySeeTheObject)
 	EXPECT_THAT(heard, Not(HasSubstr("secret")));
 	EXPECT_THAT(heard, Not(HasSubstr("org_2eexample_2eApp")));
 	EXPECT_THAT(heard, Not(HasSubstr("app_2dframe")));
+}
+
+// A sandboxed connection is told of an object once it has shown interest in it (here,
+// GetAll): of a host object shared with the app that it never read, it hears nothing,
+// and of a host object not shared with it, nothing either.
+TEST_F(FlatpakVisibilityTest, AnAppHearsNothingOfHostObjectsItDidNotRead)
+{
+	auto host = connect();
+	const std::vector<std::string> shared{"org.example.Other"};
+	auto unread = host.createSemaphore("unread", 2, {.allowedApps = shared});
+	auto read = host.createSemaphore("read", 2, {.allowedApps = shared});
+	auto hostSecret = host.createSemaphore("host-secret", 2);
+	ASSERT_TRUE(unread && read && hostSecret);
+	FlatpakApp other(address(), "org.example.Other");
+	auto inside = client(other);
+	ASSERT_EQ(inside->ask("listen"), "ok");
+	EXPECT_EQ(inside->ask("listen-read " + read->path() + " io.github.ipchub1.Semaphore"),
+		  "ok 6");
+
+	// A host connection that read both hears their changes: ipchubd has sent theirs
+	// before read changes, so the app would have heard them first.
+	RawConnection monitor(address());
+	std::set<std::string> heardByHost;
+	monitor.addMatch("type='signal',member='PropertiesChanged'",
+			 [&](sdbus::Message &message) { heardByHost.insert(message.getPath()); });
+	monitor.value(unread->path());
+	monitor.value(hostSecret->path());
+	ASSERT_TRUE(unread->acquire(1, 0us));
+	ASSERT_TRUE(hostSecret->acquire(1, 0us));
+	ASSERT_TRUE(monitor.waitFor([&] {
+		return heardByHost.contains(unread->path()) &&
+		       heardByHost.contains(hostSecret->path());
+	}));
+	ASSERT_TRUE(read->acquire(1, 0us));
+	const std::string heard = inside->ask("heard-until semaphore/read PropertiesChanged");
+
+	EXPECT_THAT(heard, HasSubstr("/io/github/ipchub1/semaphore/read PropertiesChanged"));
+	EXPECT_THAT(heard, Not(HasSubstr("unread")));
+	EXPECT_THAT(heard, Not(HasSubstr("secret")));
 }
 
 TEST_F(FlatpakVisibilityTest, ManagedObjectsAreForTheHostOnly)

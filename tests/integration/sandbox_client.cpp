@@ -17,6 +17,8 @@
 //   remove PATH                      Client::remove
 //   watch                            a second connection (sd-bus through the library's
 //                                    relay) that calls ipchubd once and records signals
+//   listen                           the same connection, calling ipchubd not at all
+//   listen-read PATH INTERFACE       GetAll of PATH's INTERFACE on that connection
 //   heard-until TEXT                 the signals recorded once one mentions TEXT (or
 //                                    after 10 s): "PATH MEMBER [OBJECT PATH]" joined by ';',
 //                                    a PropertiesChanged with Holders followed by
@@ -87,7 +89,7 @@ std::string holdersOf(sdbus::Message &message)
 	return line;
 }
 
-std::string watch(State &state)
+std::string startListening(State &state)
 {
 	const char *address = std::getenv("DBUS_SESSION_BUS_ADDRESS");
 	auto relay = detail::HandshakeRelay::start(address ? address : "");
@@ -110,6 +112,13 @@ std::string watch(State &state)
 							      line += holdersOf(message);
 						      state.heard.push_back(line);
 					      });
+	return "ok";
+}
+
+std::string watch(State &state)
+{
+	if (auto listening = startListening(state); listening != "ok")
+		return listening;
 	// ipchubd sends its signals to the connections that called GetManagedObjects (a
 	// sandboxed one is refused the list, and watches all the same), as far as they
 	// may see.
@@ -231,6 +240,23 @@ std::string execute(State &state, const std::vector<std::string> &words)
 			return "error WouldBlock held by another";
 		state.guards.push_back(std::move(**guard));
 		return "ok";
+	}
+	if (verb == "listen")
+		return startListening(state);
+	if (verb == "listen-read") {
+		if (!state.watcher)
+			return "error Failed not listening";
+		auto proxy = sdbus::createProxy(*state.watcher, "io.github.ipchub1", arg(1));
+		try {
+			std::map<std::string, sdbus::Variant> properties;
+			proxy->callMethod("GetAll")
+				.onInterface("org.freedesktop.DBus.Properties")
+				.withArguments(arg(2))
+				.storeResultsTo(properties);
+			return "ok " + std::to_string(properties.size());
+		} catch (const sdbus::Error &e) {
+			return "error " + e.getName() + " " + e.getMessage();
+		}
 	}
 	if (verb == "watch")
 		return watch(state);
