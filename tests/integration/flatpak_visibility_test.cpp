@@ -160,6 +160,37 @@ TEST_F(FlatpakVisibilityTest, AnAppHearsNothingOfHostObjectsItDidNotRead)
 	EXPECT_THAT(heard, Not(HasSubstr("secret")));
 }
 
+// ipchubd asks a connection with unread signals whether it read them (Peer.Ping),
+// through xdg-dbus-proxy too; a sandboxed app that reads late gets what was held back.
+TEST_F(FlatpakVisibilityTest, SignalsHeldBackForAnAppComeOnceItReads)
+{
+	ASSERT_EQ(stopDaemon(), 0);
+	startDaemon({"--unread-signals-per-connection=4"});
+	auto host = connect();
+	auto shared = host.createSemaphore("read", 1, {.allowedApps = {"org.example.Other"}});
+	ASSERT_TRUE(shared);
+	FlatpakApp other(address(), "org.example.Other");
+	auto inside = client(other);
+	ASSERT_EQ(inside->ask("listen"), "ok");
+	ASSERT_EQ(inside->ask("listen-read " + shared->path() + " io.github.ipchub1.Semaphore"),
+		  "ok 6");
+
+	// Ten changes, one signal each (a host reader hears each before the next), while
+	// the app reads nothing: four go out, the rest are held back.
+	RawConnection monitor(address());
+	int heardByHost = 0;
+	monitor.addMatch("type='signal',member='PropertiesChanged'",
+			 [&](sdbus::Message &) { ++heardByHost; });
+	monitor.value(shared->path());
+	for (int i = 1; i <= 10; ++i) {
+		ASSERT_TRUE(i % 2 ? shared->acquire(1, 0us) : shared->release(1));
+		ASSERT_TRUE(monitor.waitFor([&] { return heardByHost == i; }));
+	}
+	// Reading, it answers the Ping through the proxy, and is sent one signal with the
+	// latest values: a fifth.
+	EXPECT_EQ(inside->ask("heard-count semaphore/read 5"), "ok 5");
+}
+
 TEST_F(FlatpakVisibilityTest, ManagedObjectsAreForTheHostOnly)
 {
 	const auto scopes = semaphoresInEveryScope();

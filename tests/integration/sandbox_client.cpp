@@ -19,6 +19,8 @@
 //                                    relay) that calls ipchubd once and records signals
 //   listen                           the same connection, calling ipchubd not at all
 //   listen-read PATH INTERFACE       GetAll of PATH's INTERFACE on that connection
+//   heard-count TEXT N               how many recorded signals mention TEXT, once N do
+//                                    (or after 10 s), reading meanwhile
 //   heard-until TEXT                 the signals recorded once one mentions TEXT (or
 //                                    after 10 s): "PATH MEMBER [OBJECT PATH]" joined by ';',
 //                                    a PropertiesChanged with Holders followed by
@@ -128,6 +130,22 @@ std::string watch(State &state)
 	} catch (const sdbus::Error &) {
 	}
 	return "ok";
+}
+
+std::string heardCount(State &state, const std::string &text, size_t wanted)
+{
+	const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+	const auto count = [&] {
+		return static_cast<size_t>(std::ranges::count_if(state.heard, [&](const std::string &line) {
+			return line.find(text) != std::string::npos;
+		}));
+	};
+	while (count() < wanted && std::chrono::steady_clock::now() < deadline) {
+		while (state.watcher->processPendingRequest()) {
+		}
+		std::this_thread::sleep_for(std::chrono::milliseconds(5));
+	}
+	return "ok " + std::to_string(count());
 }
 
 std::string heardUntil(State &state, const std::string &text)
@@ -260,6 +278,8 @@ std::string execute(State &state, const std::vector<std::string> &words)
 	}
 	if (verb == "watch")
 		return watch(state);
+	if (verb == "heard-count")
+		return heardCount(state, arg(1), std::stoul(arg(2)));
 	if (verb == "heard-until")
 		return heardUntil(state, arg(1));
 	if (verb == "remove") {
