@@ -4,7 +4,9 @@
 
 #include "mapping.hpp"
 #include "object_properties.hpp"
+#include "own_scope.hpp"
 #include "proxies.hpp"
+#include "received_fd.hpp"
 
 namespace ipchub {
 
@@ -113,7 +115,13 @@ Result<SharedMemory> Client::createSharedMemory(std::string_view key, uint64_t s
 		map.emplace("allowed_apps_access", sdbus::Variant(std::string("write")));
 	detail::ManagerProxy manager(*session_->connection, detail::kManagerPath);
 	auto created = detail::callBus([&] {
-		auto [path, fd] = manager.CreateSharedMemory(std::string(key), size, map);
+		auto reply = detail::callForReply(manager.getProxy(),
+						  detail::ManagerProxy::INTERFACE_NAME,
+						  "CreateSharedMemory", 0, std::string(key), size,
+						  map);
+		sdbus::ObjectPath path;
+		reply >> path;
+		UniqueFd fd = detail::readFd(reply);
 		auto proxy = std::make_shared<detail::SharedMemoryProxy>(*session_->connection, path);
 		return std::tuple(std::string(path), std::move(fd), std::move(proxy));
 	});
@@ -147,7 +155,15 @@ Result<SharedMemory> Client::openSharedMemory(std::string_view key, Access acces
 		(void)detail::callBus([&] { proxy->Close(); });
 		return detail::Unexpected<Error>(error);
 	};
-	auto attached = detail::callBus([&] { return proxy->Attach(access == Access::ReadWrite); });
+	auto attached = detail::callBus([&] {
+		auto reply = detail::callForReply(proxy->getProxy(),
+						  detail::SharedMemoryProxy::INTERFACE_NAME,
+						  "Attach", 0, access == Access::ReadWrite);
+		UniqueFd fd = detail::readFd(reply);
+		uint64_t size = 0;
+		reply >> size;
+		return std::pair(std::move(fd), size);
+	});
 	if (!attached)
 		return closeOnError(attached.error());
 	auto &[fd, size] = *attached;
@@ -205,30 +221,26 @@ Result<std::vector<ObjectStatus>> Client::listObjects()
 Result<ObjectStatus> Client::status(ObjectKind kind, std::string_view key,
 				    const OpenOptions &options)
 {
-	const OptionMap map = openOptions(options);
-	detail::ManagerProxy manager(*session_->connection, detail::kManagerPath);
+	// GetAll on the object's path, not Open and Close: Close would give back what this
+	// connection holds on the object and end a non-persistent one it created. The
+	// service applies the scope rules to GetAll as to every call on the path.
+	const std::string scope = options.scope ? *options.scope : detail::ownScope();
+	const std::string path = detail::objectPathOf(kind, scope, key);
 	const char *interface = detail::interfaceOf(kind);
 	return detail::callBus([&] {
-		std::string path;
-		switch (kind) {
-		case ObjectKind::Semaphore:
-			path = manager.OpenSemaphore(std::string(key), map);
-			break;
-		case ObjectKind::SharedMemory:
-			path = manager.OpenSharedMemory(std::string(key), map);
-			break;
-		case ObjectKind::Lock:
-			path = manager.OpenLock(std::string(key), map);
-			break;
-		}
-		auto object = session_->proxy(path);
 		detail::PropertyMap properties;
-		object->callMethod("GetAll")
-			.onInterface("org.freedesktop.DBus.Properties")
-			.withArguments(interface)
-			.storeResultsTo(properties);
-		// The reference Open took goes again; a persistent object stays.
-		object->callMethod("Close").onInterface(interface);
+		try {
+			session_->proxy(path)
+				->callMethod("GetAll")
+				.onInterface("org.freedesktop.DBus.Properties")
+				.withArguments(interface)
+				.storeResultsTo(properties);
+		} catch (const sdbus::Error &e) {
+			if (!detail::isUnknownObject(e))
+				throw;
+			throw sdbus::Error(dbusErrorName(ErrorCode::NotFound),
+					   detail::describe(kind, scope, key) + " does not exist");
+		}
 		return detail::objectStatus(kind, path, properties);
 	});
 }

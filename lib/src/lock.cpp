@@ -1,10 +1,10 @@
 #include "ipchub/lock.hpp"
 
-#include <fcntl.h>
 #include <unistd.h>
 #include <utility>
 
 #include "proxies.hpp"
+#include "received_fd.hpp"
 
 namespace ipchub {
 
@@ -55,11 +55,10 @@ Result<void> LockGuard::release()
 	return result;
 }
 
+// fd is close-on-exec from its receipt (see readFd): a program this process runs
+// never holds the lock.
 LockHandle::LockHandle(int fd, uint64_t token) : fd_(fd), token_(token)
 {
-	// The fd came out of the message by dup(), which drops close-on-exec: without it
-	// every program this process runs would hold the lock too.
-	fcntl(fd_, F_SETFD, FD_CLOEXEC);
 }
 
 LockHandle::LockHandle(LockHandle &&other) noexcept
@@ -154,15 +153,15 @@ Result<std::optional<LockGuard>> Lock::tryAcquire(LockMode mode)
 Result<LockHandle> Lock::acquireHandle(LockMode mode, std::chrono::microseconds timeout)
 {
 	const uint64_t usec = detail::timeoutUsec(timeout);
-	sdbus::UnixFd fd;
+	UniqueFd fd;
 	uint64_t token = 0;
 	auto called = detail::callOpen(proxy_, "the lock", [&] {
-		proxy_->getProxy()
-			.callMethod("AcquireHandle")
-			.onInterface(detail::LockProxy::INTERFACE_NAME)
-			.withTimeout(detail::callTimeoutFor(usec))
-			.withArguments(modeName(mode), usec)
-			.storeResultsTo(fd, token);
+		auto reply = detail::callForReply(proxy_->getProxy(),
+						  detail::LockProxy::INTERFACE_NAME,
+						  "AcquireHandle", detail::callTimeoutFor(usec),
+						  modeName(mode), usec);
+		fd = detail::readFd(reply);
+		reply >> token;
 	});
 	if (!called)
 		return detail::Unexpected<Error>(called.error());

@@ -7,7 +7,7 @@
 
 namespace ipchub::detail {
 
-Result<std::unique_ptr<Mapping>> Mapping::map(sdbus::UnixFd fd, uint64_t size, Access access)
+Result<std::unique_ptr<Mapping>> Mapping::map(UniqueFd fd, uint64_t size, Access access)
 {
 	if (fd.get() < 0)
 		return fail(ErrorCode::Failed, "the service sent no valid descriptor");

@@ -4,10 +4,9 @@
 #include <cstdint>
 #include <memory>
 
-#include <sdbus-c++/Types.h>
-
 #include "ipchub/result.hpp"
 #include "ipchub/shared_memory.hpp"
+#include "ipchub/unique_fd.hpp"
 
 namespace ipchub::detail {
 
@@ -17,8 +16,7 @@ class Mapping
 {
 public:
 	// Maps size bytes of fd shared, writable for ReadWrite.
-	static Result<std::unique_ptr<Mapping>> map(sdbus::UnixFd fd, uint64_t size,
-						     Access access);
+	static Result<std::unique_ptr<Mapping>> map(UniqueFd fd, uint64_t size, Access access);
 	~Mapping();
 	Mapping(const Mapping &) = delete;
 	Mapping &operator=(const Mapping &) = delete;
@@ -28,12 +26,12 @@ public:
 	int fd() const { return fd_.get(); }
 
 private:
-	Mapping(sdbus::UnixFd fd, std::byte *data, size_t size)
+	Mapping(UniqueFd fd, std::byte *data, size_t size)
 		: fd_(std::move(fd)), data_(data), size_(size)
 	{
 	}
 
-	sdbus::UnixFd fd_;
+	UniqueFd fd_;
 	std::byte *data_;
 	size_t size_;
 };

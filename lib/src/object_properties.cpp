@@ -1,6 +1,11 @@
 #include "object_properties.hpp"
 
 #include <array>
+#include <cstdlib>
+#include <memory>
+#include <new>
+
+#include <systemd/sd-bus.h>
 
 #include "proxies.hpp"
 
@@ -12,13 +17,26 @@ struct KindName {
 	ObjectKind kind;
 	std::string_view name;
 	const char *interface;
+	// As the service's messages call the kind.
+	const char *noun;
 };
 
 const std::array kKinds{
-	KindName{ObjectKind::Semaphore, "semaphore", detail::SemaphoreProxy::INTERFACE_NAME},
-	KindName{ObjectKind::SharedMemory, "shm", detail::SharedMemoryProxy::INTERFACE_NAME},
-	KindName{ObjectKind::Lock, "lock", detail::LockProxy::INTERFACE_NAME},
+	KindName{ObjectKind::Semaphore, "semaphore", detail::SemaphoreProxy::INTERFACE_NAME,
+		 "semaphore"},
+	KindName{ObjectKind::SharedMemory, "shm", detail::SharedMemoryProxy::INTERFACE_NAME,
+		 "shared memory"},
+	KindName{ObjectKind::Lock, "lock", detail::LockProxy::INTERFACE_NAME, "lock"},
 };
+
+std::string pathEncode(const std::string &prefix, const std::string &label)
+{
+	char *path = nullptr;
+	if (sd_bus_path_encode(prefix.c_str(), label.c_str(), &path) < 0)
+		throw std::bad_alloc();
+	std::unique_ptr<char, decltype(&std::free)> owner(path, &std::free);
+	return path;
+}
 
 const KindName &entryOf(ObjectKind kind)
 {
@@ -93,6 +111,31 @@ namespace detail {
 const char *interfaceOf(ObjectKind kind)
 {
 	return entryOf(kind).interface;
+}
+
+std::string objectPathOf(ObjectKind kind, const std::string &scope, std::string_view key)
+{
+	std::string node = std::string(kManagerPath) + "/" + std::string(entryOf(kind).name);
+	if (!scope.empty())
+		node = pathEncode(node, scope);
+	return pathEncode(node, std::string(key));
+}
+
+std::string describe(ObjectKind kind, const std::string &scope, std::string_view key)
+{
+	std::string text = std::string(entryOf(kind).noun) + " \"" + std::string(key) + "\"";
+	if (!scope.empty())
+		text += " in scope " + scope;
+	return text;
+}
+
+bool isUnknownObject(const sdbus::Error &error)
+{
+	// No object at the path at all, or a node that only holds other objects (a host
+	// key that is an app id names that app's scope node).
+	const std::string &name = error.getName();
+	return name == "org.freedesktop.DBus.Error.UnknownObject" ||
+	       name == "org.freedesktop.DBus.Error.UnknownInterface";
 }
 
 std::optional<ObjectKind> kindOfInterface(const std::string &interface)

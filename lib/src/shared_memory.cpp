@@ -74,14 +74,14 @@ size_t SharedMemory::size() const
 	return mapping_ ? mapping_->size() : 0;
 }
 
-std::span<std::byte> SharedMemory::data()
+Span<std::byte> SharedMemory::data()
 {
 	if (!mapping_ || access_ != Access::ReadWrite)
 		return {};
 	return {mapping_->data(), mapping_->size()};
 }
 
-std::span<const std::byte> SharedMemory::constData() const
+Span<const std::byte> SharedMemory::constData() const
 {
 	if (!mapping_)
 		return {};

@@ -45,9 +45,11 @@ public:
 
 	// Every object the caller may see, with its properties (GetManagedObjects).
 	Result<std::vector<ObjectStatus>> listObjects();
-	// The properties of the object of kind named key. The object is opened for the
-	// call and closed again, so the scope rules are the service's own and NotFound
-	// names what is missing.
+	// The properties of the object of kind named key (in options.scope, else the
+	// caller's own scope), read with GetAll on its path: nothing this connection holds
+	// on the object changes, and no reference is taken. NotFound when it does not
+	// exist; the service's scope rules apply (PermissionDenied for an object a
+	// sandboxed caller may not use).
 	Result<ObjectStatus> status(ObjectKind kind, std::string_view key,
 				    const OpenOptions &options = {});
 	// Subscribes to every object change; handler is called from Watch::run.

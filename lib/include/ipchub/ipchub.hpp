@@ -8,4 +8,5 @@
 #include <ipchub/result.hpp>
 #include <ipchub/semaphore.hpp>
 #include <ipchub/shared_memory.hpp>
+#include <ipchub/span.hpp>
 #include <ipchub/watch.hpp>

@@ -7,28 +7,17 @@
 #include <string_view>
 #include <utility>
 
-#if __has_include(<expected>) && __cplusplus > 202002L
-#include <expected>
-#endif
-
-#if defined(__cpp_lib_expected)
-namespace ipchub::detail {
-template <typename T, typename E>
-using Expected = std::expected<T, E>;
-template <typename E>
-using Unexpected = std::unexpected<E>;
-} // namespace ipchub::detail
-#elif __has_include(<tl/expected.hpp>)
+// tl::expected (Debian's libexpected-dev, header-only) for every program: the type is
+// fixed when the library is built, never picked by a program's own flags, and works
+// from C++17 on. std::expected would tie the headers to C++23.
 #include <tl/expected.hpp>
+
 namespace ipchub::detail {
 template <typename T, typename E>
 using Expected = tl::expected<T, E>;
 template <typename E>
 using Unexpected = tl::unexpected<E>;
 } // namespace ipchub::detail
-#else
-#error "ipchub needs std::expected (C++23, -std=c++2b) or tl-expected"
-#endif
 
 namespace ipchub {
 

@@ -5,12 +5,12 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
-#include <span>
 #include <string>
 #include <vector>
 
 #include <ipchub/result.hpp>
 #include <ipchub/semaphore.hpp>
+#include <ipchub/span.hpp>
 
 namespace ipchub {
 
@@ -87,9 +87,9 @@ public:
 	// The mapped bytes, writable. Empty for a ReadOnly mapping (use constData()) and
 	// once closed. A ReadWrite mapping stays writable after seal(): the kernel
 	// cannot take back a writable mapping that exists.
-	std::span<std::byte> data();
+	Span<std::byte> data();
 	// The mapped bytes, for reading; empty once closed.
-	std::span<const std::byte> constData() const;
+	Span<const std::byte> constData() const;
 	// The segment's descriptor, owned by this object: for fstat or F_GET_SEALS, never
 	// to close. -1 once closed.
 	int fd() const;
