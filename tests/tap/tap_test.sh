@@ -8,17 +8,18 @@
 source "$(dirname "$0")/../lib/bus.sh"
 
 (($# == 2)) || fail "usage: tap_test.sh TAP_FIXTURE BUILD_ROOT"
-fixture=$1
+fixture=$(readlink -f "$1")
 build_root=$2
 
-# ---- the build's gtest binaries (those that take --gtest_filter) all speak TAP
+# ---- the build's gtest binaries (programs that take --gtest_filter) all speak TAP
 python3 - "$build_root/meson-info/intro-tests.json" <<'PY' || fail "gtest binaries not run as TAP"
 import json, sys
 gtests = 0
 for test in json.load(open(sys.argv[1])):
     with open(test["cmd"][0], "rb") as program:
-        if b"gtest_filter" not in program.read():
-            continue
+        content = program.read()
+    if not content.startswith(b"\x7fELF") or b"gtest_filter" not in content:
+        continue
     gtests += 1
     if test["protocol"] != "tap":
         sys.exit(f"{test['name']}: protocol {test['protocol']}, not tap")
