@@ -7,6 +7,7 @@
 #include <fstream>
 #include <poll.h>
 #include <stdexcept>
+#include <string_view>
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -66,9 +67,32 @@ std::string buildRoot()
 	return root ? root : "";
 }
 
+// Whether program is an executable file in a directory of PATH, as execvp finds it.
+bool installed(const std::string &program)
+{
+	const char *path = std::getenv("PATH");
+	std::string_view dirs = path ? path : "/usr/bin:/bin";
+	while (!dirs.empty()) {
+		const auto end = dirs.find(':');
+		std::string dir(dirs.substr(0, end));
+		dirs = end == std::string_view::npos ? std::string_view{} : dirs.substr(end + 1);
+		if (access(((dir.empty() ? "." : dir) + "/" + program).c_str(), X_OK) == 0)
+			return true;
+	}
+	return false;
+}
+
 } // namespace
 
 std::optional<std::string> sandboxUnavailable()
+{
+	for (const char *program : {"bwrap", "xdg-dbus-proxy"})
+		if (!installed(program))
+			return std::string(program) + " is not installed";
+	return std::nullopt;
+}
+
+std::optional<std::string> sandboxStartError()
 {
 	auto probe = ipchub::test::run({"bwrap",     "--ro-bind",     "/usr",	   "/usr",
 					"--symlink", "usr/lib",	      "/lib",	   "--symlink",
@@ -76,10 +100,11 @@ std::optional<std::string> sandboxUnavailable()
 					"/bin",	     "--proc",	      "/proc",	   "--dev",
 					"/dev",	     "--unshare-pid", "--",	   "true"});
 	if (probe.status != 0)
-		return "bubblewrap cannot make a sandbox here (status " +
+		return "bubblewrap is installed but cannot make a sandbox here (status " +
 		       std::to_string(probe.status) + "): " + probe.err;
-	if (ipchub::test::run({"xdg-dbus-proxy", "--version"}).status != 0)
-		return std::string("xdg-dbus-proxy is not installed");
+	if (auto version = ipchub::test::run({"xdg-dbus-proxy", "--version"}); version.status != 0)
+		return "xdg-dbus-proxy is installed but does not run (status " +
+		       std::to_string(version.status) + "): " + version.err;
 	return std::nullopt;
 }
 

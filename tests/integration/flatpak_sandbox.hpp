@@ -16,8 +16,11 @@
 
 namespace ipchub::test {
 
-// Why bubblewrap or xdg-dbus-proxy cannot run here; nothing when they can.
+// Which of bubblewrap and xdg-dbus-proxy is not installed; nothing when both are. The
+// sandbox tests skip only then: installed, a sandbox that does not start is a failure.
 std::optional<std::string> sandboxUnavailable();
+// Why bubblewrap cannot make a sandbox here; nothing when it can.
+std::optional<std::string> sandboxStartError();
 
 class FlatpakApp
 {

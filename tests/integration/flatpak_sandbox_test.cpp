@@ -27,6 +27,8 @@ protected:
 	{
 		if (auto why = sandboxUnavailable())
 			GTEST_SKIP() << *why;
+		if (auto error = sandboxStartError())
+			FAIL() << *error;
 		IpchubTest::SetUp();
 	}
 
