@@ -1,6 +1,7 @@
 #include "manager_adaptor.hpp"
 
 #include "core/scope.hpp"
+#include "descriptor_reserve.hpp"
 #include "errors.hpp"
 
 namespace ipchub::bus {
@@ -126,6 +127,8 @@ ManagerAdaptor::CreateSharedMemory(const std::string &key, const uint64_t &size,
 	const auto parsed = unwrap(
 		Options::parse(options, {kOpenExisting, kPersistent, kAllowedApps, kScope}));
 	const core::ObjectInfo info = infoForCreate(peer, key, parsed);
+	unwrap(checkDescriptorReserve(context_.hub.limits().descriptorReserve,
+				      "a shared-memory segment"));
 	auto &table = context_.hub.segments;
 	const bool openExisting = parsed.get<bool>("open_existing", false);
 	if (auto existing = table.find(info.id); existing && openExisting) {
@@ -173,12 +176,13 @@ sdbus::ObjectPath ManagerAdaptor::CreateLock(const std::string &key, const Optio
 	if (auto existing = table.find(info.id); existing && openExisting)
 		checkAccess(peer, existing->info(), table.describe(info.id));
 
-	auto lock = unwrap(table.create(peer.name, info.id, openExisting,
-					parsed.get<bool>("persistent", false),
-					[&]() -> Result<std::shared_ptr<core::Lock>> {
-						return std::make_shared<core::Lock>(
-							info, context_.hub.quota);
-					}));
+	auto lock = unwrap(
+		table.create(peer.name, info.id, openExisting,
+			     parsed.get<bool>("persistent", false),
+			     [&]() -> Result<std::shared_ptr<core::Lock>> {
+				     return std::make_shared<core::Lock>(info, context_.hub.quota,
+									 &context_.hub.grants);
+			     }));
 	return locks_.publish(connection_, context_, lock);
 }
 
@@ -223,6 +227,11 @@ std::map<std::string, sdbus::Variant> ManagerAdaptor::Limits()
 		{"waiters_per_object", sdbus::Variant(limits.waitersPerObject)},
 		{"segment_size", sdbus::Variant(limits.segmentSize)},
 		{"bytes_per_connection", sdbus::Variant(limits.bytesPerConnection)},
+		{"grants_per_connection", sdbus::Variant(limits.grantsPerConnection)},
+		{"grants_total", sdbus::Variant(limits.grantsTotal)},
+		{"handles_per_connection", sdbus::Variant(limits.handlesPerConnection)},
+		{"handles_total", sdbus::Variant(limits.handlesTotal)},
+		{"descriptor_reserve", sdbus::Variant(limits.descriptorReserve)},
 	};
 }
 

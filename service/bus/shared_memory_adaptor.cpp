@@ -1,6 +1,7 @@
 #include "shared_memory_adaptor.hpp"
 
 #include "announce.hpp"
+#include "descriptor_reserve.hpp"
 #include "errors.hpp"
 #include "pending_reply.hpp"
 
@@ -66,7 +67,10 @@ void SharedMemoryAdaptor::checkReader() const
 
 std::tuple<sdbus::UnixFd, uint64_t> SharedMemoryAdaptor::Attach(const bool &writable)
 {
-	auto fd = unwrap(segment_->attach(caller().name, writable));
+	const auto &who = caller();
+	unwrap(checkDescriptorReserve(context_.hub.limits().descriptorReserve,
+				      "a shared-memory descriptor"));
+	auto fd = unwrap(segment_->attach(who.name, writable));
 	return {toUnixFd(std::move(fd)), segment_->size()};
 }
 

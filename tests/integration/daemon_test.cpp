@@ -39,7 +39,12 @@ TEST_F(DaemonTest, LimitsPropertyShowsTheDefaults)
 							     {"waiters_per_object", "u"},
 							     {"waits_per_connection", "u"},
 							     {"segment_size", "t"},
-							     {"bytes_per_connection", "t"}}));
+							     {"bytes_per_connection", "t"},
+							     {"grants_per_connection", "u"},
+							     {"grants_total", "u"},
+							     {"handles_per_connection", "u"},
+							     {"handles_total", "u"},
+							     {"descriptor_reserve", "u"}}));
 	EXPECT_EQ(shown.at("key_length").get<uint32_t>(), 255u);
 	EXPECT_GT(shown.at("objects_per_connection").get<uint32_t>(), 0u);
 	EXPECT_GT(shown.at("waiters_per_object").get<uint32_t>(), 0u);
