@@ -5,6 +5,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <set>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -21,23 +22,16 @@ using DescriptorLimitsTest = IpchubTest;
 constexpr const char *kManagerPath = "/io/github/ipchub1";
 constexpr const char *kManagerInterface = "io.github.ipchub1.Manager";
 
-// The descriptors process pid has open: how many, and the highest.
-struct OpenDescriptors {
-	int count = 0;
-	int highest = -1;
-};
-OpenDescriptors openDescriptors(pid_t pid)
+// The descriptors process pid has open.
+std::set<int> openDescriptors(pid_t pid)
 {
-	OpenDescriptors open;
+	std::set<int> open;
 	DIR *dir = opendir(("/proc/" + std::to_string(pid) + "/fd").c_str());
 	if (!dir)
 		return open;
-	while (const dirent *entry = readdir(dir)) {
-		if (entry->d_name[0] == '.')
-			continue;
-		++open.count;
-		open.highest = std::max(open.highest, std::atoi(entry->d_name));
-	}
+	while (const dirent *entry = readdir(dir))
+		if (entry->d_name[0] != '.')
+			open.insert(std::atoi(entry->d_name));
 	closedir(dir);
 	return open;
 }
@@ -139,7 +133,7 @@ TEST_F(DescriptorLimitsTest, NearItsDescriptorLimitIpchubdRefusesHandlesAndServe
 	EXPECT_EQ(refused.error().code, ErrorCode::LimitExceeded) << refused.error().message;
 	EXPECT_THAT(refused.error().message, HasSubstr("descriptor_reserve"));
 	EXPECT_GT(handles.size(), 10u);
-	EXPECT_LE(openDescriptors(daemonPid()).highest, 128 - 32 + 3);
+	EXPECT_LE(openDescriptors(daemonPid()).size(), 128u - 32u + 4u);
 
 	// New callers are identified from the reserve and served.
 	for (int i = 0; i < 3; ++i) {
@@ -160,17 +154,18 @@ TEST_F(DescriptorLimitsTest, AtItsLimitADescriptorIpchubdCannotTakeCostsOnlyItsM
 	auto sender = sdbus::createSessionBusConnectionWithAddress(address());
 	auto late = sdbus::createSessionBusConnectionWithAddress(address());
 
-	// No descriptor number is left: every one below the limit is open.
+	// No descriptor number is left: the limit is ipchubd's lowest free one, so every
+	// number below it is open.
 	const auto open = openDescriptors(daemonPid());
-	const rlim_t limit = setDescriptorLimit(daemonPid(), static_cast<rlim_t>(open.highest + 1));
-	const int unused = open.highest + 1 - open.count;
+	int lowestFree = 0;
+	while (open.contains(lowestFree))
+		++lowestFree;
+	const rlim_t limit = setDescriptorLimit(daemonPid(), static_cast<rlim_t>(lowestFree));
 
-	// A call with more descriptors than ipchubd has free: the kernel cannot give it
-	// them all.
+	// A call with a descriptor: the kernel cannot give it to ipchubd.
 	auto proxy = sdbus::createProxy(*sender, "io.github.ipchub1", kManagerPath);
 	auto call = proxy->createMethodCall(kManagerInterface, "OpenSemaphore");
-	for (int i = 0; i < unused + 4; ++i)
-		call << sdbus::UnixFd(STDIN_FILENO);
+	call << sdbus::UnixFd(STDIN_FILENO);
 	EXPECT_THROW(proxy->callMethod(call, 2'000'000), sdbus::Error);
 	EXPECT_TRUE(nameOwned());
 
