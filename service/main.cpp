@@ -51,7 +51,7 @@ int main(int argc, char **argv)
 		ipchub::bus::Daemon daemon(*connection, loop, options.limits, options.verbose);
 		daemon.restore();
 		// After restore's calls: sd-bus is between two messages.
-		ipchub::bus::guardBusInput(sd_bus_get_fd(ipchub::bus::sdBusOf(*connection)));
+		ipchub::bus::InputGuard inputGuard(ipchub::bus::sdBusOf(*connection));
 		loop.attach(*connection);
 		try {
 			connection->requestName(ipchub::bus::kBusName);

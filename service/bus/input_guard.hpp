@@ -1,5 +1,7 @@
 #pragma once
 
+#include "sd_bus_access.hpp"
+
 namespace ipchub::bus {
 
 // sd-bus gives up on its connection for good when it cannot take a message: one of
@@ -9,14 +11,27 @@ namespace ipchub::bus {
 // so it can never find the next one, and ipchubd would have to leave the bus.
 //
 // The guard keeps the bus socket's reads at message boundaries: it stands in for
-// recvmsg(2), which sd-bus reads the socket with, and for the guarded socket only it
-// reads and throws away a message that is too large before sd-bus sees a byte of it,
-// and closes the descriptors of a message that could not get them all, so that sd-bus
-// drops that message as malformed. The sender's call gets no answer; every other
-// message is read as before.
+// recvmsg(2), which sd-bus reads the socket with, and for the guarded socket only
+//  - reads and throws away a message that is too large before sd-bus sees a byte of
+//    it, and hands sd-bus in its place the same call without its arguments, which a
+//    filter answers with LimitExceeded naming the size and the limit;
+//  - closes the descriptors of a message that could not get them all, so that sd-bus
+//    drops that message as malformed (its sender gets no answer).
+// Every other message is read as before.
+class InputGuard
+{
+public:
+	// Guards the socket of bus, which must be running and between two messages (a
+	// synchronous call has just returned). One guard at a time.
+	explicit InputGuard(sd_bus *bus);
+	~InputGuard();
+	InputGuard(const InputGuard &) = delete;
+	InputGuard &operator=(const InputGuard &) = delete;
 
-// Guards fd, the socket of a connection that is running and between two messages (a
-// synchronous call has just returned).
-void guardBusInput(int fd);
+private:
+	static int onMessage(sd_bus_message *message, void *userdata, sd_bus_error *error);
+
+	SlotPtr slot_;
+};
 
 } // namespace ipchub::bus

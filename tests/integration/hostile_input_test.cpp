@@ -373,6 +373,10 @@ TEST_F(HostileInputTest, AMessageTooLargeForIpchubdCostsOnlyItsSendersCall)
 	};
 	const size_t overhead = call(2, "").size();
 	socket.send(call(2, std::string(kBusLargest - 8 - overhead, 'k')));
+	// The call fails, naming its size and the limit.
+	const std::string refusal = socket.receiveUntil("bytes\0");
+	EXPECT_THAT(refusal, HasSubstr("io.github.ipchub1.Error.LimitExceeded"));
+	EXPECT_THAT(refusal, HasSubstr("ipchubd reads messages of less than 134217728 bytes"));
 
 	// The sender's next call is answered: ipchubd found the message after the dropped
 	// one.
