@@ -92,7 +92,7 @@ public:
 	void restore(uint64_t lastToken, std::vector<LockGrant> grants,
 		     std::map<uint64_t, UniqueFd> handleEnds);
 
-	// Whether who may hold one more grant (see GrantQuota); acquire checks it too.
+	// Whether client may hold one more grant (see GrantQuota); acquire checks it too.
 	Result<void> room(const ClientId &client, bool handle) const;
 	// A token if the lock can be granted now, nobody waits and client has room for
 	// the grant; nullopt otherwise.
