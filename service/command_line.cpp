@@ -21,50 +21,72 @@ enum Option {
 	kInterestedPeersPerObject,
 	kInterestsPerConnection,
 	kUnreadSignalsPerConnection,
+	kGrantsPerConnection,
+	kGrantsTotal,
+	kHandlesPerConnection,
+	kHandlesTotal,
+	kDescriptorReserve,
 };
 
 void usage()
 {
 	const core::Limits defaults;
-	std::cout << "Usage: ipchubd [OPTION]...\n"
-		     "Serve io.github.ipchub1 on the session bus: named semaphores, shared\n"
-		     "memory and locks whose holders are released the moment they leave the bus.\n"
-		     "\n"
-		     "  -h, --help                      show this help and exit\n"
-		     "      --version                   show the version and exit\n"
-		     "  -v, --verbose                   log clients that leave the bus holding objects\n"
-		     "      --idle-exit=SECONDS         leave the bus after SECONDS with no objects\n"
-		     "                                  (0, the default: never); bus activation\n"
-		     "                                  starts ipchubd again on the next call\n"
-		     "\n"
-		     "Limits (shown in the Manager's Limits property):\n"
-		     "      --objects-per-connection=N  objects one connection may reference ("
-		  << defaults.objectsPerConnection
-		  << ")\n"
-		     "      --waits-per-connection=N    waits one connection may queue ("
-		  << defaults.waitsPerConnection
-		  << ")\n"
-		     "      --waiters-per-object=N      waits queued on one object ("
-		  << defaults.waitersPerObject
-		  << ")\n"
-		     "      --segment-size=BYTES        largest shared-memory segment ("
-		  << defaults.segmentSize
-		  << ")\n"
-		     "      --bytes-per-connection=BYTES  shared memory one connection may create ("
-		  << defaults.bytesPerConnection
-		  << ")\n"
-		     "      --interested-peers-per-object=N  peers told of one object's changes,\n"
-		     "                                  and watchers ("
-		  << defaults.interestedPeersPerObject
-		  << ")\n"
-		     "      --interests-per-connection=N  objects one connection is told of ("
-		  << defaults.interestsPerConnection
-		  << ")\n"
-		     "      --unread-signals-per-connection=N  signals one connection may leave\n"
-		     "                                  unread before its changes are held back ("
-		  << defaults.unreadSignalsPerConnection
-		  << ")\n"
-		     "BYTES takes a K, M or G suffix (powers of 1024).\n";
+	std::cout
+		<< "Usage: ipchubd [OPTION]...\n"
+		   "Serve io.github.ipchub1 on the session bus: named semaphores, shared\n"
+		   "memory and locks whose holders are released the moment they leave the bus.\n"
+		   "\n"
+		   "  -h, --help                      show this help and exit\n"
+		   "      --version                   show the version and exit\n"
+		   "  -v, --verbose                   log clients that leave the bus holding objects\n"
+		   "      --idle-exit=SECONDS         leave the bus after SECONDS with no objects\n"
+		   "                                  (0, the default: never); bus activation\n"
+		   "                                  starts ipchubd again on the next call\n"
+		   "\n"
+		   "Limits (shown in the Manager's Limits property):\n"
+		   "      --objects-per-connection=N  objects one connection may reference ("
+		<< defaults.objectsPerConnection
+		<< ")\n"
+		   "      --waits-per-connection=N    waits one connection may queue ("
+		<< defaults.waitsPerConnection
+		<< ")\n"
+		   "      --waiters-per-object=N      waits queued on one object ("
+		<< defaults.waitersPerObject
+		<< ")\n"
+		   "      --segment-size=BYTES        largest shared-memory segment ("
+		<< defaults.segmentSize
+		<< ")\n"
+		   "      --bytes-per-connection=BYTES  shared memory one connection may create ("
+		<< defaults.bytesPerConnection
+		<< ")\n"
+		   "      --interested-peers-per-object=N  peers told of one object's changes,\n"
+		   "                                  and watchers ("
+		<< defaults.interestedPeersPerObject
+		<< ")\n"
+		   "      --interests-per-connection=N  objects one connection is told of ("
+		<< defaults.interestsPerConnection
+		<< ")\n"
+		   "      --unread-signals-per-connection=N  signals one connection may leave\n"
+		   "                                  unread before its changes are held back ("
+		<< defaults.unreadSignalsPerConnection
+		<< ")\n"
+		   "      --grants-per-connection=N   lock grants one connection may hold ("
+		<< defaults.grantsPerConnection
+		<< ")\n"
+		   "      --grants-total=N            lock grants of all connections ("
+		<< defaults.grantsTotal
+		<< ")\n"
+		   "      --handles-per-connection=N  lock handles one connection may hold ("
+		<< defaults.handlesPerConnection
+		<< ")\n"
+		   "      --handles-total=N           lock handles of all connections ("
+		<< defaults.handlesTotal
+		<< ")\n"
+		   "      --descriptor-reserve=N      descriptors kept free below the limit: no\n"
+		   "                                  call may take them ("
+		<< defaults.descriptorReserve
+		<< ")\n"
+		   "BYTES takes a K, M or G suffix (powers of 1024).\n";
 }
 
 // A decimal number, with an optional K/M/G suffix when bytes is set; at least 1
@@ -119,6 +141,11 @@ ParsedCommandLine parseCommandLine(int argc, char **argv)
 		{"interests-per-connection", required_argument, nullptr, kInterestsPerConnection},
 		{"unread-signals-per-connection", required_argument, nullptr,
 		 kUnreadSignalsPerConnection},
+		{"grants-per-connection", required_argument, nullptr, kGrantsPerConnection},
+		{"grants-total", required_argument, nullptr, kGrantsTotal},
+		{"handles-per-connection", required_argument, nullptr, kHandlesPerConnection},
+		{"handles-total", required_argument, nullptr, kHandlesTotal},
+		{"descriptor-reserve", required_argument, nullptr, kDescriptorReserve},
 		{nullptr, 0, nullptr, 0},
 	};
 
@@ -153,23 +180,54 @@ ParsedCommandLine parseCommandLine(int argc, char **argv)
 		case kWaitersPerObject:
 		case kInterestedPeersPerObject:
 		case kInterestsPerConnection:
-		case kUnreadSignalsPerConnection: {
+		case kUnreadSignalsPerConnection:
+		case kGrantsPerConnection:
+		case kGrantsTotal:
+		case kHandlesPerConnection:
+		case kHandlesTotal: {
 			auto count = parseNumber(optarg, false, false);
 			if (!count || *count > UINT32_MAX)
 				return bad(name, optarg, "not a count from 1 to 4294967295");
 			const auto value = static_cast<uint32_t>(*count);
-			if (c == kObjectsPerConnection)
-				commandLine.limits.objectsPerConnection = value;
-			else if (c == kWaitsPerConnection)
-				commandLine.limits.waitsPerConnection = value;
-			else if (c == kInterestedPeersPerObject)
-				commandLine.limits.interestedPeersPerObject = value;
-			else if (c == kInterestsPerConnection)
-				commandLine.limits.interestsPerConnection = value;
-			else if (c == kUnreadSignalsPerConnection)
-				commandLine.limits.unreadSignalsPerConnection = value;
-			else
-				commandLine.limits.waitersPerObject = value;
+			auto &limits = commandLine.limits;
+			switch (c) {
+			case kObjectsPerConnection:
+				limits.objectsPerConnection = value;
+				break;
+			case kWaitsPerConnection:
+				limits.waitsPerConnection = value;
+				break;
+			case kWaitersPerObject:
+				limits.waitersPerObject = value;
+				break;
+			case kInterestedPeersPerObject:
+				limits.interestedPeersPerObject = value;
+				break;
+			case kInterestsPerConnection:
+				limits.interestsPerConnection = value;
+				break;
+			case kUnreadSignalsPerConnection:
+				limits.unreadSignalsPerConnection = value;
+				break;
+			case kGrantsPerConnection:
+				limits.grantsPerConnection = value;
+				break;
+			case kGrantsTotal:
+				limits.grantsTotal = value;
+				break;
+			case kHandlesPerConnection:
+				limits.handlesPerConnection = value;
+				break;
+			default:
+				limits.handlesTotal = value;
+			}
+			break;
+		}
+		case kDescriptorReserve: {
+			auto count = parseNumber(optarg, false, true);
+			if (!count || *count > UINT32_MAX)
+				return bad(name, optarg, "not a count from 0 to 4294967295");
+			commandLine.limits.descriptorReserve = static_cast<uint32_t>(*count);
 			break;
 		}
 		case kSegmentSize:

@@ -11,7 +11,9 @@
 #include "bus/daemon.hpp"
 #include "bus/event_loop.hpp"
 #include "bus/idle_exit.hpp"
+#include "bus/input_guard.hpp"
 #include "bus/object_path.hpp"
+#include "bus/sd_bus_access.hpp"
 #include "command_line.hpp"
 
 namespace {
@@ -48,6 +50,8 @@ int main(int argc, char **argv)
 		auto connection = sdbus::createSessionBusConnection();
 		ipchub::bus::Daemon daemon(*connection, loop, options.limits, options.verbose);
 		daemon.restore();
+		// After restore's calls: sd-bus is between two messages.
+		ipchub::bus::InputGuard inputGuard(ipchub::bus::sdBusOf(*connection));
 		loop.attach(*connection);
 		try {
 			connection->requestName(ipchub::bus::kBusName);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "announce.hpp"
+#include "descriptor_reserve.hpp"
 #include "errors.hpp"
 #include "pending_reply.hpp"
 
@@ -90,6 +91,7 @@ void LockAdaptor::Acquire(sdbus::Result<uint64_t> &&result, std::string mode,
 {
 	const auto who = requester();
 	const auto lockMode = unwrap(core::parseLockMode(mode));
+	unwrap(lock_->room(who.client, false));
 	if (timeout_usec == 0) {
 		auto token = lock_->tryAcquire(who, lockMode, false);
 		if (!token)
@@ -108,6 +110,7 @@ std::tuple<uint64_t, uint64_t> LockAdaptor::Wait(const std::string &mode,
 {
 	const auto who = requester();
 	const auto lockMode = unwrap(core::parseLockMode(mode));
+	unwrap(lock_->room(who.client, false));
 	// Grantable now and nobody waiting: granted without building a completion.
 	if (auto token = lock_->tryAcquire(who, lockMode, false))
 		return {0, *token};
@@ -151,7 +154,9 @@ void LockAdaptor::CancelWait(const uint64_t &ticket)
 std::tuple<bool, uint64_t> LockAdaptor::TryAcquire(const std::string &mode)
 {
 	const auto who = requester();
-	auto token = lock_->tryAcquire(who, unwrap(core::parseLockMode(mode)), false);
+	const auto lockMode = unwrap(core::parseLockMode(mode));
+	unwrap(lock_->room(who.client, false));
+	auto token = lock_->tryAcquire(who, lockMode, false);
 	return {token.has_value(), token.value_or(0)};
 }
 
@@ -160,6 +165,8 @@ void LockAdaptor::AcquireHandle(sdbus::Result<sdbus::UnixFd, uint64_t> &&result,
 {
 	const auto who = requester();
 	const auto lockMode = unwrap(core::parseLockMode(mode));
+	unwrap(lock_->room(who.client, true));
+	unwrap(checkDescriptorReserve(context_.hub.limits().descriptorReserve, "a lock handle"));
 	auto pipe = std::make_shared<HandlePipe>(unwrap(makeHandlePipe()));
 	if (timeout_usec == 0) {
 		auto token = lock_->tryAcquire(who, lockMode, true);

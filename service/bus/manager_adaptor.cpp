@@ -1,6 +1,7 @@
 #include "manager_adaptor.hpp"
 
 #include "core/scope.hpp"
+#include "descriptor_reserve.hpp"
 #include "errors.hpp"
 #include "object_path.hpp"
 
@@ -146,6 +147,8 @@ ManagerAdaptor::CreateSharedMemory(const std::string &key, const uint64_t &size,
 	// Listed apps read unless the creator says they may write.
 	info.allowedAppsWrite = unwrap(core::parseAllowedAppsAccess(
 		parsed.get<std::string>("allowed_apps_access", "read")));
+	unwrap(checkDescriptorReserve(context_.hub.limits().descriptorReserve,
+				      "a shared-memory segment"));
 	auto &table = context_.hub.segments;
 	const bool openExisting = parsed.get<bool>("open_existing", false);
 	if (auto existing = table.find(info.id); existing && openExisting) {
@@ -201,7 +204,8 @@ sdbus::ObjectPath ManagerAdaptor::CreateLock(const std::string &key, const Optio
 					parsed.get<bool>("persistent", false),
 					[&]() -> Result<std::shared_ptr<core::Lock>> {
 						return std::make_shared<core::Lock>(
-							info, context_.hub.quota);
+							info, context_.hub.quota,
+							&context_.hub.grants);
 					}));
 	return joined(locks_.publish(connection_, context_, lock));
 }
@@ -268,6 +272,11 @@ std::map<std::string, sdbus::Variant> ManagerAdaptor::Limits()
 		{"interests_per_connection", sdbus::Variant(limits.interestsPerConnection)},
 		{"unread_signals_per_connection",
 		 sdbus::Variant(limits.unreadSignalsPerConnection)},
+		{"grants_per_connection", sdbus::Variant(limits.grantsPerConnection)},
+		{"grants_total", sdbus::Variant(limits.grantsTotal)},
+		{"handles_per_connection", sdbus::Variant(limits.handlesPerConnection)},
+		{"handles_total", sdbus::Variant(limits.handlesTotal)},
+		{"descriptor_reserve", sdbus::Variant(limits.descriptorReserve)},
 	};
 }
 

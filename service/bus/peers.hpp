@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include <ipchub/result.hpp>
+#include <ipchub/unique_fd.hpp>
 
 namespace sdbus {
 class IConnection;
@@ -23,6 +24,9 @@ struct Peer {
 	pid_t pid = 0;
 	// "" for a host caller; the app id of a Flatpak-sandboxed one.
 	std::string appId;
+	// A pidfd of the process that opened the connection: the identity holds while that
+	// process runs (see Peers::identify).
+	UniqueFd process;
 };
 
 // The identity of every peer that has called, dropped when it leaves the bus. Peers
@@ -34,9 +38,15 @@ public:
 	~Peers();
 
 	// The identity of the message's sender. The first call for a peer asks the bus
-	// (one GetConnectionCredentials round trip) and reads its /.flatpak-info; the
-	// outcome, a refusal included, is kept until the peer leaves, so the service waits
-	// on the bus at most once per peer.
+	// (one GetConnectionCredentials round trip) and reads its /.flatpak-info through a
+	// pidfd of its process (the bus's ProcessFD where it gives one, else pidfd_open of
+	// its ProcessID), so that a reused pid is never read. The outcome, a refusal
+	// included, is kept until the peer leaves, so the service waits on the bus at most
+	// once per peer; but not a passing failure (the bus did not answer, the service is
+	// out of descriptors), which the next call retries.
+	// A connection is identified by the process that opened it: once that process has
+	// exited, another process holds the socket (a child it left it to) and the pid may
+	// be anyone's, so the peer's calls are refused from then on.
 	Result<const Peer *> identify(const sdbus::Message &message);
 	// The same, by the sender's unique name.
 	Result<const Peer *> identify(const std::string &name);

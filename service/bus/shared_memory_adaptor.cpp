@@ -1,6 +1,7 @@
 #include "shared_memory_adaptor.hpp"
 
 #include "announce.hpp"
+#include "descriptor_reserve.hpp"
 #include "errors.hpp"
 #include "pending_reply.hpp"
 
@@ -69,6 +70,8 @@ std::tuple<sdbus::UnixFd, uint64_t> SharedMemoryAdaptor::Attach(const bool &writ
 	const Peer &peer = caller();
 	if (writable)
 		checkWrite(peer, segment_->info(), context_.hub.segments.describe(segment_->id()));
+	unwrap(checkDescriptorReserve(context_.hub.limits().descriptorReserve,
+				      "a shared-memory descriptor"));
 	auto fd = unwrap(segment_->attach(peer.name, writable));
 	return {toUnixFd(std::move(fd)), segment_->size()};
 }

@@ -101,6 +101,10 @@ Result<std::string> appIdInRoot(int rootFd)
 		const int error = errno;
 		if (error == ENOENT)
 			return std::string();
+		if (error == EMFILE || error == ENFILE)
+			return fail(ErrorCode::LimitExceeded,
+				    std::string("cannot identify the caller now: .flatpak-info: ") +
+					    std::strerror(error));
 		return detail::Unexpected<Error>(refused(
 			std::string("cannot open its .flatpak-info: ") + std::strerror(error)));
 	}
@@ -143,7 +147,9 @@ Result<std::string> appIdOfProcess(int pid)
 	UniqueFd rootFd(open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
 	if (!rootFd) {
 		const int error = errno;
-		return fail(ErrorCode::PermissionDenied,
+		// Out of descriptors is a passing condition, not a verdict on the caller.
+		return fail(error == EMFILE || error == ENFILE ? ErrorCode::LimitExceeded
+							       : ErrorCode::PermissionDenied,
 			    "cannot identify the caller: " + root + ": " + std::strerror(error));
 	}
 	return appIdInRoot(rootFd.get());

@@ -28,7 +28,8 @@ Result<std::string> appIdInRoot(int rootFd);
 
 // appIdInRoot for the root of process pid, through /proc/PID/root; PermissionDenied
 // when the process is gone or its root cannot be opened (a caller that cannot be
-// identified is never taken for a host caller).
+// identified is never taken for a host caller); LimitExceeded when the service is out of
+// descriptors, which passes.
 Result<std::string> appIdOfProcess(int pid);
 
 } // namespace ipchub::core

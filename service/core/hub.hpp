@@ -1,5 +1,6 @@
 #pragma once
 
+#include "grant_quota.hpp"
 #include "limits.hpp"
 #include "lock.hpp"
 #include "object_table.hpp"
@@ -15,8 +16,8 @@ class Hub
 {
 public:
 	explicit Hub(const Limits &limits)
-		: quota(limits), semaphores(quota, "semaphore"), segments(quota, "shared memory"),
-		  locks(quota, "lock")
+		: quota(limits), grants(limits), semaphores(quota, "semaphore"),
+		  segments(quota, "shared memory"), locks(quota, "lock")
 	{
 	}
 
@@ -35,6 +36,7 @@ public:
 	}
 
 	Quota quota;
+	GrantQuota grants;
 	ObjectTable<Semaphore> semaphores;
 	ObjectTable<SharedMemory> segments;
 	ObjectTable<Lock> locks;

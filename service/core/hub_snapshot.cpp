@@ -43,7 +43,7 @@ void restoreSemaphore(Hub &hub, const SemaphoreRecord &record, const RestoreHook
 void restoreLock(Hub &hub, const LockRecord &record, const RestoreHooks &hooks,
 		 std::vector<std::string> &problems)
 {
-	auto lock = std::make_shared<Lock>(record.info, hub.quota);
+	auto lock = std::make_shared<Lock>(record.info, hub.quota, &hub.grants);
 	std::vector<LockGrant> grants;
 	// A handle whose end was not handed back is held by its unique name alone.
 	std::map<uint64_t, UniqueFd> handleEnds;

@@ -19,6 +19,17 @@ struct Limits {
 	uint32_t interestedPeersPerObject = 256;
 	uint32_t interestsPerConnection = 16384;
 	uint32_t unreadSignalsPerConnection = 256;
+	// Lock grants one connection may hold, and all connections together.
+	uint32_t grantsPerConnection = 4096;
+	uint32_t grantsTotal = 262144;
+	// Lock handles (AcquireHandle), each two of the service's descriptors while it lasts:
+	// per connection, and in total.
+	uint32_t handlesPerConnection = 1024;
+	uint32_t handlesTotal = 16384;
+	// Descriptors kept free below the service's limit (RLIMIT_NOFILE) to receive
+	// messages and identify callers: a call that would give out a descriptor is refused
+	// once only these are left.
+	uint32_t descriptorReserve = 512;
 };
 
 } // namespace ipchub::core

@@ -33,7 +33,29 @@ std::string_view lockModeName(LockMode mode)
 	return mode == LockMode::Exclusive ? "exclusive" : "shared";
 }
 
-Lock::Lock(ObjectInfo info, Quota &quota) : info_(std::move(info)), queue_(quota) {}
+Lock::Lock(ObjectInfo info, Quota &quota, GrantQuota *grants)
+	: info_(std::move(info)), queue_(quota), grantQuota_(grants)
+{
+}
+
+Lock::~Lock()
+{
+	for (const auto &[token, grant] : grants_)
+		uncount(grant);
+}
+
+Result<void> Lock::room(const ClientId &client, bool handle) const
+{
+	if (!grantQuota_)
+		return {};
+	return grantQuota_->room(client, handle);
+}
+
+void Lock::uncount(const LockGrant &grant)
+{
+	if (grantQuota_)
+		grantQuota_->give(grant.holder.client, grant.handle);
+}
 
 std::optional<LockMode> Lock::mode() const
 {
@@ -53,7 +75,7 @@ bool Lock::grantable(LockMode mode) const
 std::optional<uint64_t> Lock::tryAcquire(const Requester &who, LockMode mode, bool handle)
 {
 	// Nobody overtakes a waiter, so a writer at the head is not starved by readers.
-	if (!queue_.empty() || !grantable(mode))
+	if (!queue_.empty() || !grantable(mode) || !room(who.client, handle))
 		return std::nullopt;
 	const uint64_t token = grant(who, mode, handle);
 	notify();
@@ -62,6 +84,8 @@ std::optional<uint64_t> Lock::tryAcquire(const Requester &who, LockMode mode, bo
 
 Result<Attempt> Lock::acquire(const Requester &who, LockMode mode, bool handle, Done done)
 {
+	if (auto ok = room(who.client, handle); !ok)
+		return detail::Unexpected<Error>(ok.error());
 	if (auto token = tryAcquire(who, mode, handle))
 		return Granted{*token};
 	auto id = queue_.push(who.client, Request{who, mode, handle}, std::move(done));
@@ -97,6 +121,7 @@ Result<void> Lock::release(const ClientId &client)
 		return fail(ErrorCode::NotHeld,
 			    "connection " + client + " holds no grant of lock \"" + info_.id.key +
 				    "\"");
+	uncount(chosen->second);
 	grants_.erase(chosen);
 	dropEndedHandles();
 	serve();
@@ -107,8 +132,11 @@ Result<void> Lock::release(const ClientId &client)
 
 bool Lock::releaseGrant(uint64_t token)
 {
-	if (!grants_.erase(token))
+	const auto grant = grants_.find(token);
+	if (grant == grants_.end())
 		return false;
+	uncount(grant->second);
+	grants_.erase(grant);
 	dropEndedHandles();
 	serve();
 	notify();
@@ -119,8 +147,12 @@ bool Lock::releaseGrant(uint64_t token)
 void Lock::dropClient(const ClientId &client, bool closing)
 {
 	auto waits = queue_.removeClient(client);
-	const auto dropped = std::erase_if(
-		grants_, [&](const auto &entry) { return entry.second.holder.client == client; });
+	const auto dropped = std::erase_if(grants_, [&](const auto &entry) {
+		if (entry.second.holder.client != client)
+			return false;
+		uncount(entry.second);
+		return true;
+	});
 	if (waits.empty() && dropped == 0)
 		return;
 	dropEndedHandles();
@@ -136,6 +168,8 @@ void Lock::dropClient(const ClientId &client, bool closing)
 void Lock::end(const Error &error)
 {
 	auto waits = queue_.removeAll();
+	for (const auto &[token, grant] : grants_)
+		uncount(grant);
 	grants_.clear();
 	handleEnds_.clear();
 	for (auto &waiter : waits)
@@ -146,6 +180,8 @@ uint64_t Lock::grant(const Requester &who, LockMode mode, bool handle)
 {
 	const uint64_t token = ++lastToken_;
 	grants_.emplace(token, LockGrant{who, mode, token, realtimeUsec(), handle});
+	if (grantQuota_)
+		grantQuota_->take(who.client, handle);
 	// Before the grantee learns the token: a token the service forgot could be
 	// handed out twice, and two holders would think they are alone.
 	persist(true);
@@ -167,9 +203,15 @@ void Lock::restore(uint64_t lastToken, std::vector<LockGrant> grants,
 		   std::map<uint64_t, UniqueFd> handleEnds)
 {
 	lastToken_ = lastToken;
+	for (const auto &[token, grant] : grants_)
+		uncount(grant);
 	grants_.clear();
-	for (auto &grant : grants)
+	// Restored grants count even past a limit: they were given already.
+	for (auto &grant : grants) {
+		if (grantQuota_)
+			grantQuota_->take(grant.holder.client, grant.handle);
 		grants_.emplace(grant.token, std::move(grant));
+	}
 	handleEnds_ = std::move(handleEnds);
 	std::erase_if(handleEnds_, [this](const auto &entry) {
 		const auto grant = grants_.find(entry.first);
@@ -193,15 +235,21 @@ void Lock::serve()
 {
 	// Grant from the head while it fits; the first waiter that does not fit holds
 	// back everyone behind it.
-	std::vector<std::pair<Lock::Done, uint64_t>> granted;
+	std::vector<std::pair<Lock::Done, Result<uint64_t>>> served;
 	while (!queue_.empty() && grantable(queue_.front().request.mode)) {
 		auto waiter = queue_.popFront();
 		const auto &request = waiter.request;
-		granted.emplace_back(std::move(waiter.done),
-				     grant(request.who, request.mode, request.handle));
+		// Its holder may have used up its room while it waited.
+		if (auto ok = room(request.who.client, request.handle); !ok) {
+			served.emplace_back(std::move(waiter.done),
+					    detail::Unexpected<Error>(ok.error()));
+			continue;
+		}
+		served.emplace_back(std::move(waiter.done),
+				    grant(request.who, request.mode, request.handle));
 	}
-	for (auto &[done, token] : granted)
-		done(token);
+	for (auto &[done, outcome] : served)
+		done(std::move(outcome));
 }
 
 void Lock::notify()

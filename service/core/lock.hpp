@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "client.hpp"
+#include "grant_quota.hpp"
 #include "key.hpp"
 #include "quota.hpp"
 #include "unique_fd.hpp"
@@ -62,7 +63,11 @@ public:
 	// Called with the fencing token of the grant, or the error that ended the wait.
 	using Done = std::function<void(Result<uint64_t>)>;
 
-	Lock(ObjectInfo info, Quota &quota);
+	// grants counts this lock's grants against their holders' limits (none if null).
+	Lock(ObjectInfo info, Quota &quota, GrantQuota *grants = nullptr);
+	~Lock();
+	Lock(const Lock &) = delete;
+	Lock &operator=(const Lock &) = delete;
 
 	const ObjectKey &id() const { return info_.id; }
 	const ObjectInfo &info() const { return info_; }
@@ -87,7 +92,10 @@ public:
 	void restore(uint64_t lastToken, std::vector<LockGrant> grants,
 		     std::map<uint64_t, UniqueFd> handleEnds);
 
-	// A token if the lock can be granted now and nobody waits; nullopt otherwise.
+	// Whether client may hold one more grant (see GrantQuota); acquire checks it too.
+	Result<void> room(const ClientId &client, bool handle) const;
+	// A token if the lock can be granted now, nobody waits and client has room for
+	// the grant; nullopt otherwise.
 	std::optional<uint64_t> tryAcquire(const Requester &who, LockMode mode, bool handle);
 	// Grants now, or queues a wait whose done is called when it ends.
 	Result<Attempt> acquire(const Requester &who, LockMode mode, bool handle, Done done);
@@ -125,6 +133,8 @@ private:
 	void persist(bool tellsClient);
 	// Closes the handle ends of grants that have ended.
 	void dropEndedHandles();
+	// The grant quota forgets the grant; call before it is erased.
+	void uncount(const LockGrant &grant);
 
 	ObjectInfo info_;
 	// By token, so oldest first.
@@ -134,6 +144,7 @@ private:
 	uint64_t lastToken_ = 0;
 	std::function<void()> changed_;
 	StateHandler stateChanged_;
+	GrantQuota *grantQuota_;
 };
 
 } // namespace ipchub::core

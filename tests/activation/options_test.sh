@@ -27,7 +27,9 @@ for help in --help -h; do
 	for option in --help --version --verbose --idle-exit=SECONDS --objects-per-connection=N \
 		--waits-per-connection=N --waiters-per-object=N --segment-size=BYTES \
 		--bytes-per-connection=BYTES --interested-peers-per-object=N \
-		--interests-per-connection=N --unread-signals-per-connection=N; do
+		--interests-per-connection=N --unread-signals-per-connection=N \
+		--grants-per-connection=N --grants-total=N \
+		--handles-per-connection=N --handles-total=N --descriptor-reserve=N; do
 		grep -qF -- "$option" <<<"$out" || fail "ipchubd $help does not mention $option"
 	done
 done
@@ -38,7 +40,8 @@ runIpchubd --version
 
 for bad in --bogus -x --idle-exit --idle-exit=soon --idle-exit=-1 --idle-exit=4294967296 \
 	--objects-per-connection=0 --waits-per-connection=ten --waiters-per-object=4294967296 \
-	--segment-size=1X --segment-size=0 --bytes-per-connection= an-argument; do
+	--segment-size=1X --segment-size=0 --bytes-per-connection= --handles-total=0 \
+	--handles-per-connection=-1 --descriptor-reserve=many an-argument; do
 	runIpchubd "$bad"
 	((status == 2)) || fail "ipchubd $bad: status $status, not 2 (stderr: $err)"
 	[[ -z $out ]] || fail "ipchubd $bad wrote to stdout: $out"
@@ -49,7 +52,8 @@ runIpchubd --segment-size=1X
 [[ $err == "ipchubd: --segment-size=1X: "* ]] || fail "the message does not name --segment-size=1X: $err"
 
 # Good values are taken: the daemon gets as far as the bus, which is not there.
-runIpchubd --idle-exit=0 --segment-size=64K --bytes-per-connection=1G --objects-per-connection=5
+runIpchubd --idle-exit=0 --segment-size=64K --bytes-per-connection=1G --objects-per-connection=5 \
+	--handles-per-connection=8 --descriptor-reserve=0
 ((status == 1)) || fail "ipchubd with good options and no bus: status $status, not 1 (stderr: $err)"
 
 # --verbose logs a client that leaves holding objects; without it, nothing.

@@ -42,7 +42,12 @@ TEST_F(DaemonTest, LimitsPropertyShowsTheDefaults)
 							     {"bytes_per_connection", "t"},
 							     {"interested_peers_per_object", "u"},
 							     {"interests_per_connection", "u"},
-							     {"unread_signals_per_connection", "u"}}));
+							     {"unread_signals_per_connection", "u"},
+							     {"grants_per_connection", "u"},
+							     {"grants_total", "u"},
+							     {"handles_per_connection", "u"},
+							     {"handles_total", "u"},
+							     {"descriptor_reserve", "u"}}));
 	EXPECT_EQ(shown.at("key_length").get<uint32_t>(), 255u);
 	EXPECT_GT(shown.at("objects_per_connection").get<uint32_t>(), 0u);
 	EXPECT_GT(shown.at("waiters_per_object").get<uint32_t>(), 0u);

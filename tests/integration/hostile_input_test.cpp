@@ -200,7 +200,50 @@ public:
 			throw std::runtime_error("the bus refused the handshake");
 		send("BEGIN\r\n");
 	}
+	// Takes over a socket connected (and greeted) elsewhere.
+	explicit RawSocket(int connected) : fd_(connected)
+	{
+		timeval timeout{5, 0};
+		setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+	}
 	~RawSocket() { close(fd_); }
+	int fd() const { return fd_; }
+
+	// Says Hello; what the bus answered (the reply and NameAcquired).
+	std::string greet()
+	{
+		send(methodCall(1, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+				"org.freedesktop.DBus", "Hello", "", ""));
+		std::string greeting;
+		for (int reads = 0;
+		     reads < 10 && greeting.find("NameAcquired") == std::string::npos; ++reads)
+			greeting += receive();
+		return greeting;
+	}
+	// Receives until text has arrived (or 20 reads); all that arrived.
+	std::string receiveUntil(const std::string &text)
+	{
+		std::string answer;
+		for (int reads = 0; reads < 20 && answer.find(text) == std::string::npos; ++reads) {
+			const std::string chunk = receive();
+			if (chunk.empty())
+				break;
+			answer += chunk;
+		}
+		return answer;
+	}
+	// Manager.OpenSemaphore(key, {}).
+	static std::string openSemaphore(uint32_t serial, const std::string &key)
+	{
+		std::string body = u32(static_cast<uint32_t>(key.size())) + key + '\0';
+		while (body.size() % 4)
+			body.push_back('\0');
+		body += u32(0);
+		while (body.size() % 8)
+			body.push_back('\0');
+		return methodCall(serial, "io.github.ipchub1", "/io/github/ipchub1", kManager,
+				  "OpenSemaphore", "sa{sv}", body);
+	}
 
 	void send(const std::string &bytes) { (void)!::send(fd_, bytes.data(), bytes.size(), 0); }
 	// What arrives next; empty when the bus closed the connection.
@@ -311,6 +354,110 @@ TEST_F(HostileInputTest, AConnectionAtItsWaitLimitDoesNotSlowTheOthers)
 	}
 	EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
 	EXPECT_TRUE(std::ranges::none_of(waits, [](const auto &wait) { return wait->done; }));
+}
+
+TEST_F(HostileInputTest, AMessageTooLargeForIpchubdCostsOnlyItsSendersCall)
+{
+	RawSocket socket(address());
+	ASSERT_THAT(socket.greet(), HasSubstr("NameAcquired"));
+
+	// OpenSemaphore(s) with a key that makes the call 8 bytes short of 128 MiB, which
+	// dbus-daemon takes; the sender's name it adds takes the call past what sd-bus
+	// reads (less than 128 MiB).
+	constexpr size_t kBusLargest = size_t{128} << 20;
+	const auto call = [](uint32_t serial, const std::string &key) {
+		return RawSocket::methodCall(serial, "io.github.ipchub1", "/io/github/ipchub1",
+					     kManager, "OpenSemaphore", "s",
+					     RawSocket::u32(static_cast<uint32_t>(key.size())) +
+						     key + std::string(1, '\0'));
+	};
+	const size_t overhead = call(2, "").size();
+	socket.send(call(2, std::string(kBusLargest - 8 - overhead, 'k')));
+	// The call fails, naming its size and the limit.
+	const std::string refusal = socket.receiveUntil("bytes\0");
+	EXPECT_THAT(refusal, HasSubstr("io.github.ipchub1.Error.LimitExceeded"));
+	EXPECT_THAT(refusal, HasSubstr("ipchubd reads messages of less than 134217728 bytes"));
+
+	// The sender's next call is answered: ipchubd found the message after the dropped
+	// one.
+	socket.send(RawSocket::openSemaphore(3, "after-the-large-one"));
+	const std::string answer = socket.receiveUntil("does not exist");
+	EXPECT_THAT(answer, HasSubstr("semaphore \"after-the-large-one\""));
+	// And everyone else is served.
+	EXPECT_TRUE(nameOwned());
+	auto client = connect();
+	EXPECT_TRUE(client.createSemaphore("after", 1));
+}
+
+// Sends fd over socket (SCM_RIGHTS).
+void sendDescriptor(int socket, int fd)
+{
+	char byte = 0;
+	iovec part{&byte, 1};
+	alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))]{};
+	msghdr message{};
+	message.msg_iov = &part;
+	message.msg_iovlen = 1;
+	message.msg_control = control;
+	message.msg_controllen = sizeof control;
+	cmsghdr *c = CMSG_FIRSTHDR(&message);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
+	(void)!sendmsg(socket, &message, 0);
+}
+
+int receiveDescriptor(int socket)
+{
+	char byte = 0;
+	iovec part{&byte, 1};
+	alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))]{};
+	msghdr message{};
+	message.msg_iov = &part;
+	message.msg_iovlen = 1;
+	message.msg_control = control;
+	message.msg_controllen = sizeof control;
+	if (recvmsg(socket, &message, MSG_CMSG_CLOEXEC) <= 0 || !CMSG_FIRSTHDR(&message))
+		return -1;
+	int fd = -1;
+	std::memcpy(&fd, CMSG_DATA(CMSG_FIRSTHDR(&message)), sizeof fd);
+	return fd;
+}
+
+TEST_F(HostileInputTest, AConnectionIsRefusedOnceTheProcessThatOpenedItHasExited)
+{
+	// A child connects, is identified by a first call, and leaves its connection to
+	// the parent: its pid, which the bus keeps for the connection, may be anyone's
+	// from now on.
+	int pair[2];
+	ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), 0);
+	Child child = forkChild([&] {
+		RawSocket socket(address());
+		if (socket.greet().find("NameAcquired") == std::string::npos)
+			return 1;
+		socket.send(RawSocket::openSemaphore(2, "first"));
+		if (socket.receiveUntil("does not exist").find("does not exist") ==
+		    std::string::npos)
+			return 2;
+		sendDescriptor(pair[1], socket.fd());
+		return 0;
+	});
+	close(pair[1]);
+	const int inherited = receiveDescriptor(pair[0]);
+	close(pair[0]);
+	ASSERT_GE(inherited, 0);
+	ASSERT_EQ(child.wait(), 0);
+
+	RawSocket socket(inherited);
+	socket.send(RawSocket::openSemaphore(3, "second"));
+	const std::string answer = socket.receiveUntil("has exited");
+	EXPECT_THAT(answer, HasSubstr("io.github.ipchub1.Error.PermissionDenied"));
+	EXPECT_THAT(answer, HasSubstr("has exited"));
+	EXPECT_THAT(answer, Not(HasSubstr("does not exist")));
+	// Everyone else is served as before.
+	auto client = connect();
+	EXPECT_TRUE(client.createSemaphore("after", 1));
 }
 
 } // namespace

@@ -1,0 +1,18 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <ipchub/result.hpp>
+
+namespace ipchub::bus {
+
+// ipchubd needs descriptors of its own to go on: to receive the descriptors that come
+// with messages, and to identify new callers (a pidfd, /proc/PID/root, .flatpak-info).
+// A call that would give out a descriptor (a lock handle, a segment) is refused with
+// LimitExceeded once only reserve descriptors are left below the limit (RLIMIT_NOFILE).
+// Descriptors are numbered lowest free first, so the lowest free one tells how full
+// the table is; what was closed meanwhile is used again first.
+Result<void> checkDescriptorReserve(uint32_t reserve, const std::string &what);
+
+} // namespace ipchub::bus
