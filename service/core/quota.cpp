@@ -8,10 +8,12 @@ Result<void> Quota::takeObject(const ClientId &client)
 {
 	auto &usage = usage_[client];
 	if (usage.objects >= limits_.objectsPerConnection) {
+		// Read before dropIfUnused, which may erase usage.
+		const uint32_t objects = usage.objects;
 		dropIfUnused(client);
 		return fail(ErrorCode::LimitExceeded,
 			    "connection " + client + " already references " +
-				    std::to_string(usage.objects) +
+				    std::to_string(objects) +
 				    " objects; objects_per_connection is " +
 				    std::to_string(limits_.objectsPerConnection));
 	}
@@ -32,10 +34,10 @@ Result<void> Quota::takeWait(const ClientId &client)
 {
 	auto &usage = usage_[client];
 	if (usage.waits >= limits_.waitsPerConnection) {
+		const uint32_t waits = usage.waits;
 		dropIfUnused(client);
 		return fail(ErrorCode::LimitExceeded,
-			    "connection " + client + " already has " +
-				    std::to_string(usage.waits) +
+			    "connection " + client + " already has " + std::to_string(waits) +
 				    " waits queued; waits_per_connection is " +
 				    std::to_string(limits_.waitsPerConnection));
 	}
@@ -57,11 +59,12 @@ Result<void> Quota::takeBytes(const ClientId &client, uint64_t bytes)
 	auto &usage = usage_[client];
 	if (bytes > limits_.bytesPerConnection ||
 	    usage.bytes > limits_.bytesPerConnection - bytes) {
+		const uint64_t had = usage.bytes;
 		dropIfUnused(client);
 		return fail(ErrorCode::LimitExceeded,
-			    "connection " + client + " already has " +
-				    std::to_string(usage.bytes) + " bytes of shared memory; " +
-				    std::to_string(bytes) + " more would pass bytes_per_connection " +
+			    "connection " + client + " already has " + std::to_string(had) +
+				    " bytes of shared memory; " + std::to_string(bytes) +
+				    " more would pass bytes_per_connection " +
 				    std::to_string(limits_.bytesPerConnection));
 	}
 	usage.bytes += bytes;
