@@ -52,7 +52,7 @@ void ManagerAdaptor::publishAll()
 
 const Peer &ManagerAdaptor::caller()
 {
-	return currentCaller(getObject(), context_.peers);
+	return currentCaller(getObject(), context_);
 }
 
 core::ObjectInfo ManagerAdaptor::infoForCreate(const Peer &peer, const std::string &key,
@@ -223,6 +223,19 @@ std::map<std::string, sdbus::Variant> ManagerAdaptor::Limits()
 		{"waiters_per_object", sdbus::Variant(limits.waitersPerObject)},
 		{"segment_size", sdbus::Variant(limits.segmentSize)},
 		{"bytes_per_connection", sdbus::Variant(limits.bytesPerConnection)},
+		{"objects_per_uid", sdbus::Variant(limits.objectsPerUid)},
+		{"objects_per_app", sdbus::Variant(limits.objectsPerApp)},
+		{"waits_per_uid", sdbus::Variant(limits.waitsPerUid)},
+		{"waits_per_app", sdbus::Variant(limits.waitsPerApp)},
+		{"grants_per_uid", sdbus::Variant(limits.grantsPerUid)},
+		{"grants_per_app", sdbus::Variant(limits.grantsPerApp)},
+		{"bytes_per_uid", sdbus::Variant(limits.bytesPerUid)},
+		{"bytes_per_app", sdbus::Variant(limits.bytesPerApp)},
+		{"persistent_objects_per_uid", sdbus::Variant(limits.persistentObjectsPerUid)},
+		{"persistent_objects_per_app", sdbus::Variant(limits.persistentObjectsPerApp)},
+		{"persistent_bytes_per_uid", sdbus::Variant(limits.persistentBytesPerUid)},
+		{"persistent_bytes_per_app", sdbus::Variant(limits.persistentBytesPerApp)},
+		{"state_bytes", sdbus::Variant(limits.stateBytes)},
 	};
 }
 

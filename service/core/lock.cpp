@@ -33,7 +33,14 @@ std::string_view lockModeName(LockMode mode)
 	return mode == LockMode::Exclusive ? "exclusive" : "shared";
 }
 
-Lock::Lock(ObjectInfo info, Quota &quota) : info_(std::move(info)), queue_(quota) {}
+Lock::Lock(ObjectInfo info, Quota &quota) : info_(std::move(info)), queue_(quota), quota_(quota)
+{
+}
+
+Lock::~Lock()
+{
+	endAllGrants();
+}
 
 std::optional<LockMode> Lock::mode() const
 {
@@ -52,6 +59,8 @@ bool Lock::grantable(LockMode mode) const
 
 std::optional<uint64_t> Lock::tryAcquire(const Requester &who, LockMode mode, bool handle)
 {
+	if (touched_)
+		touched_(who.client);
 	// Nobody overtakes a waiter, so a writer at the head is not starved by readers.
 	if (!queue_.empty() || !grantable(mode))
 		return std::nullopt;
@@ -97,7 +106,7 @@ Result<void> Lock::release(const ClientId &client)
 		return fail(ErrorCode::NotHeld,
 			    "connection " + client + " holds no grant of lock \"" + info_.id.key +
 				    "\"");
-	grants_.erase(chosen);
+	endGrant(chosen);
 	dropEndedHandles();
 	serve();
 	notify();
@@ -107,8 +116,10 @@ Result<void> Lock::release(const ClientId &client)
 
 bool Lock::releaseGrant(uint64_t token)
 {
-	if (!grants_.erase(token))
+	const auto grant = grants_.find(token);
+	if (grant == grants_.end())
 		return false;
+	endGrant(grant);
 	dropEndedHandles();
 	serve();
 	notify();
@@ -119,8 +130,15 @@ bool Lock::releaseGrant(uint64_t token)
 void Lock::dropClient(const ClientId &client, bool closing)
 {
 	auto waits = queue_.removeClient(client);
-	const auto dropped = std::erase_if(
-		grants_, [&](const auto &entry) { return entry.second.holder.client == client; });
+	size_t dropped = 0;
+	for (auto it = grants_.begin(); it != grants_.end();) {
+		auto next = std::next(it);
+		if (it->second.holder.client == client) {
+			endGrant(it);
+			++dropped;
+		}
+		it = next;
+	}
 	if (waits.empty() && dropped == 0)
 		return;
 	dropEndedHandles();
@@ -136,7 +154,7 @@ void Lock::dropClient(const ClientId &client, bool closing)
 void Lock::end(const Error &error)
 {
 	auto waits = queue_.removeAll();
-	grants_.clear();
+	endAllGrants();
 	handleEnds_.clear();
 	for (auto &waiter : waits)
 		waiter.done(detail::Unexpected<Error>(error));
@@ -146,6 +164,7 @@ uint64_t Lock::grant(const Requester &who, LockMode mode, bool handle)
 {
 	const uint64_t token = ++lastToken_;
 	grants_.emplace(token, LockGrant{who, mode, token, realtimeUsec(), handle});
+	quota_.addGrant(who.client);
 	// Before the grantee learns the token: a token the service forgot could be
 	// handed out twice, and two holders would think they are alone.
 	persist(true);
@@ -167,14 +186,28 @@ void Lock::restore(uint64_t lastToken, std::vector<LockGrant> grants,
 		   std::map<uint64_t, UniqueFd> handleEnds)
 {
 	lastToken_ = lastToken;
-	grants_.clear();
-	for (auto &grant : grants)
+	endAllGrants();
+	for (auto &grant : grants) {
+		quota_.addGrant(grant.holder.client);
 		grants_.emplace(grant.token, std::move(grant));
+	}
 	handleEnds_ = std::move(handleEnds);
 	std::erase_if(handleEnds_, [this](const auto &entry) {
 		const auto grant = grants_.find(entry.first);
 		return grant == grants_.end() || !grant->second.handle;
 	});
+}
+
+void Lock::endGrant(std::map<uint64_t, LockGrant>::iterator grant)
+{
+	quota_.returnGrant(grant->second.holder.client);
+	grants_.erase(grant);
+}
+
+void Lock::endAllGrants()
+{
+	while (!grants_.empty())
+		endGrant(grants_.begin());
 }
 
 void Lock::dropEndedHandles()

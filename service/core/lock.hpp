@@ -63,6 +63,9 @@ public:
 	using Done = std::function<void(Result<uint64_t>)>;
 
 	Lock(ObjectInfo info, Quota &quota);
+	~Lock();
+	Lock(const Lock &) = delete;
+	Lock &operator=(const Lock &) = delete;
 
 	const ObjectKey &id() const { return info_.id; }
 	const ObjectInfo &info() const { return info_; }
@@ -81,6 +84,7 @@ public:
 	void setChangeHandler(std::function<void()> handler) { changed_ = std::move(handler); }
 	// Called after every change of grants or token (see StateHandler).
 	void setStateHandler(StateHandler handler) { stateChanged_ = std::move(handler); }
+	void setTouchHandler(TouchHandler handler) { touched_ = std::move(handler); }
 
 	// Restoring a snapshot: the grants, the ends of their handles and the latest
 	// token as they were. Tokens continue above lastToken.
@@ -120,6 +124,9 @@ private:
 
 	bool grantable(LockMode mode) const;
 	uint64_t grant(const Requester &who, LockMode mode, bool handle);
+	// Every grant counts against its holder's account until it ends.
+	void endGrant(std::map<uint64_t, LockGrant>::iterator grant);
+	void endAllGrants();
 	void serve();
 	void notify();
 	void persist(bool tellsClient);
@@ -134,6 +141,8 @@ private:
 	uint64_t lastToken_ = 0;
 	std::function<void()> changed_;
 	StateHandler stateChanged_;
+	TouchHandler touched_;
+	Quota &quota_;
 };
 
 } // namespace ipchub::core
