@@ -1,10 +1,16 @@
 #include "command_line.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <getopt.h>
 #include <iostream>
+#include <iterator>
 #include <limits>
+#include <string>
+#include <vector>
+
+#include "core/snapshot_size.hpp"
 
 namespace ipchub {
 
@@ -26,6 +32,43 @@ enum Option {
 	kHandlesPerConnection,
 	kHandlesTotal,
 	kDescriptorReserve,
+};
+
+// The totals across connections, option ids kTotalsBase + index.
+constexpr int kTotalsBase = 2000;
+struct TotalOption {
+	const char *name;
+	uint32_t core::Limits::*count;
+	uint64_t core::Limits::*bytes;
+	const char *help;
+};
+constexpr TotalOption kTotals[] = {
+	{"objects-per-uid", &core::Limits::objectsPerUid, nullptr,
+	 "objects a user's host connections may reference together"},
+	{"objects-per-app", &core::Limits::objectsPerApp, nullptr,
+	 "objects one app id's connections may reference together"},
+	{"waits-per-uid", &core::Limits::waitsPerUid, nullptr,
+	 "waits a user's host connections may queue together"},
+	{"waits-per-app", &core::Limits::waitsPerApp, nullptr,
+	 "waits one app id's connections may queue together"},
+	{"grants-per-uid", &core::Limits::grantsPerUid, nullptr,
+	 "lock grants a user's host connections may hold together"},
+	{"grants-per-app", &core::Limits::grantsPerApp, nullptr,
+	 "lock grants one app id's connections may hold together"},
+	{"bytes-per-uid", nullptr, &core::Limits::bytesPerUid,
+	 "shared memory a user's host connections may create together"},
+	{"bytes-per-app", nullptr, &core::Limits::bytesPerApp,
+	 "shared memory one app id's connections may create together"},
+	{"persistent-objects-per-uid", &core::Limits::persistentObjectsPerUid, nullptr,
+	 "persistent objects a user's host connections may keep"},
+	{"persistent-objects-per-app", &core::Limits::persistentObjectsPerApp, nullptr,
+	 "persistent objects one app id may keep"},
+	{"persistent-bytes-per-uid", nullptr, &core::Limits::persistentBytesPerUid,
+	 "saved state and segment bytes of a user's host persistent objects"},
+	{"persistent-bytes-per-app", nullptr, &core::Limits::persistentBytesPerApp,
+	 "saved state and segment bytes of one app id's persistent objects"},
+	{"state-bytes", nullptr, &core::Limits::stateBytes,
+	 "saved state of all persistent objects (at most 128M)"},
 };
 
 void usage()
@@ -85,8 +128,14 @@ void usage()
 		   "      --descriptor-reserve=N      descriptors kept free below the limit: no\n"
 		   "                                  call may take them ("
 		<< defaults.descriptorReserve
-		<< ")\n"
-		   "BYTES takes a K, M or G suffix (powers of 1024).\n";
+		<< ")\n";
+	for (const auto &total : kTotals) {
+		std::string flag = std::string("--") + total.name + (total.bytes ? "=BYTES" : "=N");
+		flag.resize(std::max<size_t>(flag.size() + 1, 32), ' ');
+		std::cout << "      " << flag << total.help << " ("
+			  << (total.bytes ? defaults.*total.bytes : defaults.*total.count) << ")\n";
+	}
+	std::cout << "BYTES takes a K, M or G suffix (powers of 1024).\n";
 }
 
 // A decimal number, with an optional K/M/G suffix when bytes is set; at least 1
@@ -127,27 +176,36 @@ std::optional<uint64_t> parseNumber(const char *text, bool bytes, bool allowZero
 
 ParsedCommandLine parseCommandLine(int argc, char **argv)
 {
-	static const option kOptions[] = {
-		{"help", no_argument, nullptr, 'h'},
-		{"version", no_argument, nullptr, kVersion},
-		{"verbose", no_argument, nullptr, 'v'},
-		{"idle-exit", required_argument, nullptr, kIdleExit},
-		{"objects-per-connection", required_argument, nullptr, kObjectsPerConnection},
-		{"waits-per-connection", required_argument, nullptr, kWaitsPerConnection},
-		{"waiters-per-object", required_argument, nullptr, kWaitersPerObject},
-		{"segment-size", required_argument, nullptr, kSegmentSize},
-		{"bytes-per-connection", required_argument, nullptr, kBytesPerConnection},
-		{"interested-peers-per-object", required_argument, nullptr, kInterestedPeersPerObject},
-		{"interests-per-connection", required_argument, nullptr, kInterestsPerConnection},
-		{"unread-signals-per-connection", required_argument, nullptr,
-		 kUnreadSignalsPerConnection},
-		{"grants-per-connection", required_argument, nullptr, kGrantsPerConnection},
-		{"grants-total", required_argument, nullptr, kGrantsTotal},
-		{"handles-per-connection", required_argument, nullptr, kHandlesPerConnection},
-		{"handles-total", required_argument, nullptr, kHandlesTotal},
-		{"descriptor-reserve", required_argument, nullptr, kDescriptorReserve},
-		{nullptr, 0, nullptr, 0},
-	};
+	static const std::vector<option> kOptions = [] {
+		std::vector<option> options{
+			{"help", no_argument, nullptr, 'h'},
+			{"version", no_argument, nullptr, kVersion},
+			{"verbose", no_argument, nullptr, 'v'},
+			{"idle-exit", required_argument, nullptr, kIdleExit},
+			{"objects-per-connection", required_argument, nullptr,
+			 kObjectsPerConnection},
+			{"waits-per-connection", required_argument, nullptr, kWaitsPerConnection},
+			{"waiters-per-object", required_argument, nullptr, kWaitersPerObject},
+			{"segment-size", required_argument, nullptr, kSegmentSize},
+			{"bytes-per-connection", required_argument, nullptr, kBytesPerConnection},
+			{"interested-peers-per-object", required_argument, nullptr,
+			 kInterestedPeersPerObject},
+			{"interests-per-connection", required_argument, nullptr,
+			 kInterestsPerConnection},
+			{"unread-signals-per-connection", required_argument, nullptr,
+			 kUnreadSignalsPerConnection},
+			{"grants-per-connection", required_argument, nullptr, kGrantsPerConnection},
+			{"grants-total", required_argument, nullptr, kGrantsTotal},
+			{"handles-per-connection", required_argument, nullptr, kHandlesPerConnection},
+			{"handles-total", required_argument, nullptr, kHandlesTotal},
+			{"descriptor-reserve", required_argument, nullptr, kDescriptorReserve},
+		};
+		for (size_t i = 0; i < std::size(kTotals); ++i)
+			options.push_back({kTotals[i].name, required_argument, nullptr,
+					   kTotalsBase + static_cast<int>(i)});
+		options.push_back({nullptr, 0, nullptr, 0});
+		return options;
+	}();
 
 	CommandLine commandLine;
 	auto bad = [](const char *name, const char *value, const char *what) {
@@ -156,7 +214,8 @@ ParsedCommandLine parseCommandLine(int argc, char **argv)
 		return ParsedCommandLine{std::nullopt, 2};
 	};
 	optind = 1;
-	for (int index = 0, c; (c = getopt_long(argc, argv, "hv", kOptions, &index)) != -1;) {
+	for (int index = 0, c;
+	     (c = getopt_long(argc, argv, "hv", kOptions.data(), &index)) != -1;) {
 		const char *name = kOptions[index].name;
 		switch (c) {
 		case 'h':
@@ -241,9 +300,31 @@ ParsedCommandLine parseCommandLine(int argc, char **argv)
 				commandLine.limits.bytesPerConnection = *bytes;
 			break;
 		}
-		default:
+		default: {
+			const int total = c - kTotalsBase;
+			if (total >= 0 && total < static_cast<int>(std::size(kTotals))) {
+				const auto &option = kTotals[total];
+				auto value = parseNumber(optarg, option.bytes != nullptr, false);
+				if (option.bytes && !value)
+					return bad(name, optarg,
+						   "not a size in bytes (K, M, G suffixes)");
+				if (option.bytes == &core::Limits::stateBytes &&
+				    *value > core::kMaxStateBytes / 2)
+					return bad(name, optarg,
+						   "above 128M: a restart must read the state back");
+				if (option.bytes) {
+					commandLine.limits.*option.bytes = *value;
+					break;
+				}
+				if (!value || *value > UINT32_MAX)
+					return bad(name, optarg,
+						   "not a count from 1 to 4294967295");
+				commandLine.limits.*option.count = static_cast<uint32_t>(*value);
+				break;
+			}
 			std::cerr << "Try 'ipchubd --help'.\n";
 			return {std::nullopt, 2};
+		}
 		}
 	}
 	if (optind < argc) {

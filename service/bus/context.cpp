@@ -16,6 +16,18 @@ const Peer &currentCaller(const sdbus::IObject &object, Peers &peers)
 	return *unwrap(peers.identify(*message));
 }
 
+const Peer &currentCaller(const sdbus::IObject &object, const Context &context)
+{
+	const Peer &peer = currentCaller(object, context.peers);
+	enroll(context.hub.quota, peer);
+	return peer;
+}
+
+void enroll(core::Quota &quota, const Peer &peer)
+{
+	quota.enroll(peer.name, {static_cast<uint32_t>(peer.uid), peer.appId});
+}
+
 void checkPropertyReader(const Peers &peers, const core::ObjectInfo &info, const std::string &what)
 {
 	const auto &reader = peers.propertyReader();

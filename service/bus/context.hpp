@@ -28,6 +28,10 @@ struct Context {
 // The peer behind the method call object is handling now; throws PermissionDenied
 // for a caller that may not use the service.
 const Peer &currentCaller(const sdbus::IObject &object, Peers &peers);
+// The same, and from now on what the peer uses counts against its account (its uid's
+// host budget, or its app id's).
+const Peer &currentCaller(const sdbus::IObject &object, const Context &context);
+void enroll(core::Quota &quota, const Peer &peer);
 
 // For property getters: throws PermissionDenied unless the peer reading properties now
 // (if any) may see the object described by info.

@@ -34,7 +34,7 @@ void Daemon::restore()
 	auto bus = sdbus::createProxy(connection_, "org.freedesktop.DBus", "/org/freedesktop/DBus");
 	// The match on NameOwnerChanged is in place already: a holder that leaves after
 	// this check is dropped as usual.
-	const auto isPresent = [&bus](const std::string &name) {
+	const auto isPresent = [this, &bus](const std::string &name) {
 		if (!name.starts_with(':'))
 			return false;
 		bool present = false;
@@ -46,6 +46,10 @@ void Daemon::restore()
 		} catch (const sdbus::Error &e) {
 			std::cerr << "ipchubd: NameHasOwner(" << name << "): " << e.getMessage() << "\n";
 		}
+		// What it held counts against its account again.
+		if (present)
+			if (auto peer = peers_.identify(name))
+				enroll(hub_.quota, **peer);
 		return present;
 	};
 	if (fdStore_.restore(isPresent))

@@ -14,6 +14,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "core/hub_snapshot.hpp"
+#include "core/snapshot_size.hpp"
 
 namespace ipchub::bus {
 
@@ -23,7 +24,7 @@ constexpr std::string_view kStatePrefix = "state.";
 constexpr std::string_view kSegmentPrefix = "shm.";
 constexpr std::string_view kHandlePrefix = "handle.";
 // A snapshot larger than this is garbage, not state.
-constexpr off_t kMaxStateBytes = 256 << 20;
+constexpr off_t kMaxStateBytes = static_cast<off_t>(core::kMaxStateBytes);
 
 std::optional<uint64_t> numberAfter(std::string_view name, std::string_view prefix)
 {
@@ -256,10 +257,19 @@ void FdStore::write()
 	if (unchanged != written_) {
 		snapshot.generation = generation_ + 1;
 		auto bytes = core::encodeSnapshot(snapshot);
-		auto fd = sealedMemfd(bytes);
-		const std::string name = std::string(kStatePrefix) + std::to_string(generation_ + 1);
-		if (!fd)
-			std::cerr << "ipchubd: cannot keep the state: " << fd.error().message << "\n";
+		// The limits keep the state far below this; a state that a restart would
+		// refuse is not kept, and the last one that reads well stays.
+		const bool fits = bytes.size() <= core::kMaxStateBytes;
+		auto fd = fits ? sealedMemfd(bytes) : Result<UniqueFd>(UniqueFd{});
+		const std::string name =
+			std::string(kStatePrefix) + std::to_string(generation_ + 1);
+		if (!fits)
+			std::cerr << "ipchubd: not keeping a state of " << bytes.size()
+				  << " bytes; a restart reads at most " << core::kMaxStateBytes
+				  << "\n";
+		else if (!fd)
+			std::cerr << "ipchubd: cannot keep the state: " << fd.error().message
+				  << "\n";
 		else if (notify("FDSTORE=1\nFDNAME=" + name, fd->get())) {
 			if (!stateName_.empty())
 				notify("FDSTOREREMOVE=1\nFDNAME=" + stateName_);

@@ -75,7 +75,7 @@ void LockAdaptor::checkReader() const
 
 const Peer &LockAdaptor::caller()
 {
-	const Peer &peer = currentCaller(getObject(), context_.peers);
+	const Peer &peer = currentCaller(getObject(), context_);
 	checkAccess(peer, lock_->info(), "lock \"" + lock_->id().key + "\"");
 	return peer;
 }
@@ -83,6 +83,8 @@ const Peer &LockAdaptor::caller()
 core::Requester LockAdaptor::requester()
 {
 	const Peer &peer = caller();
+	// A grant waited for is checked here too: waits are bounded on their own.
+	unwrap(context_.hub.quota.checkGrant(peer.name));
 	return {peer.name, static_cast<uint32_t>(peer.pid), peer.appId};
 }
 

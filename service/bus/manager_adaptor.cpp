@@ -62,7 +62,7 @@ void ManagerAdaptor::publishAll()
 
 const Peer &ManagerAdaptor::caller()
 {
-	return currentCaller(getObject(), context_.peers);
+	return currentCaller(getObject(), context_);
 }
 
 sdbus::ObjectPath ManagerAdaptor::joined(sdbus::ObjectPath path)
@@ -277,6 +277,19 @@ std::map<std::string, sdbus::Variant> ManagerAdaptor::Limits()
 		{"handles_per_connection", sdbus::Variant(limits.handlesPerConnection)},
 		{"handles_total", sdbus::Variant(limits.handlesTotal)},
 		{"descriptor_reserve", sdbus::Variant(limits.descriptorReserve)},
+		{"objects_per_uid", sdbus::Variant(limits.objectsPerUid)},
+		{"objects_per_app", sdbus::Variant(limits.objectsPerApp)},
+		{"waits_per_uid", sdbus::Variant(limits.waitsPerUid)},
+		{"waits_per_app", sdbus::Variant(limits.waitsPerApp)},
+		{"grants_per_uid", sdbus::Variant(limits.grantsPerUid)},
+		{"grants_per_app", sdbus::Variant(limits.grantsPerApp)},
+		{"bytes_per_uid", sdbus::Variant(limits.bytesPerUid)},
+		{"bytes_per_app", sdbus::Variant(limits.bytesPerApp)},
+		{"persistent_objects_per_uid", sdbus::Variant(limits.persistentObjectsPerUid)},
+		{"persistent_objects_per_app", sdbus::Variant(limits.persistentObjectsPerApp)},
+		{"persistent_bytes_per_uid", sdbus::Variant(limits.persistentBytesPerUid)},
+		{"persistent_bytes_per_app", sdbus::Variant(limits.persistentBytesPerApp)},
+		{"state_bytes", sdbus::Variant(limits.stateBytes)},
 	};
 }
 

@@ -52,7 +52,7 @@ SemaphoreAdaptor::~SemaphoreAdaptor()
 
 const Peer &SemaphoreAdaptor::caller()
 {
-	const Peer &peer = currentCaller(getObject(), context_.peers);
+	const Peer &peer = currentCaller(getObject(), context_);
 	checkAccess(peer, semaphore_->info(), "semaphore \"" + semaphore_->id().key + "\"");
 	return peer;
 }

@@ -54,7 +54,7 @@ SharedMemoryAdaptor::~SharedMemoryAdaptor()
 
 const Peer &SharedMemoryAdaptor::caller()
 {
-	const Peer &peer = currentCaller(getObject(), context_.peers);
+	const Peer &peer = currentCaller(getObject(), context_);
 	checkAccess(peer, segment_->info(), context_.hub.segments.describe(segment_->id()));
 	return peer;
 }

@@ -20,4 +20,8 @@ using Completion = std::function<void(Result<void>)>;
 // must be persisted first; otherwise it may be persisted later.
 using StateHandler = std::function<void(bool tellsClient)>;
 
+// Told of every client that asks an object for something it may keep (units, a
+// grant, a wait, an attachment), so a departure visits only the objects it touched.
+using TouchHandler = std::function<void(const ClientId &)>;
+
 } // namespace ipchub::core

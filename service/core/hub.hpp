@@ -33,6 +33,7 @@ public:
 		semaphores.dropClient(client);
 		segments.dropClient(client);
 		locks.dropClient(client);
+		quota.forget(client);
 	}
 
 	Quota quota;

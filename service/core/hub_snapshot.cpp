@@ -33,10 +33,12 @@ void restoreSemaphore(Hub &hub, const SemaphoreRecord &record, const RestoreHook
 	auto semaphore = std::make_shared<Semaphore>(
 		record.info, static_cast<uint32_t>(std::min<uint64_t>(value, record.max)),
 		SemaphoreOptions{record.max, record.returnOnExit}, hub.quota);
+	hub.semaphores.adopt(semaphore, present(record.refs, hooks), record.owner);
 	for (const auto &[client, units] : record.holders)
-		if (hooks.isPresent(client))
+		if (hooks.isPresent(client)) {
 			semaphore->restoreHolder(client, units);
-	hub.semaphores.adopt(semaphore, present(record.refs, hooks));
+			hub.semaphores.involve(client, record.info.id);
+		}
 }
 
 // Adds to problems the handle ends that did not come back.
@@ -64,7 +66,9 @@ void restoreLock(Hub &hub, const LockRecord &record, const RestoreHooks &hooks,
 					   grant.holder.client + " alone");
 	}
 	lock->restore(record.lastToken, std::move(grants), std::move(handleEnds));
-	hub.locks.adopt(lock, present(record.refs, hooks));
+	hub.locks.adopt(lock, present(record.refs, hooks), record.owner);
+	for (const auto &[token, grant] : lock->grants())
+		hub.locks.involve(grant.holder.client, record.info.id);
 	if (hooks.handleRestored)
 		for (const auto &[token, end] : lock->handleEnds())
 			hooks.handleRestored(*lock, token, record.handleFdNames.at(token));
@@ -82,12 +86,16 @@ std::optional<std::string> restoreSegment(Hub &hub, const SegmentRecord &record,
 					     std::move(memfd), creator, hub.quota);
 	if (!segment)
 		return what + ": " + segment.error().message + "; dropped";
+	hub.segments.adopt(*segment, present(record.refs, hooks), record.owner);
 	for (const auto &client : record.attached)
-		if (hooks.isPresent(client))
+		if (hooks.isPresent(client)) {
 			(*segment)->restoreAttachment(client);
-	if (record.lockHolder && hooks.isPresent(*record.lockHolder))
+			hub.segments.involve(client, record.info.id);
+		}
+	if (record.lockHolder && hooks.isPresent(*record.lockHolder)) {
 		(*segment)->lock().restoreHolder(*record.lockHolder);
-	hub.segments.adopt(*segment, present(record.refs, hooks));
+		hub.segments.involve(*record.lockHolder, record.info.id);
+	}
 	if (hooks.segmentRestored)
 		hooks.segmentRestored(**segment, record.fdName);
 	return std::nullopt;
@@ -102,14 +110,17 @@ Snapshot captureSnapshot(const Hub &hub, const FdNames &fdNames)
 		if (!hub.semaphores.persistent(semaphore->id()))
 			continue;
 		snapshot.semaphores.push_back(
-			{semaphore->info(), semaphore->value(), semaphore->max(),
-			 semaphore->returnsOnExit(), toVector(hub.semaphores.referencedBy(semaphore->id())),
+			{semaphore->info(),
+			 hub.semaphores.owner(semaphore->id()).value_or(Account{}),
+			 semaphore->value(), semaphore->max(), semaphore->returnsOnExit(),
+			 toVector(hub.semaphores.referencedBy(semaphore->id())),
 			 semaphore->holders()});
 	}
 	for (const auto &lock : hub.locks.objects()) {
 		if (!hub.locks.persistent(lock->id()))
 			continue;
 		LockRecord record{lock->info(),
+				  hub.locks.owner(lock->id()).value_or(Account{}),
 				  lock->token(),
 				  toVector(hub.locks.referencedBy(lock->id())),
 				  {},
@@ -125,11 +136,11 @@ Snapshot captureSnapshot(const Hub &hub, const FdNames &fdNames)
 	for (const auto &segment : hub.segments.objects()) {
 		if (!hub.segments.persistent(segment->id()) || !segment->memfd())
 			continue;
-		snapshot.segments.push_back({segment->info(), segment->size(), segment->sealed(),
-					     fdNames.segment(*segment), segment->creator(),
-					     toVector(hub.segments.referencedBy(segment->id())),
-					     toVector(segment->attached()),
-					     segment->lock().holder()});
+		snapshot.segments.push_back(
+			{segment->info(), hub.segments.owner(segment->id()).value_or(Account{}),
+			 segment->size(), segment->sealed(), fdNames.segment(*segment),
+			 segment->creator(), toVector(hub.segments.referencedBy(segment->id())),
+			 toVector(segment->attached()), segment->lock().holder()});
 	}
 	return snapshot;
 }

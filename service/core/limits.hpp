@@ -30,6 +30,28 @@ struct Limits {
 	// messages and identify callers: a call that would give out a descriptor is refused
 	// once only these are left.
 	uint32_t descriptorReserve = 512;
+
+	// Totals across connections: *PerUid for a user's host connections together,
+	// *PerApp for each sandboxed app id's (see account.hpp). Objects are references,
+	// bytes are those of the segments created, grants are lock grants held.
+	uint32_t objectsPerUid = 65536;
+	uint32_t objectsPerApp = 16384;
+	uint32_t waitsPerUid = 65536;
+	uint32_t waitsPerApp = 16384;
+	uint32_t grantsPerUid = 65536;
+	uint32_t grantsPerApp = 16384;
+	uint64_t bytesPerUid = uint64_t{16} << 30;
+	uint64_t bytesPerApp = uint64_t{4} << 30;
+	// Persistent objects stay after their creator closed them or left, until Remove,
+	// so they count against the creator's account until then: how many, and their
+	// bytes (what the saved state keeps of each, plus a segment's size).
+	uint32_t persistentObjectsPerUid = 16384;
+	uint32_t persistentObjectsPerApp = 4096;
+	uint64_t persistentBytesPerUid = uint64_t{4} << 30;
+	uint64_t persistentBytesPerApp = uint64_t{1} << 30;
+	// What the saved state of all persistent objects may take, for every account
+	// together; well under what a restart reads back (kMaxStateBytes in snapshot.hpp).
+	uint64_t stateBytes = uint64_t{64} << 20;
 };
 
 } // namespace ipchub::core

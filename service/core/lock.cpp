@@ -34,14 +34,13 @@ std::string_view lockModeName(LockMode mode)
 }
 
 Lock::Lock(ObjectInfo info, Quota &quota, GrantQuota *grants)
-	: info_(std::move(info)), queue_(quota), grantQuota_(grants)
+	: info_(std::move(info)), queue_(quota), grantQuota_(grants), quota_(quota)
 {
 }
 
 Lock::~Lock()
 {
-	for (const auto &[token, grant] : grants_)
-		uncount(grant);
+	endAllGrants();
 }
 
 Result<void> Lock::room(const ClientId &client, bool handle) const
@@ -49,12 +48,6 @@ Result<void> Lock::room(const ClientId &client, bool handle) const
 	if (!grantQuota_)
 		return {};
 	return grantQuota_->room(client, handle);
-}
-
-void Lock::uncount(const LockGrant &grant)
-{
-	if (grantQuota_)
-		grantQuota_->give(grant.holder.client, grant.handle);
 }
 
 std::optional<LockMode> Lock::mode() const
@@ -74,6 +67,8 @@ bool Lock::grantable(LockMode mode) const
 
 std::optional<uint64_t> Lock::tryAcquire(const Requester &who, LockMode mode, bool handle)
 {
+	if (touched_)
+		touched_(who.client);
 	// Nobody overtakes a waiter, so a writer at the head is not starved by readers.
 	if (!queue_.empty() || !grantable(mode) || !room(who.client, handle))
 		return std::nullopt;
@@ -121,8 +116,7 @@ Result<void> Lock::release(const ClientId &client)
 		return fail(ErrorCode::NotHeld,
 			    "connection " + client + " holds no grant of lock \"" + info_.id.key +
 				    "\"");
-	uncount(chosen->second);
-	grants_.erase(chosen);
+	endGrant(chosen);
 	dropEndedHandles();
 	serve();
 	notify();
@@ -135,8 +129,7 @@ bool Lock::releaseGrant(uint64_t token)
 	const auto grant = grants_.find(token);
 	if (grant == grants_.end())
 		return false;
-	uncount(grant->second);
-	grants_.erase(grant);
+	endGrant(grant);
 	dropEndedHandles();
 	serve();
 	notify();
@@ -147,12 +140,15 @@ bool Lock::releaseGrant(uint64_t token)
 void Lock::dropClient(const ClientId &client, bool closing)
 {
 	auto waits = queue_.removeClient(client);
-	const auto dropped = std::erase_if(grants_, [&](const auto &entry) {
-		if (entry.second.holder.client != client)
-			return false;
-		uncount(entry.second);
-		return true;
-	});
+	size_t dropped = 0;
+	for (auto it = grants_.begin(); it != grants_.end();) {
+		auto next = std::next(it);
+		if (it->second.holder.client == client) {
+			endGrant(it);
+			++dropped;
+		}
+		it = next;
+	}
 	if (waits.empty() && dropped == 0)
 		return;
 	dropEndedHandles();
@@ -168,9 +164,7 @@ void Lock::dropClient(const ClientId &client, bool closing)
 void Lock::end(const Error &error)
 {
 	auto waits = queue_.removeAll();
-	for (const auto &[token, grant] : grants_)
-		uncount(grant);
-	grants_.clear();
+	endAllGrants();
 	handleEnds_.clear();
 	for (auto &waiter : waits)
 		waiter.done(detail::Unexpected<Error>(error));
@@ -182,6 +176,7 @@ uint64_t Lock::grant(const Requester &who, LockMode mode, bool handle)
 	grants_.emplace(token, LockGrant{who, mode, token, realtimeUsec(), handle});
 	if (grantQuota_)
 		grantQuota_->take(who.client, handle);
+	quota_.addGrant(who.client);
 	// Before the grantee learns the token: a token the service forgot could be
 	// handed out twice, and two holders would think they are alone.
 	persist(true);
@@ -203,13 +198,12 @@ void Lock::restore(uint64_t lastToken, std::vector<LockGrant> grants,
 		   std::map<uint64_t, UniqueFd> handleEnds)
 {
 	lastToken_ = lastToken;
-	for (const auto &[token, grant] : grants_)
-		uncount(grant);
-	grants_.clear();
+	endAllGrants();
 	// Restored grants count even past a limit: they were given already.
 	for (auto &grant : grants) {
 		if (grantQuota_)
 			grantQuota_->take(grant.holder.client, grant.handle);
+		quota_.addGrant(grant.holder.client);
 		grants_.emplace(grant.token, std::move(grant));
 	}
 	handleEnds_ = std::move(handleEnds);
@@ -217,6 +211,20 @@ void Lock::restore(uint64_t lastToken, std::vector<LockGrant> grants,
 		const auto grant = grants_.find(entry.first);
 		return grant == grants_.end() || !grant->second.handle;
 	});
+}
+
+void Lock::endGrant(std::map<uint64_t, LockGrant>::iterator grant)
+{
+	if (grantQuota_)
+		grantQuota_->give(grant->second.holder.client, grant->second.handle);
+	quota_.returnGrant(grant->second.holder.client);
+	grants_.erase(grant);
+}
+
+void Lock::endAllGrants()
+{
+	while (!grants_.empty())
+		endGrant(grants_.begin());
 }
 
 void Lock::dropEndedHandles()

@@ -86,6 +86,7 @@ public:
 	void setChangeHandler(std::function<void()> handler) { changed_ = std::move(handler); }
 	// Called after every change of grants or token (see StateHandler).
 	void setStateHandler(StateHandler handler) { stateChanged_ = std::move(handler); }
+	void setTouchHandler(TouchHandler handler) { touched_ = std::move(handler); }
 
 	// Restoring a snapshot: the grants, the ends of their handles and the latest
 	// token as they were. Tokens continue above lastToken.
@@ -128,13 +129,15 @@ private:
 
 	bool grantable(LockMode mode) const;
 	uint64_t grant(const Requester &who, LockMode mode, bool handle);
+	// Every grant counts against its holder's account until it ends.
+	void endGrant(std::map<uint64_t, LockGrant>::iterator grant);
+	void endAllGrants();
 	void serve();
 	void notify();
 	void persist(bool tellsClient);
 	// Closes the handle ends of grants that have ended.
 	void dropEndedHandles();
 	// The grant quota forgets the grant; call before it is erased.
-	void uncount(const LockGrant &grant);
 
 	ObjectInfo info_;
 	// By token, so oldest first.
@@ -145,6 +148,8 @@ private:
 	std::function<void()> changed_;
 	StateHandler stateChanged_;
 	GrantQuota *grantQuota_;
+	TouchHandler touched_;
+	Quota &quota_;
 };
 
 } // namespace ipchub::core

@@ -3,21 +3,28 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "client.hpp"
 #include "key.hpp"
 #include "quota.hpp"
+#include "snapshot_size.hpp"
 
 namespace ipchub::core {
 
 // The objects of one kind, by scope and key, with the connections that reference
 // each. An object goes when its last reference goes, unless it is persistent; Remove
-// ends it regardless. Object must provide:
+// ends it regardless. A persistent object counts against its creator's account
+// (Quota::takePersistent) until it ends. Object must provide:
 //   void dropClient(const ClientId &, bool closing);  // give back what the client holds
 //   void end(const Error &);                          // fail every queued wait
+//   void setTouchHandler(TouchHandler);               // told of the clients it keeps
+// The table knows which objects each client references or touched, so a client that
+// leaves costs what it used, not a visit of every object.
 template <typename Object>
 class ObjectTable
 {
@@ -63,22 +70,42 @@ public:
 		return it == entries_.end() ? std::set<ClientId>{} : it->second.refs;
 	}
 
-	// Restoring a snapshot: takes in a persistent object as it was, referenced by
-	// refs (those still on the bus). A reference past the objects limit is dropped.
-	void adopt(Ptr object, const std::set<ClientId> &refs)
+	// The persistent object's creator, whose account it counts against; nullopt
+	// for an object that is not persistent.
+	std::optional<Account> owner(const ObjectKey &id) const
+	{
+		auto it = entries_.find(id);
+		if (it == entries_.end() || !it->second.charge)
+			return std::nullopt;
+		return it->second.charge->owner;
+	}
+
+	// Restoring a snapshot: takes in a persistent object of owner as it was,
+	// referenced by refs (those still on the bus). A reference past the objects limit
+	// is dropped. The object counts against owner whatever the limits: state kept
+	// under larger limits is not lost.
+	void adopt(Ptr object, const std::set<ClientId> &refs, const Account &owner)
 	{
 		const ObjectKey id = object->id();
 		if (entries_.contains(id))
 			return;
-		Entry entry{object, {}, true};
+		Entry entry{object, {}, true, chargeOf(*object, owner)};
+		quota_.chargePersistent(owner, entry.charge->stateBytes,
+					entry.charge->segmentBytes);
 		for (const auto &client : refs)
-			if (quota_.takeObject(client))
+			if (quota_.takeObject(client)) {
 				entry.refs.insert(client);
+				involve(client, id);
+			}
+		watch(*object);
 		entries_.emplace(id, std::move(entry));
 		if (added_)
 			added_(object, true);
 		changed();
 	}
+
+	// Notes that client keeps something of the object (restoring a snapshot).
+	void involve(const ClientId &client, const ObjectKey &id) { touched_[client].insert(id); }
 
 	bool references(const ObjectKey &id, const ClientId &client) const
 	{
@@ -103,7 +130,19 @@ public:
 			quota_.returnObject(client);
 			return made;
 		}
-		entries_.emplace(id, Entry{*made, {client}, persistent});
+		std::optional<Charge> charge;
+		if (persistent) {
+			charge = chargeOf(**made, quota_.accountOf(client));
+			if (auto taken = quota_.takePersistent(charge->owner, charge->stateBytes,
+							       charge->segmentBytes);
+			    !taken) {
+				quota_.returnObject(client);
+				return detail::Unexpected<Error>(taken.error());
+			}
+		}
+		watch(**made);
+		involve(client, id);
+		entries_.emplace(id, Entry{*made, {client}, persistent, std::move(charge)});
 		if (added_)
 			added_(*made, persistent);
 		changed();
@@ -119,6 +158,7 @@ public:
 			if (auto taken = quota_.takeObject(client); !taken)
 				return detail::Unexpected<Error>(taken.error());
 			it->second.refs.insert(client);
+			involve(client, id);
 			changed();
 		}
 		return it->second.object;
@@ -133,7 +173,10 @@ public:
 			return;
 		auto object = it->second.object;
 		object->dropClient(client, true);
-		dropReference(it, client);
+		untouch(client, id);
+		it = entries_.find(id);
+		if (it != entries_.end() && it->second.object == object)
+			dropReference(it, client);
 	}
 
 	Result<void> remove(const ObjectKey &id)
@@ -145,12 +188,17 @@ public:
 		return {};
 	}
 
-	// The client left the bus: everything it held or queued comes back.
+	// The client left the bus: everything it held or queued comes back. Only the
+	// objects it referenced or touched are visited.
 	void dropClient(const ClientId &client)
 	{
+		auto touched = touched_.extract(client);
+		if (touched.empty())
+			return;
 		std::vector<Ptr> objects;
-		for (auto &[id, entry] : entries_)
-			objects.push_back(entry.object);
+		for (const auto &id : touched.mapped())
+			if (auto it = entries_.find(id); it != entries_.end())
+				objects.push_back(it->second.object);
 		for (auto &object : objects) {
 			object->dropClient(client, false);
 			auto it = entries_.find(object->id());
@@ -158,6 +206,9 @@ public:
 				dropReference(it, client);
 		}
 	}
+
+	// How many clients the departure index knows of (for tests).
+	size_t touchingClients() const { return touched_.size(); }
 
 	std::vector<Ptr> objects() const
 	{
@@ -176,11 +227,42 @@ public:
 	}
 
 private:
+	// What a persistent object costs its creator's account.
+	struct Charge {
+		Account owner;
+		uint64_t stateBytes = 0;
+		uint64_t segmentBytes = 0;
+	};
 	struct Entry {
 		Ptr object;
 		std::set<ClientId> refs;
 		bool persistent;
+		std::optional<Charge> charge;
 	};
+
+	static Charge chargeOf(const Object &object, const Account &owner)
+	{
+		uint64_t segmentBytes = 0;
+		if constexpr (requires { object.size(); })
+			segmentBytes = object.size();
+		return {owner, savedBytes(object.info()), segmentBytes};
+	}
+
+	void watch(Object &object)
+	{
+		object.setTouchHandler(
+			[this, id = object.id()](const ClientId &client) { involve(client, id); });
+	}
+
+	void untouch(const ClientId &client, const ObjectKey &id)
+	{
+		auto it = touched_.find(client);
+		if (it == touched_.end())
+			return;
+		it->second.erase(id);
+		if (it->second.empty())
+			touched_.erase(it);
+	}
 	using Iterator = typename std::map<ObjectKey, Entry>::iterator;
 
 	void dropReference(Iterator it, const ClientId &client)
@@ -202,9 +284,15 @@ private:
 	void erase(Iterator it)
 	{
 		auto object = std::move(it->second.object);
-		for (const auto &client : it->second.refs)
+		for (const auto &client : it->second.refs) {
 			quota_.returnObject(client);
+			untouch(client, object->id());
+		}
+		if (const auto &charge = it->second.charge)
+			quota_.returnPersistent(charge->owner, charge->stateBytes,
+						charge->segmentBytes);
 		entries_.erase(it);
+		object->setTouchHandler(nullptr);
 		object->end(Error{ErrorCode::Cancelled, describe(object->id()) + " was removed"});
 		if (removed_)
 			removed_(object);
@@ -214,6 +302,9 @@ private:
 	Quota &quota_;
 	std::string kind_;
 	std::map<ObjectKey, Entry> entries_;
+	// The objects each client references or touched; an object it no longer touches
+	// may stay listed until it leaves (visiting it then gives back nothing).
+	std::unordered_map<ClientId, std::set<ObjectKey>> touched_;
 	RemovedHandler removed_;
 	std::function<void(const Ptr &, bool)> added_;
 	std::function<void()> tableChanged_;

@@ -17,6 +17,8 @@ Result<bool> SegmentLock::tryLock(const ClientId &client)
 {
 	if (auto ok = checkNotHolder(client); !ok)
 		return detail::Unexpected<Error>(ok.error());
+	if (touched_)
+		touched_(client);
 	if (holder_ || !queue_.empty())
 		return false;
 	holder_ = client;

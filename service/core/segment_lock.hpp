@@ -27,6 +27,7 @@ public:
 	void setChangeHandler(std::function<void()> handler) { changed_ = std::move(handler); }
 	// Called after every change of holder (see StateHandler).
 	void setStateHandler(StateHandler handler) { stateChanged_ = std::move(handler); }
+	void setTouchHandler(TouchHandler handler) { touched_ = std::move(handler); }
 	// Restoring a snapshot: client holds the lock again.
 	void restoreHolder(const ClientId &client) { holder_ = client; }
 
@@ -60,6 +61,7 @@ private:
 	WaitQueue<std::monostate> queue_;
 	std::function<void()> changed_;
 	StateHandler stateChanged_;
+	TouchHandler touched_;
 };
 
 } // namespace ipchub::core

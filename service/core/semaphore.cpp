@@ -48,6 +48,8 @@ Result<bool> Semaphore::tryAcquire(const ClientId &client, uint32_t n)
 {
 	if (auto ok = checkCount(n); !ok)
 		return detail::Unexpected<Error>(ok.error());
+	if (touched_)
+		touched_(client);
 	if (!queue_.empty() || value_ < n)
 		return false;
 	grant(client, n);

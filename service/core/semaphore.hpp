@@ -46,6 +46,7 @@ public:
 	// when a client learns of it right after (a grant, a release), so the service can
 	// persist the change before anyone acts on it.
 	void setStateHandler(StateHandler handler) { stateChanged_ = std::move(handler); }
+	void setTouchHandler(TouchHandler handler) { touched_ = std::move(handler); }
 	// Restoring a snapshot: client holds units again, as it did before.
 	void restoreHolder(const ClientId &client, uint32_t units) { holders_[client] += units; }
 
@@ -82,6 +83,7 @@ private:
 	WaitQueue<uint32_t> queue_;
 	std::function<void()> changed_;
 	StateHandler stateChanged_;
+	TouchHandler touched_;
 };
 
 } // namespace ipchub::core

@@ -147,10 +147,18 @@ void SharedMemory::setStateHandler(StateHandler handler)
 	lock_.setStateHandler(stateChanged_);
 }
 
+void SharedMemory::setTouchHandler(TouchHandler handler)
+{
+	touched_ = std::move(handler);
+	lock_.setTouchHandler(touched_);
+}
+
 Result<UniqueFd> SharedMemory::attach(const ClientId &client, bool writable)
 {
 	if (!memfd_)
 		return fail(ErrorCode::NotFound, "the segment was removed");
+	if (touched_)
+		touched_(client);
 	UniqueFd fd;
 	if (writable) {
 		if (sealed())

@@ -69,6 +69,7 @@ public:
 	void setChangeHandler(std::function<void()> handler);
 	// Called after every change of seal or lock holder (see StateHandler).
 	void setStateHandler(StateHandler handler);
+	void setTouchHandler(TouchHandler handler);
 	// Restoring a snapshot: client is attached again.
 	void restoreAttachment(const ClientId &client) { attached_.insert(client); }
 
@@ -108,6 +109,7 @@ private:
 	SegmentLock lock_;
 	std::function<void()> changed_;
 	StateHandler stateChanged_;
+	TouchHandler touched_;
 };
 
 } // namespace ipchub::core

@@ -1,6 +1,7 @@
 #include "snapshot.hpp"
 
 #include <cstring>
+#include <unistd.h>
 
 namespace ipchub::core {
 
@@ -36,11 +37,13 @@ public:
 		for (const auto &text : texts)
 			string(text);
 	}
-	void info(const ObjectInfo &info)
+	void info(const ObjectInfo &info, const Account &owner)
 	{
 		string(info.id.scope);
 		string(info.id.key);
 		strings(info.allowedApps);
+		u32(owner.uid);
+		string(owner.appId);
 	}
 	std::string finish()
 	{
@@ -126,7 +129,7 @@ public:
 			texts.push_back(string(what));
 		return texts;
 	}
-	ObjectInfo info()
+	ObjectInfo info(Account &owner, uint32_t version)
 	{
 		ObjectInfo info;
 		info.id.scope = string("scope");
@@ -134,6 +137,12 @@ public:
 		if (ok() && info.id.key.empty())
 			reject("empty key");
 		info.allowedApps = strings("allowed_apps");
+		if (version >= 3) {
+			owner.uid = u32("owner uid");
+			owner.appId = string("owner app id");
+		} else {
+			owner = {static_cast<uint32_t>(getuid()), info.id.scope};
+		}
 		return info;
 	}
 
@@ -145,7 +154,7 @@ private:
 
 void writeSemaphore(Writer &out, const SemaphoreRecord &record)
 {
-	out.info(record.info);
+	out.info(record.info, record.owner);
 	out.u32(record.value);
 	out.u32(record.max);
 	out.u8(record.returnOnExit);
@@ -157,10 +166,10 @@ void writeSemaphore(Writer &out, const SemaphoreRecord &record)
 	}
 }
 
-SemaphoreRecord readSemaphore(Reader &in)
+SemaphoreRecord readSemaphore(Reader &in, uint32_t version)
 {
 	SemaphoreRecord record;
-	record.info = in.info();
+	record.info = in.info(record.owner, version);
 	record.value = in.u32("value");
 	record.max = in.u32("max");
 	record.returnOnExit = in.flag("return_on_exit");
@@ -180,7 +189,7 @@ SemaphoreRecord readSemaphore(Reader &in)
 
 void writeLock(Writer &out, const LockRecord &record)
 {
-	out.info(record.info);
+	out.info(record.info, record.owner);
 	out.u64(record.lastToken);
 	out.strings(record.refs);
 	out.u32(static_cast<uint32_t>(record.grants.size()));
@@ -200,7 +209,7 @@ void writeLock(Writer &out, const LockRecord &record)
 LockRecord readLock(Reader &in, uint32_t version)
 {
 	LockRecord record;
-	record.info = in.info();
+	record.info = in.info(record.owner, version);
 	record.lastToken = in.u64("last token");
 	record.refs = in.strings("references");
 	bool exclusive = false;
@@ -234,7 +243,7 @@ LockRecord readLock(Reader &in, uint32_t version)
 
 void writeSegment(Writer &out, const SegmentRecord &record)
 {
-	out.info(record.info);
+	out.info(record.info, record.owner);
 	out.u64(record.size);
 	out.u8(record.sealed);
 	out.string(record.fdName);
@@ -249,7 +258,7 @@ void writeSegment(Writer &out, const SegmentRecord &record)
 SegmentRecord readSegment(Reader &in, uint32_t version)
 {
 	SegmentRecord record;
-	record.info = in.info();
+	record.info = in.info(record.owner, version);
 	record.size = in.u64("size");
 	record.sealed = in.flag("sealed");
 	record.fdName = in.string("fd name");
@@ -311,7 +320,7 @@ Result<Snapshot> decodeSnapshot(std::string_view bytes)
 	snapshot.generation = in.u64("generation");
 	// The smallest record of each kind: an empty info and fixed fields.
 	for (uint32_t i = in.count("semaphores", 25); in.ok() && i > 0; --i)
-		snapshot.semaphores.push_back(readSemaphore(in));
+		snapshot.semaphores.push_back(readSemaphore(in, version));
 	for (uint32_t i = in.count("locks", 28); in.ok() && i > 0; --i)
 		snapshot.locks.push_back(readLock(in, version));
 	for (uint32_t i = in.count("segments", 42); in.ok() && i > 0; --i)

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "account.hpp"
 #include "client.hpp"
 #include "key.hpp"
 #include "lock.hpp"
@@ -20,6 +21,8 @@ namespace ipchub::core {
 // under fdName.
 struct SemaphoreRecord {
 	ObjectInfo info;
+	// Whose account the object counts against.
+	Account owner;
 	uint32_t value = 0;
 	uint32_t max = 0;
 	bool returnOnExit = true;
@@ -29,6 +32,7 @@ struct SemaphoreRecord {
 
 struct LockRecord {
 	ObjectInfo info;
+	Account owner;
 	uint64_t lastToken = 0;
 	std::vector<ClientId> refs;
 	std::vector<LockGrant> grants;
@@ -39,6 +43,7 @@ struct LockRecord {
 
 struct SegmentRecord {
 	ObjectInfo info;
+	Account owner;
 	uint64_t size = 0;
 	bool sealed = false;
 	std::string fdName;
@@ -57,8 +62,9 @@ struct Snapshot {
 	std::vector<SegmentRecord> segments;
 };
 
-// Version 2 added the fd names of handle ends, version 3 whether a segment's listed
-// apps may write; version 1 and 2 snapshots still read.
+// Version 2 added the fd names of handle ends, version 3 each object's owner (read
+// from older versions as the service's uid and the object's scope) and whether a
+// segment's listed apps may write; version 1 and 2 snapshots still read.
 inline constexpr uint32_t kSnapshotVersion = 3;
 inline constexpr uint32_t kOldestSnapshotVersion = 1;
 

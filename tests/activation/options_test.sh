@@ -29,7 +29,11 @@ for help in --help -h; do
 		--bytes-per-connection=BYTES --interested-peers-per-object=N \
 		--interests-per-connection=N --unread-signals-per-connection=N \
 		--grants-per-connection=N --grants-total=N \
-		--handles-per-connection=N --handles-total=N --descriptor-reserve=N; do
+		--handles-per-connection=N --handles-total=N --descriptor-reserve=N \
+		--objects-per-uid=N --objects-per-app=N --waits-per-uid=N \
+		--waits-per-app=N --grants-per-uid=N --grants-per-app=N --bytes-per-uid=BYTES \
+		--bytes-per-app=BYTES --persistent-objects-per-uid=N --persistent-objects-per-app=N \
+		--persistent-bytes-per-uid=BYTES --persistent-bytes-per-app=BYTES --state-bytes=BYTES; do
 		grep -qF -- "$option" <<<"$out" || fail "ipchubd $help does not mention $option"
 	done
 done
@@ -41,7 +45,9 @@ runIpchubd --version
 for bad in --bogus -x --idle-exit --idle-exit=soon --idle-exit=-1 --idle-exit=4294967296 \
 	--objects-per-connection=0 --waits-per-connection=ten --waiters-per-object=4294967296 \
 	--segment-size=1X --segment-size=0 --bytes-per-connection= --handles-total=0 \
-	--handles-per-connection=-1 --descriptor-reserve=many an-argument; do
+	--handles-per-connection=-1 --descriptor-reserve=many \
+	--objects-per-uid=0 \
+	--grants-per-app=4294967296 --bytes-per-app=1X --state-bytes=129M an-argument; do
 	runIpchubd "$bad"
 	((status == 2)) || fail "ipchubd $bad: status $status, not 2 (stderr: $err)"
 	[[ -z $out ]] || fail "ipchubd $bad wrote to stdout: $out"
@@ -53,7 +59,8 @@ runIpchubd --segment-size=1X
 
 # Good values are taken: the daemon gets as far as the bus, which is not there.
 runIpchubd --idle-exit=0 --segment-size=64K --bytes-per-connection=1G --objects-per-connection=5 \
-	--handles-per-connection=8 --descriptor-reserve=0
+	--handles-per-connection=8 --descriptor-reserve=0 \
+	--objects-per-app=7 --state-bytes=128M --persistent-bytes-per-uid=2G
 ((status == 1)) || fail "ipchubd with good options and no bus: status $status, not 1 (stderr: $err)"
 
 # --verbose logs a client that leaves holding objects; without it, nothing.

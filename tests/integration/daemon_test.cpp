@@ -47,7 +47,20 @@ TEST_F(DaemonTest, LimitsPropertyShowsTheDefaults)
 							     {"grants_total", "u"},
 							     {"handles_per_connection", "u"},
 							     {"handles_total", "u"},
-							     {"descriptor_reserve", "u"}}));
+							     {"descriptor_reserve", "u"},
+							     {"objects_per_uid", "u"},
+							     {"objects_per_app", "u"},
+							     {"waits_per_uid", "u"},
+							     {"waits_per_app", "u"},
+							     {"grants_per_uid", "u"},
+							     {"grants_per_app", "u"},
+							     {"bytes_per_uid", "t"},
+							     {"bytes_per_app", "t"},
+							     {"persistent_objects_per_uid", "u"},
+							     {"persistent_objects_per_app", "u"},
+							     {"persistent_bytes_per_uid", "t"},
+							     {"persistent_bytes_per_app", "t"},
+							     {"state_bytes", "t"}}));
 	EXPECT_EQ(shown.at("key_length").get<uint32_t>(), 255u);
 	EXPECT_GT(shown.at("objects_per_connection").get<uint32_t>(), 0u);
 	EXPECT_GT(shown.at("waiters_per_object").get<uint32_t>(), 0u);

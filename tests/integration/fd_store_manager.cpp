@@ -44,7 +44,8 @@ FdStoreManager::FdStoreManager()
 {
 	socklen_t length = 0;
 	const auto address = abstractAddress(socketName_, length);
-	if (!socket_ || bind(socket_.get(), reinterpret_cast<const sockaddr *>(&address), length) < 0)
+	if (!socket_ ||
+	    bind(socket_.get(), reinterpret_cast<const sockaddr *>(&address), length) < 0)
 		throw std::runtime_error(std::string("notify socket: ") + std::strerror(errno));
 	// Drained all the time: ipchubd's sd_notify would block on a full socket.
 	receiver_ = std::thread([this] { receive(); });
@@ -105,7 +106,7 @@ std::vector<std::string> FdStoreManager::names()
 	return names;
 }
 
-Child FdStoreManager::startDaemon()
+Child FdStoreManager::startDaemon(const std::vector<std::string> &args)
 {
 	std::vector<std::pair<std::string, int>> kept;
 	{
@@ -130,7 +131,11 @@ Child FdStoreManager::startDaemon()
 			setenv("LISTEN_PID", std::to_string(getpid()).c_str(), 1);
 		}
 		setenv("NOTIFY_SOCKET", notify.c_str(), 1);
-		execl(daemon.c_str(), daemon.c_str(), static_cast<char *>(nullptr));
+		std::vector<char *> argv{const_cast<char *>(daemon.c_str())};
+		for (const auto &arg : args)
+			argv.push_back(const_cast<char *>(arg.c_str()));
+		argv.push_back(nullptr);
+		execv(daemon.c_str(), argv.data());
 		return 98;
 	});
 	for (auto &[name, fd] : kept)

@@ -25,8 +25,8 @@ public:
 	FdStoreManager(const FdStoreManager &) = delete;
 	FdStoreManager &operator=(const FdStoreManager &) = delete;
 
-	// Starts ipchubd with NOTIFY_SOCKET and every fd kept so far.
-	Child startDaemon();
+	// Starts ipchubd with NOTIFY_SOCKET, every fd kept so far and args.
+	Child startDaemon(const std::vector<std::string> &args = {});
 	// The names of the fds kept now.
 	std::vector<std::string> names();
 	// FDSTORE=1 messages received so far.

@@ -85,6 +85,33 @@ TEST_F(FlatpakSandboxTest, TheLibraryWorksThroughTheProxyAndObjectsLandInTheAppS
 		    HasSubstr(std::string(kAppPrefix) + "jobs"));
 }
 
+// Persistent objects count against the app id that created them after Close, and
+// each app id has a budget of its own, apart from the host's.
+TEST_F(FlatpakSandboxTest, EachAppIdHasItsOwnPersistentBudget)
+{
+	ASSERT_EQ(stopDaemon(), 0);
+	startDaemon({"--persistent-objects-per-app=2"});
+	FlatpakApp app(address(), kApp);
+	auto inside = client(app);
+	EXPECT_THAT(inside->ask("create-persistent-sem a"), StartsWith("ok "));
+	EXPECT_THAT(inside->ask("create-persistent-sem b"), StartsWith("ok "));
+	const std::string refused = inside->ask("create-persistent-sem c");
+	EXPECT_THAT(refused, StartsWith("error LimitExceeded"));
+	EXPECT_THAT(refused, HasSubstr("app org.example.App"));
+	EXPECT_THAT(refused, HasSubstr("persistent_objects_per_app is 2"));
+
+	FlatpakApp other(address(), kOtherApp);
+	auto second = client(other);
+	EXPECT_THAT(second->ask("create-persistent-sem a"), StartsWith("ok "));
+	EXPECT_THAT(second->ask("create-persistent-sem b"), StartsWith("ok "));
+	auto host = connect();
+	for (const char *key : {"a", "b", "c"})
+		EXPECT_TRUE(host.createSemaphore(key, 1, {.persistent = true})) << key;
+	// Removing one of the app's objects gives its budget a place back.
+	ASSERT_TRUE(host.remove(std::string(kAppPrefix) + "a"));
+	EXPECT_THAT(inside->ask("create-persistent-sem c"), StartsWith("ok "));
+}
+
 // ipchubctl is built on libipchub, so it goes through the relay too.
 TEST_F(FlatpakSandboxTest, IpchubctlWorksThroughTheProxy)
 {

@@ -3,6 +3,7 @@
 // grant after the restart, and a handle closed while ipchubd was away ends it at once.
 
 #include <algorithm>
+#include <cstring>
 
 #include "bus_fixture.hpp"
 #include "fd_store_manager.hpp"
@@ -26,10 +27,10 @@ protected:
 		lock_.emplace(std::move(*lock));
 	}
 
-	void restart()
+	void restart(const std::vector<std::string> &args = {})
 	{
 		daemon_.kill();
-		daemon_ = manager_.startDaemon();
+		daemon_ = manager_.startDaemon(args);
 		ASSERT_TRUE(waitFor([&] { return nameOwned(); })) << "ipchubd restarted";
 	}
 
@@ -120,6 +121,45 @@ TEST_F(RestartTest, ReleaseEndsARestoredHandleGrantAndItsKeptEnd)
 	// The handle is still open and holds nothing.
 	EXPECT_GE(handle.get(), 0);
 	EXPECT_TRUE(lock_->holders().value().empty());
+}
+
+// Restored under smaller limits, persistent objects are kept and count again: a
+// segment past the new bytes_per_connection of its creator, still on the bus, stays
+// whole, and the restored objects fill the new persistent_objects_per_uid.
+TEST_F(RestartTest, PersistentObjectsRestoredUnderSmallerLimitsAreKeptAndCount)
+{
+	auto segment = client_->createSharedMemory("frame", 65536, {.persistent = true});
+	ASSERT_TRUE(segment) << segment.error().message;
+	std::memset(segment->data().data(), 0x5a, segment->size());
+	auto semaphore = client_->createSemaphore("jobs", 3, {.persistent = true});
+	ASSERT_TRUE(semaphore) << semaphore.error().message;
+	// A grant is kept before its reply leaves, with everything else of the state: a
+	// new state.<generation> reaches the service manager.
+	const auto kept = manager_.names();
+	ASSERT_TRUE(semaphore->tryAcquire(1).value_or(false));
+	ASSERT_TRUE(waitFor([&] {
+		const auto names = manager_.names();
+		return std::any_of(names.begin(), names.end(), [&](const auto &name) {
+			return name.starts_with("state.") &&
+			       std::find(kept.begin(), kept.end(), name) == kept.end();
+		});
+	}));
+
+	restart({"--bytes-per-connection=4K", "--persistent-objects-per-uid=3"});
+	auto view = client_->openSharedMemory("frame", Access::ReadOnly);
+	ASSERT_TRUE(view) << view.error().message;
+	ASSERT_EQ(view->size(), 65536u);
+	EXPECT_EQ(std::to_integer<int>(view->constData()[65535]), 0x5a);
+	auto again = client_->openSemaphore("jobs");
+	ASSERT_TRUE(again) << again.error().message;
+	EXPECT_EQ(again->value().value_or(0), 2u) << "its holder is still on the bus";
+
+	// The lock of SetUp, the segment and the semaphore: three of three.
+	auto more = client_->createLock("more", {.persistent = true});
+	ASSERT_FALSE(more);
+	EXPECT_EQ(more.error().code, ErrorCode::LimitExceeded);
+	EXPECT_NE(more.error().message.find("persistent_objects_per_uid is 3"), std::string::npos)
+		<< more.error().message;
 }
 
 } // namespace

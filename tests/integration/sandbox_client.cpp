@@ -4,6 +4,7 @@
 // ends (at "quit" or end of input). Commands (SCOPE is "-" for none, "@host" for ""):
 //   connect                          Client::connect() (the relay comes on by itself)
 //   create-sem KEY SCOPE [APP...]    createSemaphore(KEY, 1) with allowed_apps
+//   create-persistent-sem KEY        a persistent createSemaphore(KEY, 1), closed at once
 //   open-sem KEY SCOPE               openSemaphore
 //   acquire-sem KEY                  acquire(1, 0) on the semaphore opened as KEY
 //   create-shm KEY SIZE TEXT [APP...]  createSharedMemory, TEXT written at its start
@@ -126,7 +127,8 @@ std::string watch(State &state)
 	// may see.
 	auto proxy = sdbus::createProxy(*state.watcher, "io.github.ipchub1", "/io/github/ipchub1");
 	try {
-		proxy->callMethod("GetManagedObjects").onInterface("org.freedesktop.DBus.ObjectManager");
+		proxy->callMethod("GetManagedObjects")
+			.onInterface("org.freedesktop.DBus.ObjectManager");
 	} catch (const sdbus::Error &) {
 	}
 	return "ok";
@@ -208,6 +210,13 @@ std::string execute(State &state, const std::vector<std::string> &words)
 						   {.allowedApps = rest(3),
 						    .scope = scopeArgument(arg(2))}),
 			    state.semaphores, arg(1));
+	if (verb == "create-persistent-sem") {
+		auto semaphore = client.createSemaphore(arg(1), 1, {.persistent = true});
+		if (!semaphore)
+			return errorLine(semaphore.error());
+		auto closed = semaphore->close();
+		return closed ? "ok " + semaphore->path() : errorLine(closed.error());
+	}
 	if (verb == "open-sem")
 		return keep(client.openSemaphore(arg(1), {.scope = scopeArgument(arg(2))}),
 			    state.semaphores, arg(1));

@@ -180,17 +180,24 @@ TEST(SnapshotVersions, AVersion1SnapshotStillReads)
 	// One lock with one grant, and no segment: the grant's handle fd name (an empty
 	// string, u32 0) comes right before the segment count (u32 0) at the end.
 	Snapshot snapshot;
-	LockRecord record{ObjectInfo{{"", "doc"}, {}}, 4, {":1.1"}, {}, {}};
+	LockRecord record{ObjectInfo{{"", "doc"}, {}}, {}, 4, {":1.1"}, {}, {}};
 	record.grants.push_back({{":1.1", 41, ""}, LockMode::Exclusive, 4, 1000, true});
 	snapshot.locks.push_back(record);
 	std::string body = encodeSnapshot(snapshot);
 	body.resize(body.size() - 8);
 	ASSERT_EQ(body.substr(body.size() - 8), std::string(8, '\0'));
 	body.erase(body.size() - 8, 4);
+	// Before version 3 no owner (u32 uid 0, empty app id) followed the lock's info:
+	// magic, version, generation, two counts, scope "" and key "doc", no apps.
+	constexpr size_t kOwner = 8 + 4 + 8 + 4 + 4 + 4 + 4 + 3 + 4;
+	ASSERT_EQ(body.substr(kOwner, 8), std::string(8, '\0'));
+	body.erase(kOwner, 8);
 	body[8] = 1;
 	auto decoded = decodeSnapshot(withChecksum(body));
 	ASSERT_TRUE(decoded) << decoded.error().message;
 	ASSERT_EQ(decoded->locks.size(), 1u);
+	EXPECT_EQ(decoded->locks[0].owner.appId, "") << "the owner is the object's scope";
+	EXPECT_EQ(decoded->locks[0].owner.uid, getuid());
 	ASSERT_EQ(decoded->locks[0].grants.size(), 1u);
 	EXPECT_TRUE(decoded->locks[0].grants[0].handle);
 	EXPECT_TRUE(decoded->locks[0].handleFdNames.empty());

@@ -1,0 +1,283 @@
+// What each connection uses of its limits, with no bus: core/quota.
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include "core/lock.hpp"
+#include "core/object_table.hpp"
+#include "core/quota.hpp"
+#include "core/semaphore.hpp"
+#include "core/shared_memory.hpp"
+
+namespace ipchub::core {
+namespace {
+
+bool mentions(const Error &error, const std::string &text)
+{
+	return error.message.find(text) != std::string::npos;
+}
+
+TEST(QuotaTest, ARefusalOfAConnectionThatHadNothingNamesWhatItHad)
+{
+	Limits limits;
+	limits.bytesPerConnection = 4096;
+	Quota quota(limits);
+	// The client's usage is made for the check and dropped again before the
+	// message is written.
+	auto bytes = quota.takeBytes(":1.7", 8192);
+	ASSERT_FALSE(bytes);
+	EXPECT_EQ(bytes.error().code, ErrorCode::LimitExceeded);
+	EXPECT_TRUE(mentions(bytes.error(), "already has 0 bytes")) << bytes.error().message;
+	EXPECT_TRUE(mentions(bytes.error(), "bytes_per_connection 4096")) << bytes.error().message;
+	EXPECT_FALSE(quota.inUse(":1.7"));
+
+	limits.objectsPerConnection = 0;
+	limits.waitsPerConnection = 0;
+	Quota none(limits);
+	auto object = none.takeObject(":1.7");
+	ASSERT_FALSE(object);
+	EXPECT_TRUE(mentions(object.error(), "already references 0 objects"))
+		<< object.error().message;
+	auto wait = none.takeWait(":1.7");
+	ASSERT_FALSE(wait);
+	EXPECT_TRUE(mentions(wait.error(), "already has 0 waits")) << wait.error().message;
+	EXPECT_FALSE(none.inUse(":1.7"));
+}
+
+UniqueFd sealedMemfd(uint64_t size)
+{
+	UniqueFd fd(memfd_create("quota-test", MFD_CLOEXEC | MFD_ALLOW_SEALING));
+	EXPECT_TRUE(fd);
+	EXPECT_EQ(ftruncate(fd.get(), static_cast<off_t>(size)), 0);
+	EXPECT_EQ(fcntl(fd.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW), 0);
+	return fd;
+}
+
+// A persistent segment kept by a service whose bytes_per_connection was larger: it is
+// restored, uncharged, and its creator can create nothing more past the new limit.
+TEST(QuotaTest, ASegmentRestoredUnderASmallerLimitIsKept)
+{
+	Limits limits;
+	limits.bytesPerConnection = 4096;
+	Quota quota(limits);
+	auto segment = SharedMemory::restore({{"", "big"}, {}}, 65536, false, sealedMemfd(65536),
+					     ":1.3", quota);
+	ASSERT_TRUE(segment) << segment.error().message;
+	EXPECT_EQ((*segment)->size(), 65536u);
+	EXPECT_TRUE((*segment)->attach(":1.3", true));
+	EXPECT_TRUE(quota.takeBytes(":1.3", 4096)) << "the restored segment is not charged";
+	quota.returnBytes(":1.3", 4096);
+	segment->reset();
+	EXPECT_FALSE(quota.inUse(":1.3"));
+}
+
+const Account kHost{1000, ""};
+const Account kApp{1000, "org.example.App"};
+const Account kOtherApp{1000, "org.example.Other"};
+
+// Connections of one account share its totals: past them a connection far from its
+// own limits is refused, naming the limit; each app id has a budget of its own.
+TEST(QuotaTest, TotalsAcrossConnectionsPerAccount)
+{
+	Limits limits;
+	limits.objectsPerApp = 3;
+	limits.waitsPerApp = 2;
+	limits.bytesPerApp = 8192;
+	limits.grantsPerApp = 1;
+	limits.objectsPerUid = 4;
+	Quota quota(limits);
+	quota.enroll(":1.1", kApp);
+	quota.enroll(":1.2", kApp);
+	quota.enroll(":1.3", kOtherApp);
+	quota.enroll(":1.4", kHost);
+
+	ASSERT_TRUE(quota.takeObject(":1.1"));
+	ASSERT_TRUE(quota.takeObject(":1.1"));
+	ASSERT_TRUE(quota.takeObject(":1.2"));
+	auto objects = quota.takeObject(":1.2");
+	ASSERT_FALSE(objects);
+	EXPECT_EQ(objects.error().code, ErrorCode::LimitExceeded);
+	EXPECT_TRUE(mentions(objects.error(), "app org.example.App")) << objects.error().message;
+	EXPECT_TRUE(mentions(objects.error(), "objects_per_app is 3")) << objects.error().message;
+	EXPECT_TRUE(quota.takeObject(":1.3")) << "another app id has its own budget";
+	for (int i = 0; i < 4; ++i)
+		ASSERT_TRUE(quota.takeObject(":1.4")) << "the host has its own budget";
+	auto host = quota.takeObject(":1.4");
+	ASSERT_FALSE(host);
+	EXPECT_TRUE(mentions(host.error(), "uid 1000")) << host.error().message;
+	EXPECT_TRUE(mentions(host.error(), "objects_per_uid is 4")) << host.error().message;
+	quota.returnObject(":1.1");
+	EXPECT_TRUE(quota.takeObject(":1.2")) << "a returned object makes room";
+
+	ASSERT_TRUE(quota.takeWait(":1.1"));
+	ASSERT_TRUE(quota.takeWait(":1.2"));
+	auto waits = quota.takeWait(":1.1");
+	ASSERT_FALSE(waits);
+	EXPECT_TRUE(mentions(waits.error(), "waits_per_app is 2")) << waits.error().message;
+
+	ASSERT_TRUE(quota.takeBytes(":1.1", 4096));
+	auto bytes = quota.takeBytes(":1.2", 8192);
+	ASSERT_FALSE(bytes);
+	EXPECT_TRUE(mentions(bytes.error(), "bytes_per_app is 8192")) << bytes.error().message;
+	EXPECT_TRUE(quota.takeBytes(":1.2", 4096));
+
+	ASSERT_TRUE(quota.checkGrant(":1.1"));
+	quota.addGrant(":1.1");
+	auto grant = quota.checkGrant(":1.2");
+	ASSERT_FALSE(grant);
+	EXPECT_TRUE(mentions(grant.error(), "grants_per_app is 1")) << grant.error().message;
+	EXPECT_TRUE(quota.checkGrant(":1.3"));
+	quota.returnGrant(":1.1");
+	EXPECT_TRUE(quota.checkGrant(":1.2"));
+}
+
+// What a connection still uses when it leaves (a persistent segment's bytes) stays
+// charged to its account until it is given back.
+TEST(QuotaTest, UseOutlivesTheConnectionsEnrollment)
+{
+	Limits limits;
+	limits.bytesPerApp = 8192;
+	Quota quota(limits);
+	quota.enroll(":1.1", kApp);
+	ASSERT_TRUE(quota.takeBytes(":1.1", 8192));
+	quota.forget(":1.1");
+	quota.enroll(":1.2", kApp);
+	EXPECT_FALSE(quota.takeBytes(":1.2", 1));
+	quota.returnBytes(":1.1", 8192);
+	EXPECT_TRUE(quota.takeBytes(":1.2", 1));
+	EXPECT_FALSE(quota.inUse(":1.1"));
+	EXPECT_EQ(quota.totals(kApp).bytes, 1u);
+}
+
+TEST(QuotaTest, PersistentObjectsAndTheSavedState)
+{
+	Limits limits;
+	limits.persistentObjectsPerApp = 2;
+	limits.persistentBytesPerApp = 10000;
+	limits.persistentObjectsPerUid = 100;
+	limits.stateBytes = 1000;
+	Quota quota(limits);
+	ASSERT_TRUE(quota.takePersistent(kApp, 100, 0));
+	ASSERT_TRUE(quota.takePersistent(kApp, 100, 4096));
+	auto third = quota.takePersistent(kApp, 100, 0);
+	ASSERT_FALSE(third);
+	EXPECT_TRUE(mentions(third.error(), "persistent_objects_per_app is 2"))
+		<< third.error().message;
+	EXPECT_TRUE(quota.takePersistent(kOtherApp, 100, 0));
+	auto big = quota.takePersistent(kOtherApp, 100, 10000);
+	ASSERT_FALSE(big);
+	EXPECT_TRUE(mentions(big.error(), "persistent_bytes_per_app is 10000"))
+		<< big.error().message;
+
+	// The saved state of every account together.
+	EXPECT_EQ(quota.stateBytes(), 300u);
+	ASSERT_TRUE(quota.takePersistent(kHost, 700, 0));
+	auto state = quota.takePersistent(kHost, 1, 0);
+	ASSERT_FALSE(state);
+	EXPECT_TRUE(mentions(state.error(), "state_bytes 1000")) << state.error().message;
+	quota.returnPersistent(kApp, 100, 4096);
+	EXPECT_TRUE(quota.takePersistent(kHost, 100, 0));
+
+	// Restored state is charged whatever the limits.
+	quota.chargePersistent(kApp, 5000, 0);
+	EXPECT_EQ(quota.totals(kApp).persistentObjects, 2u);
+	EXPECT_EQ(quota.stateBytes(), 6000u);
+}
+
+// A persistent object counts against its creator's account after Close and after
+// its creator left, until Remove; a restored one counts again.
+TEST(QuotaTest, PersistentObjectsCountUntilRemoved)
+{
+	Limits limits;
+	limits.persistentObjectsPerApp = 2;
+	Quota quota(limits);
+	ObjectTable<Semaphore> table(quota, "semaphore");
+	auto create = [&](const ClientId &client, const std::string &key) {
+		const ObjectKey id{"org.example.App", key};
+		return table.create(client, id, false, true,
+				    [&]() -> Result<std::shared_ptr<Semaphore>> {
+					    return std::make_shared<Semaphore>(ObjectInfo{id, {}},
+									       1,
+									       SemaphoreOptions{},
+									       quota);
+				    });
+	};
+	quota.enroll(":1.1", kApp);
+	ASSERT_TRUE(create(":1.1", "a"));
+	table.close(":1.1", {"org.example.App", "a"});
+	ASSERT_TRUE(create(":1.1", "b"));
+	table.dropClient(":1.1");
+	quota.forget(":1.1");
+	EXPECT_EQ(quota.objects(":1.1"), 0u);
+
+	quota.enroll(":1.2", kApp);
+	auto third = create(":1.2", "c");
+	ASSERT_FALSE(third);
+	EXPECT_EQ(third.error().code, ErrorCode::LimitExceeded);
+	EXPECT_TRUE(mentions(third.error(), "persistent_objects_per_app is 2"))
+		<< third.error().message;
+	EXPECT_EQ(quota.objects(":1.2"), 0u) << "a refused create takes no reference";
+	EXPECT_EQ(table.owner({"org.example.App", "a"}), kApp);
+
+	ASSERT_TRUE(table.remove({"org.example.App", "a"}));
+	EXPECT_TRUE(create(":1.2", "c"));
+	EXPECT_EQ(quota.totals(kApp).persistentObjects, 2u);
+
+	// Adopted (restored) objects count against their owner again.
+	Quota restored(limits);
+	ObjectTable<Semaphore> again(restored, "semaphore");
+	for (const char *key : {"x", "y", "z"})
+		again.adopt(std::make_shared<Semaphore>(ObjectInfo{{"org.example.App", key}, {}}, 1,
+							SemaphoreOptions{}, restored),
+			    {}, kApp);
+	EXPECT_EQ(restored.totals(kApp).persistentObjects, 3u);
+	EXPECT_EQ(again.size(), 3u) << "lowered limits lose no restored object";
+}
+
+TEST(QuotaTest, LockGrantsCountUntilTheyEnd)
+{
+	Limits limits;
+	Quota quota(limits);
+	quota.enroll(":1.1", kApp);
+	{
+		Lock lock({{"", "doc"}, {}}, quota);
+		ASSERT_TRUE(lock.tryAcquire({":1.1", 1, kApp.appId}, LockMode::Shared, false));
+		ASSERT_TRUE(lock.tryAcquire({":1.1", 1, kApp.appId}, LockMode::Shared, true));
+		EXPECT_EQ(quota.totals(kApp).grants, 2u);
+		ASSERT_TRUE(lock.release(":1.1"));
+		EXPECT_EQ(quota.totals(kApp).grants, 1u);
+	}
+	EXPECT_EQ(quota.totals(kApp).grants, 0u) << "a lock that goes gives its grants back";
+}
+
+// A client that leaves visits the objects it referenced or touched, not every object.
+TEST(QuotaTest, ADepartureVisitsOnlyWhatTheClientTouched)
+{
+	Limits limits;
+	Quota quota(limits);
+	ObjectTable<Semaphore> table(quota, "semaphore");
+	std::vector<std::shared_ptr<Semaphore>> all;
+	for (int i = 0; i < 3; ++i) {
+		const ObjectKey id{"", "k" + std::to_string(i)};
+		all.push_back(*table.create(
+			":1.1", id, false, true, [&]() -> Result<std::shared_ptr<Semaphore>> {
+				return std::make_shared<Semaphore>(ObjectInfo{id, {}}, 2,
+								   SemaphoreOptions{}, quota);
+			}));
+	}
+	// :1.2 holds a unit of k1 without a reference (it guessed the path).
+	ASSERT_TRUE(*all[1]->tryAcquire(":1.2", 1));
+	EXPECT_EQ(table.touchingClients(), 2u);
+	table.dropClient(":1.2");
+	EXPECT_EQ(all[1]->value(), 2u) << "the unit comes back";
+	EXPECT_EQ(table.touchingClients(), 1u);
+	table.dropClient(":1.1");
+	EXPECT_EQ(table.touchingClients(), 0u);
+	EXPECT_EQ(quota.objects(":1.1"), 0u);
+}
+
+} // namespace
+} // namespace ipchub::core
