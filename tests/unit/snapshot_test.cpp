@@ -215,6 +215,7 @@ TEST(SnapshotVersions, ASegmentKeepsWhetherListedAppsMayWrite)
 {
 	Snapshot snapshot;
 	SegmentRecord record{ObjectInfo{{"", "frame"}, {"org.example.App"}, true},
+			     Account{0x5a5b5c5d, ""},
 			     64,
 			     false,
 			     "shm.1",
@@ -229,11 +230,16 @@ TEST(SnapshotVersions, ASegmentKeepsWhetherListedAppsMayWrite)
 	ASSERT_EQ(decoded->segments.size(), 1u);
 	EXPECT_TRUE(decoded->segments[0].info.allowedAppsWrite);
 
-	// Version 2 had no such field (the last byte before the checksum): its segments
-	// read with the default, read only.
+	// Version 2 had no such field (the last byte before the checksum) and no owner
+	// (u32 uid, empty app id, after the info): its segments read with the default,
+	// read only.
 	std::string body = encoded.substr(0, encoded.size() - 8);
 	ASSERT_EQ(body.back(), '\1');
 	body.pop_back();
+	const std::string owner("\x5d\x5c\x5b\x5a\0\0\0\0", 8);
+	const auto at = body.find(owner);
+	ASSERT_NE(at, std::string::npos);
+	body.erase(at, owner.size());
 	body[8] = 2;
 	auto old = decodeSnapshot(withChecksum(body));
 	ASSERT_TRUE(old) << old.error().message;
