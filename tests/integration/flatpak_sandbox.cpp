@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <fcntl.h>
 #include <fstream>
+#include <sstream>
 #include <poll.h>
 #include <stdexcept>
 #include <string_view>
@@ -82,6 +83,22 @@ bool installed(const std::string &program)
 	return false;
 }
 
+// Whether the root directory is a mount point, as it is on a booted system and in a
+// container, and not in a plain chroot: bubblewrap makes "/" a slave mount first, which
+// only a mount point can be.
+bool rootIsAMountPoint()
+{
+	std::ifstream mountinfo("/proc/self/mountinfo");
+	for (std::string line; std::getline(mountinfo, line);) {
+		// ID PARENT MAJOR:MINOR ROOT MOUNT-POINT ...
+		std::istringstream fields(line);
+		std::string id, parent, device, root, mountPoint;
+		if (fields >> id >> parent >> device >> root >> mountPoint && mountPoint == "/")
+			return true;
+	}
+	return false;
+}
+
 } // namespace
 
 std::optional<std::string> sandboxUnavailable()
@@ -89,6 +106,10 @@ std::optional<std::string> sandboxUnavailable()
 	for (const char *program : {"bwrap", "xdg-dbus-proxy"})
 		if (!installed(program))
 			return std::string(program) + " is not installed";
+	// Not a failure of the sandbox: no sandbox can start where "/" is no mount point.
+	if (!rootIsAMountPoint())
+		return std::string("the root directory is not a mount point (a chroot): "
+				   "bubblewrap cannot make a sandbox in it");
 	return std::nullopt;
 }
 
