@@ -18,6 +18,7 @@ enum Option {
 	kWaitersPerObject,
 	kSegmentSize,
 	kBytesPerConnection,
+	kFdStoreMax,
 };
 
 void usage()
@@ -50,6 +51,11 @@ void usage()
 		     "      --bytes-per-connection=BYTES  shared memory one connection may create ("
 		  << defaults.bytesPerConnection
 		  << ")\n"
+		     "      --fd-store-max=N            descriptors the service manager keeps for\n"
+		     "                                  ipchubd: its FileDescriptorStoreMax= ("
+		  << defaults.fdStoreMax
+		  << ");\n"
+		     "                                  $FDSTORE, where systemd sets it, wins\n"
 		     "BYTES takes a K, M or G suffix (powers of 1024).\n";
 }
 
@@ -101,6 +107,7 @@ ParsedCommandLine parseCommandLine(int argc, char **argv)
 		{"waiters-per-object", required_argument, nullptr, kWaitersPerObject},
 		{"segment-size", required_argument, nullptr, kSegmentSize},
 		{"bytes-per-connection", required_argument, nullptr, kBytesPerConnection},
+		{"fd-store-max", required_argument, nullptr, kFdStoreMax},
 		{nullptr, 0, nullptr, 0},
 	};
 
@@ -132,7 +139,8 @@ ParsedCommandLine parseCommandLine(int argc, char **argv)
 		}
 		case kObjectsPerConnection:
 		case kWaitsPerConnection:
-		case kWaitersPerObject: {
+		case kWaitersPerObject:
+		case kFdStoreMax: {
 			auto count = parseNumber(optarg, false, false);
 			if (!count || *count > UINT32_MAX)
 				return bad(name, optarg, "not a count from 1 to 4294967295");
@@ -141,6 +149,8 @@ ParsedCommandLine parseCommandLine(int argc, char **argv)
 				commandLine.limits.objectsPerConnection = value;
 			else if (c == kWaitsPerConnection)
 				commandLine.limits.waitsPerConnection = value;
+			else if (c == kFdStoreMax)
+				commandLine.limits.fdStoreMax = value;
 			else
 				commandLine.limits.waitersPerObject = value;
 			break;
@@ -166,6 +176,11 @@ ParsedCommandLine parseCommandLine(int argc, char **argv)
 			  << "Try 'ipchubd --help'.\n";
 		return {std::nullopt, 2};
 	}
+	// systemd 254 and later tell the store's size; older ones leave it to the unit's
+	// command line.
+	if (const char *stored = std::getenv("FDSTORE"))
+		if (auto count = parseNumber(stored, false, false); count && *count <= UINT32_MAX)
+			commandLine.limits.fdStoreMax = static_cast<uint32_t>(*count);
 	return {commandLine, 0};
 }
 

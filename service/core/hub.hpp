@@ -6,6 +6,7 @@
 #include "quota.hpp"
 #include "semaphore.hpp"
 #include "shared_memory.hpp"
+#include "store_budget.hpp"
 
 namespace ipchub::core {
 
@@ -16,7 +17,7 @@ class Hub
 public:
 	explicit Hub(const Limits &limits)
 		: quota(limits), semaphores(quota, "semaphore"), segments(quota, "shared memory"),
-		  locks(quota, "lock")
+		  locks(quota, "lock"), storeBudget(limits.fdStoreMax)
 	{
 	}
 
@@ -38,6 +39,8 @@ public:
 	ObjectTable<Semaphore> semaphores;
 	ObjectTable<SharedMemory> segments;
 	ObjectTable<Lock> locks;
+	// What persistent segments and handles may still put in the fd store.
+	StoreBudget storeBudget;
 };
 
 } // namespace ipchub::core

@@ -36,8 +36,8 @@ public:
 		added_ = std::move(handler);
 	}
 	// Told after every change of the table itself: an object added or removed, a
-	// reference taken or dropped.
-	void setTableChangedHandler(std::function<void()> handler)
+	// reference taken or dropped; with the key of the object concerned.
+	void setTableChangedHandler(std::function<void(const ObjectKey &)> handler)
 	{
 		tableChanged_ = std::move(handler);
 	}
@@ -77,7 +77,7 @@ public:
 		entries_.emplace(id, std::move(entry));
 		if (added_)
 			added_(object, true);
-		changed();
+		changed(id);
 	}
 
 	bool references(const ObjectKey &id, const ClientId &client) const
@@ -106,7 +106,7 @@ public:
 		entries_.emplace(id, Entry{*made, {client}, persistent});
 		if (added_)
 			added_(*made, persistent);
-		changed();
+		changed(id);
 		return *made;
 	}
 
@@ -119,7 +119,7 @@ public:
 			if (auto taken = quota_.takeObject(client); !taken)
 				return detail::Unexpected<Error>(taken.error());
 			it->second.refs.insert(client);
-			changed();
+			changed(id);
 		}
 		return it->second.object;
 	}
@@ -187,16 +187,16 @@ private:
 	{
 		if (it->second.refs.erase(client)) {
 			quota_.returnObject(client);
-			changed();
+			changed(it->first);
 		}
 		if (it->second.refs.empty() && !it->second.persistent)
 			erase(it);
 	}
 
-	void changed()
+	void changed(const ObjectKey &id)
 	{
 		if (tableChanged_)
-			tableChanged_();
+			tableChanged_(id);
 	}
 
 	void erase(Iterator it)
@@ -208,7 +208,7 @@ private:
 		object->end(Error{ErrorCode::Cancelled, describe(object->id()) + " was removed"});
 		if (removed_)
 			removed_(object);
-		changed();
+		changed(object->id());
 	}
 
 	Quota &quota_;
@@ -216,7 +216,7 @@ private:
 	std::map<ObjectKey, Entry> entries_;
 	RemovedHandler removed_;
 	std::function<void(const Ptr &, bool)> added_;
-	std::function<void()> tableChanged_;
+	std::function<void(const ObjectKey &)> tableChanged_;
 };
 
 } // namespace ipchub::core

@@ -26,7 +26,7 @@ for help in --help -h; do
 	[[ $out == "Usage: ipchubd [OPTION]..."* ]] || fail "ipchubd $help: $out"
 	for option in --help --version --verbose --idle-exit=SECONDS --objects-per-connection=N \
 		--waits-per-connection=N --waiters-per-object=N --segment-size=BYTES \
-		--bytes-per-connection=BYTES; do
+		--bytes-per-connection=BYTES --fd-store-max=N; do
 		grep -qF -- "$option" <<<"$out" || fail "ipchubd $help does not mention $option"
 	done
 done
@@ -37,7 +37,7 @@ runIpchubd --version
 
 for bad in --bogus -x --idle-exit --idle-exit=soon --idle-exit=-1 --idle-exit=4294967296 \
 	--objects-per-connection=0 --waits-per-connection=ten --waiters-per-object=4294967296 \
-	--segment-size=1X --segment-size=0 --bytes-per-connection= an-argument; do
+	--segment-size=1X --segment-size=0 --bytes-per-connection= --fd-store-max=0 an-argument; do
 	runIpchubd "$bad"
 	((status == 2)) || fail "ipchubd $bad: status $status, not 2 (stderr: $err)"
 	[[ -z $out ]] || fail "ipchubd $bad wrote to stdout: $out"

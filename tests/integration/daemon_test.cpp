@@ -39,8 +39,10 @@ TEST_F(DaemonTest, LimitsPropertyShowsTheDefaults)
 							     {"waiters_per_object", "u"},
 							     {"waits_per_connection", "u"},
 							     {"segment_size", "t"},
-							     {"bytes_per_connection", "t"}}));
+							     {"bytes_per_connection", "t"},
+							     {"fd_store_max", "u"}}));
 	EXPECT_EQ(shown.at("key_length").get<uint32_t>(), 255u);
+	EXPECT_EQ(shown.at("fd_store_max").get<uint32_t>(), 4096u);
 	EXPECT_GT(shown.at("objects_per_connection").get<uint32_t>(), 0u);
 	EXPECT_GT(shown.at("waiters_per_object").get<uint32_t>(), 0u);
 	EXPECT_GT(shown.at("waits_per_connection").get<uint32_t>(), 0u);

@@ -88,8 +88,13 @@ void FdStoreManager::receive()
 		const std::string name = field(body, "FDNAME");
 		std::lock_guard guard(mutex_);
 		if (field(body, "FDSTORE") == "1" && fds.size() == 1) {
-			fds_[name.empty() ? "stored" : name] = std::move(fds.front());
 			++stored_;
+			// systemd: "Cannot store more fds than FileDescriptorStoreMax=".
+			if (fds_.size() >= max_) {
+				++dropped_;
+				continue;
+			}
+			fds_[name.empty() ? "stored" : name] = std::move(fds.front());
 		} else if (field(body, "FDSTOREREMOVE") == "1") {
 			fds_.erase(name);
 		}
@@ -105,7 +110,14 @@ std::vector<std::string> FdStoreManager::names()
 	return names;
 }
 
-Child FdStoreManager::startDaemon()
+int FdStoreManager::fd(const std::string &name)
+{
+	std::lock_guard guard(mutex_);
+	auto it = fds_.find(name);
+	return it == fds_.end() ? -1 : it->second.get();
+}
+
+Child FdStoreManager::startDaemon(const std::vector<std::string> &args)
 {
 	std::vector<std::pair<std::string, int>> kept;
 	{
@@ -130,7 +142,11 @@ Child FdStoreManager::startDaemon()
 			setenv("LISTEN_PID", std::to_string(getpid()).c_str(), 1);
 		}
 		setenv("NOTIFY_SOCKET", notify.c_str(), 1);
-		execl(daemon.c_str(), daemon.c_str(), static_cast<char *>(nullptr));
+		std::vector<char *> argv{const_cast<char *>(daemon.c_str())};
+		for (const auto &arg : args)
+			argv.push_back(const_cast<char *>(arg.c_str()));
+		argv.push_back(nullptr);
+		execv(daemon.c_str(), argv.data());
 		return 98;
 	});
 	for (auto &[name, fd] : kept)
