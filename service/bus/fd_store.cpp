@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
@@ -321,6 +322,7 @@ std::optional<core::Snapshot> readNewestState(std::map<std::string, UniqueFd> &f
 
 bool FdStore::restore(const std::function<bool(const std::string &)> &isPresent)
 {
+	const auto began = std::chrono::steady_clock::now();
 	char **names = nullptr;
 	const int count = sd_listen_fds_with_names(1, &names);
 	std::map<std::string, UniqueFd> fds;
@@ -371,13 +373,19 @@ bool FdStore::restore(const std::function<bool(const std::string &)> &isPresent)
 		for (const auto &problem : core::restoreSnapshot(hub_, *snapshot, hooks))
 			std::cerr << "ipchubd: restoring: " << problem << "\n";
 		restoring_ = false;
-		std::cerr << "ipchubd: restored " << snapshot->semaphores.size() << " semaphores, "
-			  << snapshot->locks.size() << " locks and " << snapshot->segments.size()
-			  << " segments from " << chosen << "\n";
 	}
 	// The restored state moves to a new memfd (with only what came back); until that
 	// one is stored, the old one stays.
-	if (!startRecords(nextRecords))
+	const bool moved = startRecords(nextRecords);
+	if (snapshot)
+		std::cerr << "ipchubd: restored " << snapshot->semaphores.size() << " semaphores, "
+			  << snapshot->locks.size() << " locks and " << snapshot->segments.size()
+			  << " segments from " << chosen << " in "
+			  << std::chrono::duration_cast<std::chrono::milliseconds>(
+				     std::chrono::steady_clock::now() - began)
+				     .count()
+			  << " ms\n";
+	if (!moved)
 		return snapshot.has_value();
 	// Whatever the restored state does not use leaves the store: the old state,
 	// memfds of segments that are gone, ends of handles closed meanwhile.
