@@ -32,6 +32,7 @@ enum Option {
 	kHandlesPerConnection,
 	kHandlesTotal,
 	kDescriptorReserve,
+	kFdStoreMax,
 };
 
 // The totals across connections, option ids kTotalsBase + index.
@@ -128,7 +129,12 @@ void usage()
 		   "      --descriptor-reserve=N      descriptors kept free below the limit: no\n"
 		   "                                  call may take them ("
 		<< defaults.descriptorReserve
-		<< ")\n";
+		<< ")\n"
+		   "      --fd-store-max=N            descriptors the service manager keeps for\n"
+		   "                                  ipchubd: its FileDescriptorStoreMax= ("
+		<< defaults.fdStoreMax
+		<< ");\n"
+		   "                                  $FDSTORE, where systemd sets it, wins\n";
 	for (const auto &total : kTotals) {
 		std::string flag = std::string("--") + total.name + (total.bytes ? "=BYTES" : "=N");
 		flag.resize(std::max<size_t>(flag.size() + 1, 32), ' ');
@@ -199,6 +205,7 @@ ParsedCommandLine parseCommandLine(int argc, char **argv)
 			{"handles-per-connection", required_argument, nullptr, kHandlesPerConnection},
 			{"handles-total", required_argument, nullptr, kHandlesTotal},
 			{"descriptor-reserve", required_argument, nullptr, kDescriptorReserve},
+			{"fd-store-max", required_argument, nullptr, kFdStoreMax},
 		};
 		for (size_t i = 0; i < std::size(kTotals); ++i)
 			options.push_back({kTotals[i].name, required_argument, nullptr,
@@ -243,7 +250,8 @@ ParsedCommandLine parseCommandLine(int argc, char **argv)
 		case kGrantsPerConnection:
 		case kGrantsTotal:
 		case kHandlesPerConnection:
-		case kHandlesTotal: {
+		case kHandlesTotal:
+		case kFdStoreMax: {
 			auto count = parseNumber(optarg, false, false);
 			if (!count || *count > UINT32_MAX)
 				return bad(name, optarg, "not a count from 1 to 4294967295");
@@ -276,6 +284,9 @@ ParsedCommandLine parseCommandLine(int argc, char **argv)
 				break;
 			case kHandlesPerConnection:
 				limits.handlesPerConnection = value;
+				break;
+			case kFdStoreMax:
+				limits.fdStoreMax = value;
 				break;
 			default:
 				limits.handlesTotal = value;
@@ -332,6 +343,11 @@ ParsedCommandLine parseCommandLine(int argc, char **argv)
 			  << "Try 'ipchubd --help'.\n";
 		return {std::nullopt, 2};
 	}
+	// systemd 254 and later tell the store's size; older ones leave it to the unit's
+	// command line.
+	if (const char *stored = std::getenv("FDSTORE"))
+		if (auto count = parseNumber(stored, false, false); count && *count <= UINT32_MAX)
+			commandLine.limits.fdStoreMax = static_cast<uint32_t>(*count);
 	return {commandLine, 0};
 }
 

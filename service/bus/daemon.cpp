@@ -1,13 +1,14 @@
 #include "daemon.hpp"
 
 #include <iostream>
+#include <map>
 
 namespace ipchub::bus {
 
 Daemon::Daemon(sdbus::IConnection &connection, EventLoop &loop, const core::Limits &limits,
 	       bool verbose)
 	: verbose_(verbose), connection_(connection), hub_(limits),
-	  fdStore_(loop, hub_, FdStore::managerListens()), peers_(connection),
+	  fdStore_(hub_, FdStore::managerListens()), peers_(connection),
 	  delivery_(connection, peers_, hub_.limits()),
 	  manager_(connection, Context{hub_, peers_, loop, delivery_}),
 	  pathGuard_(connection, peers_, hub_)
@@ -34,9 +35,13 @@ void Daemon::restore()
 	auto bus = sdbus::createProxy(connection_, "org.freedesktop.DBus", "/org/freedesktop/DBus");
 	// The match on NameOwnerChanged is in place already: a holder that leaves after
 	// this check is dropped as usual.
-	const auto isPresent = [this, &bus](const std::string &name) {
+	// Asked once per name: thousands of objects may name the same few holders.
+	std::map<std::string, bool> known;
+	const auto isPresent = [this, &bus, &known](const std::string &name) {
 		if (!name.starts_with(':'))
 			return false;
+		if (auto it = known.find(name); it != known.end())
+			return it->second;
 		bool present = false;
 		try {
 			bus->callMethod("NameHasOwner")
@@ -46,6 +51,7 @@ void Daemon::restore()
 		} catch (const sdbus::Error &e) {
 			std::cerr << "ipchubd: NameHasOwner(" << name << "): " << e.getMessage() << "\n";
 		}
+		known.emplace(name, present);
 		// What it held counts against its account again.
 		if (present)
 			if (auto peer = peers_.identify(name))

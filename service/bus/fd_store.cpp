@@ -2,12 +2,15 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
 #include <iostream>
-#include <sys/mman.h>
+#include <set>
+#include <span>
 #include <sys/stat.h>
+#include <tuple>
 #include <unistd.h>
 #include <vector>
 
@@ -15,15 +18,19 @@
 
 #include "core/hub_snapshot.hpp"
 #include "core/snapshot_size.hpp"
+#include "core/state_records.hpp"
 
 namespace ipchub::bus {
 
 namespace {
 
+// The records of the state, updated in place (state_records.hpp).
+constexpr std::string_view kRecordsPrefix = "records.";
+// A whole snapshot of an ipchubd that kept one per change; still read.
 constexpr std::string_view kStatePrefix = "state.";
 constexpr std::string_view kSegmentPrefix = "shm.";
 constexpr std::string_view kHandlePrefix = "handle.";
-// A snapshot larger than this is garbage, not state.
+// State larger than this is garbage, not state.
 constexpr off_t kMaxStateBytes = static_cast<off_t>(core::kMaxStateBytes);
 
 std::optional<uint64_t> numberAfter(std::string_view name, std::string_view prefix)
@@ -39,32 +46,10 @@ std::optional<uint64_t> numberAfter(std::string_view name, std::string_view pref
 	return number;
 }
 
-Result<UniqueFd> sealedMemfd(const std::string &bytes)
-{
-	UniqueFd fd(memfd_create("ipchub-state", MFD_CLOEXEC | MFD_ALLOW_SEALING));
-	if (!fd)
-		return fail(ErrorCode::Failed, std::string("memfd_create: ") + std::strerror(errno));
-	size_t done = 0;
-	while (done < bytes.size()) {
-		const ssize_t n = write(fd.get(), bytes.data() + done, bytes.size() - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return fail(ErrorCode::Failed,
-				    std::string("writing the state memfd: ") + std::strerror(errno));
-		done += static_cast<size_t>(n);
-	}
-	// Nobody, not even this process, can change the snapshot once it is handed over.
-	if (fcntl(fd.get(), F_ADD_SEALS,
-		  F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0)
-		return fail(ErrorCode::Failed,
-			    std::string("sealing the state memfd: ") + std::strerror(errno));
-	return fd;
-}
-
 Result<std::string> readAll(int fd)
 {
-	struct stat status {};
+	struct stat status {
+	};
 	if (fstat(fd, &status) < 0)
 		return fail(ErrorCode::Failed, std::string("fstat: ") + std::strerror(errno));
 	if (!S_ISREG(status.st_mode) || status.st_size > kMaxStateBytes)
@@ -78,9 +63,9 @@ Result<std::string> readAll(int fd)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			return fail(ErrorCode::Failed, "short read of " + std::to_string(done) +
-							       " of " + std::to_string(bytes.size()) +
-							       " bytes");
+			return fail(ErrorCode::Failed,
+				    "short read of " + std::to_string(done) + " of " +
+					    std::to_string(bytes.size()) + " bytes");
 		done += static_cast<size_t>(n);
 	}
 	return bytes;
@@ -94,19 +79,14 @@ bool FdStore::managerListens()
 	return socket && *socket;
 }
 
-FdStore::FdStore(EventLoop &loop, core::Hub &hub, bool storing) : hub_(hub), storing_(storing)
+FdStore::FdStore(core::Hub &hub, bool storing) : hub_(hub), storing_(storing)
 {
+	hub_.storeBudget.setEnabled(storing_);
 	if (!storing_)
 		return;
-	sd_event_source *source = nullptr;
-	if (const int r = sd_event_add_defer(loop.event(), &source, &FdStore::onDeferred, this);
-	    r < 0)
-		throw std::runtime_error(std::string("sd_event_add_defer: ") + std::strerror(-r));
-	deferred_.reset(source);
-	sd_event_source_set_enabled(source, SD_EVENT_OFF);
-	track(hub_.semaphores);
-	track(hub_.locks);
-	track(hub_.segments);
+	track(hub_.semaphores, core::ObjectKind::Semaphore);
+	track(hub_.locks, core::ObjectKind::Lock);
+	track(hub_.segments, core::ObjectKind::Segment);
 }
 
 FdStore::~FdStore()
@@ -120,36 +100,175 @@ FdStore::~FdStore()
 }
 
 template <typename Object>
-void FdStore::track(core::ObjectTable<Object> &table)
+void FdStore::track(core::ObjectTable<Object> &table, core::ObjectKind kind)
 {
-	table.setAddedHandler([this](const std::shared_ptr<Object> &object, bool persistent) {
+	table.setAddedHandler([this, kind](const std::shared_ptr<Object> &object, bool persistent) {
 		if (persistent)
-			object->setStateHandler(
-				[this](bool tellsClient) { stateChanged(tellsClient); });
+			object->setStateHandler([this, kind, id = object->id()](bool) {
+				// Written at once, whether a client hears of it or not: a
+				// record costs what one object's encoding costs.
+				changed(kind, id);
+			});
 	});
-	table.setTableChangedHandler([this] { markDirty(); });
+	table.setTableChangedHandler(
+		[this, kind](const core::ObjectKey &id) { changed(kind, id); });
 }
 
-void FdStore::stateChanged(bool tellsClient)
+void FdStore::changed(core::ObjectKind kind, const core::ObjectKey &id)
 {
-	if (tellsClient)
-		write();
-	else
-		markDirty();
-}
-
-void FdStore::markDirty()
-{
-	if (dirty_ || !deferred_)
+	if (restoring_ || !records_)
 		return;
-	dirty_ = true;
-	sd_event_source_set_enabled(deferred_.get(), SD_EVENT_ONESHOT);
+	// New fds go to the store before the record names them; gone ones leave it
+	// after the record no longer does.
+	std::vector<std::string> gone;
+	if (kind == core::ObjectKind::Segment) {
+		if (auto old = storeSegment(id))
+			gone.push_back(std::move(*old));
+	} else if (kind == core::ObjectKind::Lock) {
+		gone = storeHandleEnds(id);
+	}
+	writeRecord(kind, id);
+	for (const auto &name : gone)
+		unstore(name);
 }
 
-int FdStore::onDeferred(sd_event_source *, void *userdata)
+std::optional<std::string> FdStore::storeSegment(const core::ObjectKey &id)
 {
-	static_cast<FdStore *>(userdata)->write();
-	return 0;
+	const auto segment = hub_.segments.find(id);
+	const bool kept = segment && hub_.segments.persistent(id) && segment->memfd();
+	auto stored = segments_.find(id);
+	if (stored != segments_.end() && stored->second.segment == segment && kept)
+		return std::nullopt;
+	std::optional<std::string> old;
+	if (stored != segments_.end()) {
+		old = stored->second.name;
+		segments_.erase(stored);
+	}
+	if (!kept)
+		return old;
+	if (!hub_.storeBudget.hasRoom()) {
+		std::cerr << "ipchubd: " << hub_.segments.describe(id)
+			  << " is not kept: the fd store is full\n";
+		return old;
+	}
+	const std::string name = std::string(kSegmentPrefix) + std::to_string(nextSegment_++);
+	if (store(name, segment->memfd().get()))
+		segments_.emplace(id, StoredSegment{segment, name});
+	return old;
+}
+
+std::vector<std::string> FdStore::storeHandleEnds(const core::ObjectKey &id)
+{
+	std::vector<std::string> gone;
+	const auto lock = hub_.locks.find(id);
+	const bool kept = lock && hub_.locks.persistent(id);
+	auto stored = handles_.find(id);
+	if (stored != handles_.end() && (!kept || stored->second.lock.lock() != lock)) {
+		for (const auto &[token, name] : stored->second.names)
+			gone.push_back(name);
+		handles_.erase(stored);
+		stored = handles_.end();
+	}
+	if (!kept || (lock->handleEnds().empty() && stored == handles_.end()))
+		return gone;
+	if (stored == handles_.end())
+		stored = handles_.emplace(id, StoredHandles{lock, {}}).first;
+	auto &names = stored->second.names;
+	for (auto it = names.begin(); it != names.end();) {
+		if (lock->handleEnds().contains(it->first)) {
+			++it;
+			continue;
+		}
+		gone.push_back(it->second);
+		it = names.erase(it);
+	}
+	for (const auto &[token, end] : lock->handleEnds()) {
+		if (names.contains(token))
+			continue;
+		// The handle's caller was refused if there was no room; a grant that
+		// waited for the lock may still find none: it is held by its name alone.
+		if (!hub_.storeBudget.hasRoom()) {
+			std::cerr << "ipchubd: the handle of grant " << token << " of "
+				  << hub_.locks.describe(id)
+				  << " is not kept: the fd store is full\n";
+			continue;
+		}
+		const std::string name = std::string(kHandlePrefix) + std::to_string(nextHandle_++);
+		if (store(name, end.get()))
+			names.emplace(token, name);
+	}
+	if (names.empty())
+		handles_.erase(stored);
+	return gone;
+}
+
+void FdStore::writeRecord(core::ObjectKind kind, const core::ObjectKey &id)
+{
+	if (auto written = records_->write(kind, id); !written)
+		std::cerr << "ipchubd: cannot keep the state of "
+			  << (kind == core::ObjectKind::Semaphore ? hub_.semaphores.describe(id)
+			      : kind == core::ObjectKind::Lock	  ? hub_.locks.describe(id)
+								  : hub_.segments.describe(id))
+			  << ": " << written.error().message << "\n";
+}
+
+core::FdNames FdStore::fdNames() const
+{
+	return {[this](const core::SharedMemory &segment) {
+			auto stored = segments_.find(segment.id());
+			return stored != segments_.end() && stored->second.segment.get() == &segment
+				       ? stored->second.name
+				       : std::string();
+		},
+		[this](const core::Lock &lock, uint64_t token) {
+			auto stored = handles_.find(lock.id());
+			if (stored == handles_.end() || stored->second.lock.lock().get() != &lock)
+				return std::string();
+			auto name = stored->second.names.find(token);
+			return name == stored->second.names.end() ? std::string() : name->second;
+		}};
+}
+
+bool FdStore::startRecords(uint64_t number)
+{
+	auto file = core::RecordFile::create(kMaxStateBytes);
+	if (!file) {
+		std::cerr << "ipchubd: cannot keep the state: " << file.error().message << "\n";
+		return false;
+	}
+	core::StateRecords records(hub_, std::move(*file), fdNames());
+	if (auto written = records.writeAll(); !written) {
+		std::cerr << "ipchubd: cannot keep the state: " << written.error().message << "\n";
+		return false;
+	}
+	// Its place is always there (StoreBudget keeps one free), unless an older ipchubd
+	// filled the store.
+	if (!hub_.storeBudget.fits()) {
+		std::cerr << "ipchubd: cannot keep the state: the fd store holds "
+			  << hub_.storeBudget.used() << " descriptors, fd_store_max is "
+			  << hub_.storeBudget.max() << "\n";
+		return false;
+	}
+	const std::string name = std::string(kRecordsPrefix) + std::to_string(number);
+	if (!store(name, records.file().fd().get()))
+		return false;
+	records_.emplace(std::move(records));
+	recordsName_ = name;
+	return true;
+}
+
+bool FdStore::store(const std::string &name, int fd)
+{
+	if (!notify("FDSTORE=1\nFDNAME=" + name, fd))
+		return false;
+	hub_.storeBudget.added();
+	return true;
+}
+
+void FdStore::unstore(const std::string &name)
+{
+	notify("FDSTOREREMOVE=1\nFDNAME=" + name);
+	hub_.storeBudget.removed();
 }
 
 bool FdStore::notify(const std::string &message, int fd)
@@ -164,166 +283,78 @@ bool FdStore::notify(const std::string &message, int fd)
 	return true;
 }
 
-std::string FdStore::fdNameOf(const core::SharedMemory &segment) const
-{
-	for (const auto &[name, stored] : stored_)
-		if (stored.get() == &segment)
-			return name;
-	return {};
-}
+namespace {
 
-std::string FdStore::fdNameOf(const core::Lock &lock, uint64_t token) const
+// The newest state among the fds: records before snapshots of an older ipchubd, the
+// larger number first. Problems go to stderr.
+std::optional<core::Snapshot> readNewestState(std::map<std::string, UniqueFd> &fds,
+					      std::string &chosen)
 {
-	for (const auto &[name, stored] : storedHandles_)
-		if (stored.token == token && stored.lock.lock().get() == &lock)
-			return name;
-	return {};
-}
-
-void FdStore::storeSegments()
-{
-	for (const auto &segment : hub_.segments.objects()) {
-		if (!hub_.segments.persistent(segment->id()) || !segment->memfd() ||
-		    !fdNameOf(*segment).empty())
-			continue;
-		const std::string name = std::string(kSegmentPrefix) + std::to_string(nextSegment_++);
-		if (notify("FDSTORE=1\nFDNAME=" + name, segment->memfd().get()))
-			stored_.emplace(name, segment);
+	std::vector<std::tuple<int, uint64_t, std::string>> candidates;
+	for (const auto &[name, fd] : fds) {
+		if (auto number = numberAfter(name, kRecordsPrefix))
+			candidates.emplace_back(1, *number, name);
+		else if (auto number = numberAfter(name, kStatePrefix))
+			candidates.emplace_back(0, *number, name);
 	}
-}
-
-void FdStore::storeHandleEnds()
-{
-	for (const auto &lock : hub_.locks.objects()) {
-		if (!hub_.locks.persistent(lock->id()))
-			continue;
-		for (const auto &[token, end] : lock->handleEnds()) {
-			if (!fdNameOf(*lock, token).empty())
-				continue;
-			const std::string name =
-				std::string(kHandlePrefix) + std::to_string(nextHandle_++);
-			if (notify("FDSTORE=1\nFDNAME=" + name, end.get()))
-				storedHandles_.emplace(name, StoredHandle{lock, token});
-		}
-	}
-}
-
-void FdStore::removeGone()
-{
-	for (auto it = storedHandles_.begin(); it != storedHandles_.end();) {
-		const auto lock = it->second.lock.lock();
-		const bool kept = lock && hub_.locks.find(lock->id()) == lock &&
-				  hub_.locks.persistent(lock->id()) &&
-				  lock->handleEnds().contains(it->second.token);
-		if (kept) {
-			++it;
-			continue;
-		}
-		notify("FDSTOREREMOVE=1\nFDNAME=" + it->first);
-		it = storedHandles_.erase(it);
-	}
-	for (auto it = stored_.begin(); it != stored_.end();) {
-		const auto &segment = it->second;
-		const bool kept = segment->memfd() && hub_.segments.find(segment->id()) == segment &&
-				  hub_.segments.persistent(segment->id());
-		if (kept) {
-			++it;
-			continue;
-		}
-		notify("FDSTOREREMOVE=1\nFDNAME=" + it->first);
-		it = stored_.erase(it);
-	}
-}
-
-void FdStore::write()
-{
-	// A grant inside a write (none should happen) must not recurse into it.
-	if (writing_ || !storing_)
-		return;
-	writing_ = true;
-	dirty_ = false;
-	sd_event_source_set_enabled(deferred_.get(), SD_EVENT_OFF);
-
-	// New memfds first and old ones last: the store never holds a snapshot that
-	// names a memfd it does not hold.
-	storeSegments();
-	storeHandleEnds();
-	auto snapshot = core::captureSnapshot(
-		hub_,
-		{[this](const core::SharedMemory &segment) { return fdNameOf(segment); },
-		 [this](const core::Lock &lock, uint64_t token) { return fdNameOf(lock, token); }});
-	// Compared without the generation, which is all that differs when nothing changed.
-	auto unchanged = core::encodeSnapshot(snapshot);
-	if (unchanged != written_) {
-		snapshot.generation = generation_ + 1;
-		auto bytes = core::encodeSnapshot(snapshot);
-		// The limits keep the state far below this; a state that a restart would
-		// refuse is not kept, and the last one that reads well stays.
-		const bool fits = bytes.size() <= core::kMaxStateBytes;
-		auto fd = fits ? sealedMemfd(bytes) : Result<UniqueFd>(UniqueFd{});
-		const std::string name =
-			std::string(kStatePrefix) + std::to_string(generation_ + 1);
-		if (!fits)
-			std::cerr << "ipchubd: not keeping a state of " << bytes.size()
-				  << " bytes; a restart reads at most " << core::kMaxStateBytes
+	std::sort(candidates.rbegin(), candidates.rend());
+	for (const auto &[records, number, name] : candidates) {
+		auto bytes = readAll(fds[name].get());
+		std::vector<std::string> problems;
+		Result<core::Snapshot> decoded =
+			!bytes ? Result<core::Snapshot>(detail::Unexpected<Error>(bytes.error()))
+			: records
+				? core::readStateRecords(std::as_bytes(std::span(*bytes)), problems)
+				: core::decodeSnapshot(*bytes);
+		for (const auto &problem : problems)
+			std::cerr << "ipchubd: reading the kept state " << name << ": " << problem
 				  << "\n";
-		else if (!fd)
-			std::cerr << "ipchubd: cannot keep the state: " << fd.error().message
-				  << "\n";
-		else if (notify("FDSTORE=1\nFDNAME=" + name, fd->get())) {
-			if (!stateName_.empty())
-				notify("FDSTOREREMOVE=1\nFDNAME=" + stateName_);
-			stateName_ = name;
-			written_ = std::move(unchanged);
-			++generation_;
+		if (decoded) {
+			chosen = name;
+			return std::move(*decoded);
 		}
+		std::cerr << "ipchubd: ignoring the kept state " << name << ": "
+			  << decoded.error().message << "\n";
 	}
-	removeGone();
-	writing_ = false;
+	return std::nullopt;
 }
+
+} // namespace
 
 bool FdStore::restore(const std::function<bool(const std::string &)> &isPresent)
 {
+	const auto began = std::chrono::steady_clock::now();
 	char **names = nullptr;
 	const int count = sd_listen_fds_with_names(1, &names);
-	if (count <= 0)
-		return false;
 	std::map<std::string, UniqueFd> fds;
-	std::vector<std::pair<uint64_t, std::string>> states;
 	for (int i = 0; i < count; ++i) {
 		std::string name = names && names[i] ? names[i] : "unknown";
-		if (auto generation = numberAfter(name, kStatePrefix))
-			states.emplace_back(*generation, name);
 		fds[name] = UniqueFd(SD_LISTEN_FDS_START + i);
 	}
 	for (int i = 0; names && i < count; ++i)
 		std::free(names[i]);
 	std::free(names);
+	if (!storing_)
+		return false;
 
-	// The newest snapshot that reads well; older ones are a write cut short.
-	std::sort(states.rbegin(), states.rend());
-	std::optional<core::Snapshot> snapshot;
-	for (const auto &[generation, name] : states) {
-		auto bytes = readAll(fds[name].get());
-		auto decoded = bytes ? core::decodeSnapshot(*bytes)
-				     : Result<core::Snapshot>(detail::Unexpected<Error>(bytes.error()));
-		if (decoded) {
-			snapshot = std::move(*decoded);
-			stateName_ = name;
-			generation_ = std::max(generation, snapshot->generation);
-			break;
-		}
-		std::cerr << "ipchubd: ignoring the kept state " << name << ": "
-			  << decoded.error().message << "\n";
-	}
+	// Everything handed back is in the store until removed.
+	for (size_t i = 0; i < fds.size(); ++i)
+		hub_.storeBudget.added();
+	uint64_t nextRecords = 1;
 	for (const auto &[name, fd] : fds) {
 		if (auto number = numberAfter(name, kSegmentPrefix))
 			nextSegment_ = std::max(nextSegment_, *number + 1);
 		if (auto number = numberAfter(name, kHandlePrefix))
 			nextHandle_ = std::max(nextHandle_, *number + 1);
+		if (auto number = numberAfter(name, kRecordsPrefix))
+			nextRecords = std::max(nextRecords, *number + 1);
+		if (auto number = numberAfter(name, kStatePrefix))
+			nextRecords = std::max(nextRecords, *number + 1);
 	}
-
+	std::string chosen;
+	const auto snapshot = readNewestState(fds, chosen);
 	if (snapshot) {
+		restoring_ = true;
 		core::RestoreHooks hooks{
 			isPresent,
 			[&](const std::string &name) {
@@ -331,27 +362,43 @@ bool FdStore::restore(const std::function<bool(const std::string &)> &isPresent)
 				return it == fds.end() ? UniqueFd{} : std::move(it->second);
 			},
 			[&](const core::SharedMemory &segment, const std::string &name) {
-				stored_.emplace(name, hub_.segments.find(segment.id()));
+				segments_.emplace(segment.id(),
+						  StoredSegment{hub_.segments.find(segment.id()),
+								name});
 			},
 			[&](const core::Lock &lock, uint64_t token, const std::string &name) {
-				storedHandles_.emplace(name,
-						       StoredHandle{hub_.locks.find(lock.id()),
-								    token});
+				auto &stored = handles_[lock.id()];
+				stored.lock = hub_.locks.find(lock.id());
+				stored.names.emplace(token, name);
 			}};
 		for (const auto &problem : core::restoreSnapshot(hub_, *snapshot, hooks))
 			std::cerr << "ipchubd: restoring: " << problem << "\n";
+		restoring_ = false;
+	}
+	// The restored state moves to a new memfd (with only what came back); until that
+	// one is stored, the old one stays.
+	const bool moved = startRecords(nextRecords);
+	if (snapshot)
 		std::cerr << "ipchubd: restored " << snapshot->semaphores.size() << " semaphores, "
 			  << snapshot->locks.size() << " locks and " << snapshot->segments.size()
-			  << " segments from " << stateName_ << "\n";
-	}
-	// Whatever the restored state does not use leaves the store: older snapshots,
-	// memfds of segments that are gone.
+			  << " segments from " << chosen << " in "
+			  << std::chrono::duration_cast<std::chrono::milliseconds>(
+				     std::chrono::steady_clock::now() - began)
+				     .count()
+			  << " ms\n";
+	if (!moved)
+		return snapshot.has_value();
+	// Whatever the restored state does not use leaves the store: the old state,
+	// memfds of segments that are gone, ends of handles closed meanwhile.
+	std::set<std::string> used{recordsName_};
+	for (const auto &[id, stored] : segments_)
+		used.insert(stored.name);
+	for (const auto &[id, stored] : handles_)
+		for (const auto &[token, name] : stored.names)
+			used.insert(name);
 	for (const auto &[name, fd] : fds)
-		if (storing_ && name != stateName_ && !stored_.contains(name) &&
-		    !storedHandles_.contains(name))
-			notify("FDSTOREREMOVE=1\nFDNAME=" + name);
-	if (snapshot)
-		write();
+		if (!used.contains(name))
+			unstore(name);
 	return snapshot.has_value();
 }
 

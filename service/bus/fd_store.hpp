@@ -4,22 +4,24 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "core/hub.hpp"
-#include "event_loop.hpp"
+#include "core/state_records.hpp"
 
 namespace ipchub::bus {
 
 // Keeps the persistent state in the service manager's fd store, so that it survives
 // ipchubd being killed and restarted (systemd: FileDescriptorStoreMax=, Restart=).
-// The store holds a sealed memfd with the snapshot of the persistent objects, named
-// "state.<generation>", the memfd of every persistent segment, named "shm.<n>", and
-// the service's end of the pipe of every handle grant of a persistent lock, named
-// "handle.<n>", so that closing the handle still ends the grant after a restart.
+// The store holds the memfd of the state's records (core/state_records.hpp), named
+// "records.<n>", stored once at start and updated in place from then on; the memfd of
+// every persistent segment, named "shm.<n>"; and the service's end of the pipe of
+// every handle grant of a persistent lock, named "handle.<n>", so that closing the
+// handle still ends the grant after a restart.
 //
-// A change that a client is told of right after (a grant, a release) is written
-// before the reply leaves; every other change is written once per loop iteration.
+// Every change of a persistent object rewrites that object's record at once, before
+// the reply that tells of it leaves; the store hears of new and gone fds only.
 class FdStore
 {
 public:
@@ -27,49 +29,53 @@ public:
 	// nothing anywhere, as it always did.
 	static bool managerListens();
 
-	FdStore(EventLoop &loop, core::Hub &hub, bool storing);
+	FdStore(core::Hub &hub, bool storing);
 	~FdStore();
 	FdStore(const FdStore &) = delete;
 	FdStore &operator=(const FdStore &) = delete;
 
 	// Restores the hub from the fds the service manager handed over at start
-	// (LISTEN_FDS, LISTEN_FDNAMES). isPresent says whether a unique name is still on
-	// the bus. Returns whether anything was restored.
+	// (LISTEN_FDS, LISTEN_FDNAMES), the state's records or a snapshot ("state.<n>")
+	// of an older ipchubd, then moves the state to a new memfd. isPresent says whether
+	// a unique name is still on the bus. Returns whether anything was restored.
 	bool restore(const std::function<bool(const std::string &)> &isPresent);
 
 private:
-	static int onDeferred(sd_event_source *, void *userdata);
 	template <typename Object>
-	void track(core::ObjectTable<Object> &table);
-	void stateChanged(bool tellsClient);
-	void markDirty();
-	void write();
+	void track(core::ObjectTable<Object> &table, core::ObjectKind kind);
+	void changed(core::ObjectKind kind, const core::ObjectKey &id);
+	// Stores the segment's memfd if it is new; returns the name of a memfd to remove
+	// once the record no longer names it.
+	std::optional<std::string> storeSegment(const core::ObjectKey &id);
+	// Stores the new handle ends of the lock; returns the names of ended ones.
+	std::vector<std::string> storeHandleEnds(const core::ObjectKey &id);
+	void writeRecord(core::ObjectKind kind, const core::ObjectKey &id);
+	// Starts the state's records in a new memfd with every persistent object.
+	bool startRecords(uint64_t number);
+	bool store(const std::string &name, int fd);
+	void unstore(const std::string &name);
 	bool notify(const std::string &message, int fd = -1);
-	std::string fdNameOf(const core::SharedMemory &segment) const;
-	std::string fdNameOf(const core::Lock &lock, uint64_t token) const;
-	void storeSegments();
-	void storeHandleEnds();
-	void removeGone();
+	core::FdNames fdNames() const;
 
 	core::Hub &hub_;
 	bool storing_;
-	bool dirty_ = false;
-	bool writing_ = false;
-	uint64_t generation_ = 0;
-	std::string stateName_;
-	// What the store holds now: a write that would not change it is skipped.
-	std::string written_;
+	bool restoring_ = false;
+	std::optional<core::StateRecords> records_;
+	std::string recordsName_;
 	uint64_t nextSegment_ = 0;
-	// The segments whose memfd is in the store, by fd name.
-	std::map<std::string, std::shared_ptr<core::SharedMemory>> stored_;
-	// A handle end in the store: the lock and the token of its grant.
-	struct StoredHandle {
-		std::weak_ptr<core::Lock> lock;
-		uint64_t token;
-	};
 	uint64_t nextHandle_ = 0;
-	std::map<std::string, StoredHandle> storedHandles_;
-	EventSourcePtr deferred_;
+	// The segments whose memfd is in the store, by key, with its fd name.
+	struct StoredSegment {
+		std::shared_ptr<core::SharedMemory> segment;
+		std::string name;
+	};
+	std::map<core::ObjectKey, StoredSegment> segments_;
+	// The handle ends in the store, by lock and token.
+	struct StoredHandles {
+		std::weak_ptr<core::Lock> lock;
+		std::map<uint64_t, std::string> names;
+	};
+	std::map<core::ObjectKey, StoredHandles> handles_;
 };
 
 } // namespace ipchub::bus

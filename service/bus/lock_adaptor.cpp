@@ -169,6 +169,7 @@ void LockAdaptor::AcquireHandle(sdbus::Result<sdbus::UnixFd, uint64_t> &&result,
 	const auto lockMode = unwrap(core::parseLockMode(mode));
 	unwrap(lock_->room(who.client, true));
 	unwrap(checkDescriptorReserve(context_.hub.limits().descriptorReserve, "a lock handle"));
+	unwrap(checkStoreRoom());
 	auto pipe = std::make_shared<HandlePipe>(unwrap(makeHandlePipe()));
 	if (timeout_usec == 0) {
 		auto token = lock_->tryAcquire(who, lockMode, true);
@@ -218,8 +219,21 @@ void LockAdaptor::wait(const std::shared_ptr<Reply> &pending, const core::Reques
 		});
 }
 
+Result<void> LockAdaptor::checkStoreRoom() const
+{
+	// The handle's end of a persistent lock goes to the fd store.
+	if (!context_.hub.locks.persistent(lock_->id()))
+		return {};
+	return context_.hub.storeBudget.checkRoom("a handle of a persistent lock");
+}
+
 Result<void> LockAdaptor::watchHandle(uint64_t token, sdbus::UnixFd watched)
 {
+	// A grant that waited may find the room taken meanwhile.
+	if (auto room = checkStoreRoom(); !room) {
+		lock_->releaseGrant(token);
+		return room;
+	}
 	// The lock keeps its own copy of the service's end, which the fd store keeps
 	// across a restart: the restored service watches it again.
 	UniqueFd end(fcntl(watched.get(), F_DUPFD_CLOEXEC, 3));

@@ -66,6 +66,8 @@ private:
 	// of watched to keep; when it cannot be watched the grant ends and the error says
 	// why.
 	Result<void> watchHandle(uint64_t token, sdbus::UnixFd watched);
+	// LimitExceeded when a handle of this (persistent) lock would not fit in the fd store.
+	Result<void> checkStoreRoom() const;
 	// Ends the grant with this token once watched hangs up.
 	Result<void> watchEnd(uint64_t token, sdbus::UnixFd watched);
 	// Watches the handle ends a restored lock kept.

@@ -167,11 +167,16 @@ ManagerAdaptor::CreateSharedMemory(const std::string &key, const uint64_t &size,
 						   " is sealed; open it and attach read-only"});
 	}
 
-	const auto make = [&] {
+	const bool persistent = parsed.get<bool>("persistent", false);
+	const auto make = [&]() -> Result<std::shared_ptr<core::SharedMemory>> {
+		// Its memfd goes to the fd store: refused, not silently dropped, when full.
+		if (persistent)
+			if (auto room = context_.hub.storeBudget.checkRoom("a persistent segment");
+			    !room)
+				return detail::Unexpected<Error>(room.error());
 		return core::SharedMemory::create(info, size, peer.name, context_.hub.quota);
 	};
-	auto segment = unwrap(table.create(peer.name, info.id, openExisting,
-					   parsed.get<bool>("persistent", false), make));
+	auto segment = unwrap(table.create(peer.name, info.id, openExisting, persistent, make));
 	auto fd = segment->attach(peer.name, true);
 	if (!fd) {
 		// The caller got no descriptor, so it gets no reference either.
@@ -290,6 +295,7 @@ std::map<std::string, sdbus::Variant> ManagerAdaptor::Limits()
 		{"persistent_bytes_per_uid", sdbus::Variant(limits.persistentBytesPerUid)},
 		{"persistent_bytes_per_app", sdbus::Variant(limits.persistentBytesPerApp)},
 		{"state_bytes", sdbus::Variant(limits.stateBytes)},
+		{"fd_store_max", sdbus::Variant(limits.fdStoreMax)},
 	};
 }
 

@@ -7,6 +7,7 @@
 #include "quota.hpp"
 #include "semaphore.hpp"
 #include "shared_memory.hpp"
+#include "store_budget.hpp"
 
 namespace ipchub::core {
 
@@ -17,7 +18,8 @@ class Hub
 public:
 	explicit Hub(const Limits &limits)
 		: quota(limits), grants(limits), semaphores(quota, "semaphore"),
-		  segments(quota, "shared memory"), locks(quota, "lock")
+		  segments(quota, "shared memory"), locks(quota, "lock"),
+		  storeBudget(limits.fdStoreMax)
 	{
 	}
 
@@ -41,6 +43,8 @@ public:
 	ObjectTable<Semaphore> semaphores;
 	ObjectTable<SharedMemory> segments;
 	ObjectTable<Lock> locks;
+	// What persistent segments and handles may still put in the fd store.
+	StoreBudget storeBudget;
 };
 
 } // namespace ipchub::core

@@ -103,45 +103,53 @@ std::optional<std::string> restoreSegment(Hub &hub, const SegmentRecord &record,
 
 } // namespace
 
+SemaphoreRecord captureSemaphore(const Hub &hub, const Semaphore &semaphore)
+{
+	return {semaphore.info(),	   hub.semaphores.owner(semaphore.id()).value_or(Account{}),
+		semaphore.value(),	   semaphore.max(),
+		semaphore.returnsOnExit(), toVector(hub.semaphores.referencedBy(semaphore.id())),
+		semaphore.holders()};
+}
+
+LockRecord captureLock(const Hub &hub, const Lock &lock, const FdNames &fdNames)
+{
+	LockRecord record{lock.info(),	hub.locks.owner(lock.id()).value_or(Account{}),
+			  lock.token(), toVector(hub.locks.referencedBy(lock.id())),
+			  {},		{}};
+	for (const auto &[token, grant] : lock.grants())
+		record.grants.push_back(grant);
+	if (fdNames.handle)
+		for (const auto &[token, end] : lock.handleEnds())
+			if (auto name = fdNames.handle(lock, token); !name.empty())
+				record.handleFdNames.emplace(token, std::move(name));
+	return record;
+}
+
+SegmentRecord captureSegment(const Hub &hub, const SharedMemory &segment, const FdNames &fdNames)
+{
+	return {segment.info(),
+		hub.segments.owner(segment.id()).value_or(Account{}),
+		segment.size(),
+		segment.sealed(),
+		fdNames.segment(segment),
+		segment.creator(),
+		toVector(hub.segments.referencedBy(segment.id())),
+		toVector(segment.attached()),
+		segment.lock().holder()};
+}
+
 Snapshot captureSnapshot(const Hub &hub, const FdNames &fdNames)
 {
 	Snapshot snapshot;
-	for (const auto &semaphore : hub.semaphores.objects()) {
-		if (!hub.semaphores.persistent(semaphore->id()))
-			continue;
-		snapshot.semaphores.push_back(
-			{semaphore->info(),
-			 hub.semaphores.owner(semaphore->id()).value_or(Account{}),
-			 semaphore->value(), semaphore->max(), semaphore->returnsOnExit(),
-			 toVector(hub.semaphores.referencedBy(semaphore->id())),
-			 semaphore->holders()});
-	}
-	for (const auto &lock : hub.locks.objects()) {
-		if (!hub.locks.persistent(lock->id()))
-			continue;
-		LockRecord record{lock->info(),
-				  hub.locks.owner(lock->id()).value_or(Account{}),
-				  lock->token(),
-				  toVector(hub.locks.referencedBy(lock->id())),
-				  {},
-				  {}};
-		for (const auto &[token, grant] : lock->grants())
-			record.grants.push_back(grant);
-		if (fdNames.handle)
-			for (const auto &[token, end] : lock->handleEnds())
-				if (auto name = fdNames.handle(*lock, token); !name.empty())
-					record.handleFdNames.emplace(token, std::move(name));
-		snapshot.locks.push_back(std::move(record));
-	}
-	for (const auto &segment : hub.segments.objects()) {
-		if (!hub.segments.persistent(segment->id()) || !segment->memfd())
-			continue;
-		snapshot.segments.push_back(
-			{segment->info(), hub.segments.owner(segment->id()).value_or(Account{}),
-			 segment->size(), segment->sealed(), fdNames.segment(*segment),
-			 segment->creator(), toVector(hub.segments.referencedBy(segment->id())),
-			 toVector(segment->attached()), segment->lock().holder()});
-	}
+	for (const auto &semaphore : hub.semaphores.objects())
+		if (hub.semaphores.persistent(semaphore->id()))
+			snapshot.semaphores.push_back(captureSemaphore(hub, *semaphore));
+	for (const auto &lock : hub.locks.objects())
+		if (hub.locks.persistent(lock->id()))
+			snapshot.locks.push_back(captureLock(hub, *lock, fdNames));
+	for (const auto &segment : hub.segments.objects())
+		if (hub.segments.persistent(segment->id()) && segment->memfd())
+			snapshot.segments.push_back(captureSegment(hub, *segment, fdNames));
 	return snapshot;
 }
 

@@ -18,6 +18,10 @@ struct FdNames {
 
 // The persistent objects of hub as a snapshot, with the fd names of fdNames.
 Snapshot captureSnapshot(const Hub &hub, const FdNames &fdNames);
+// One object of hub, as captureSnapshot keeps it.
+SemaphoreRecord captureSemaphore(const Hub &hub, const Semaphore &semaphore);
+LockRecord captureLock(const Hub &hub, const Lock &lock, const FdNames &fdNames);
+SegmentRecord captureSegment(const Hub &hub, const SharedMemory &segment, const FdNames &fdNames);
 
 struct RestoreHooks {
 	// Whether the connection with this unique name is still on the bus: only those

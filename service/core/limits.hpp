@@ -52,6 +52,9 @@ struct Limits {
 	// What the saved state of all persistent objects may take, for every account
 	// together; well under what a restart reads back (kMaxStateBytes in snapshot.hpp).
 	uint64_t stateBytes = uint64_t{64} << 20;
+	// Descriptors ipchubd may keep in the service manager's fd store: the unit's
+	// FileDescriptorStoreMax= (systemd 254 and later tell it in $FDSTORE).
+	uint32_t fdStoreMax = 4096;
 };
 
 } // namespace ipchub::core

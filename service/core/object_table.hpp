@@ -43,8 +43,8 @@ public:
 		added_ = std::move(handler);
 	}
 	// Told after every change of the table itself: an object added or removed, a
-	// reference taken or dropped.
-	void setTableChangedHandler(std::function<void()> handler)
+	// reference taken or dropped; with the key of the object concerned.
+	void setTableChangedHandler(std::function<void(const ObjectKey &)> handler)
 	{
 		tableChanged_ = std::move(handler);
 	}
@@ -101,7 +101,7 @@ public:
 		entries_.emplace(id, std::move(entry));
 		if (added_)
 			added_(object, true);
-		changed();
+		changed(id);
 	}
 
 	// Notes that client keeps something of the object (restoring a snapshot).
@@ -145,7 +145,7 @@ public:
 		entries_.emplace(id, Entry{*made, {client}, persistent, std::move(charge)});
 		if (added_)
 			added_(*made, persistent);
-		changed();
+		changed(id);
 		return *made;
 	}
 
@@ -159,7 +159,7 @@ public:
 				return detail::Unexpected<Error>(taken.error());
 			it->second.refs.insert(client);
 			involve(client, id);
-			changed();
+			changed(id);
 		}
 		return it->second.object;
 	}
@@ -269,16 +269,16 @@ private:
 	{
 		if (it->second.refs.erase(client)) {
 			quota_.returnObject(client);
-			changed();
+			changed(it->first);
 		}
 		if (it->second.refs.empty() && !it->second.persistent)
 			erase(it);
 	}
 
-	void changed()
+	void changed(const ObjectKey &id)
 	{
 		if (tableChanged_)
-			tableChanged_();
+			tableChanged_(id);
 	}
 
 	void erase(Iterator it)
@@ -296,7 +296,7 @@ private:
 		object->end(Error{ErrorCode::Cancelled, describe(object->id()) + " was removed"});
 		if (removed_)
 			removed_(object);
-		changed();
+		changed(object->id());
 	}
 
 	Quota &quota_;
@@ -307,7 +307,7 @@ private:
 	std::unordered_map<ClientId, std::set<ObjectKey>> touched_;
 	RemovedHandler removed_;
 	std::function<void(const Ptr &, bool)> added_;
-	std::function<void()> tableChanged_;
+	std::function<void(const ObjectKey &)> tableChanged_;
 };
 
 } // namespace ipchub::core

@@ -33,7 +33,8 @@ for help in --help -h; do
 		--objects-per-uid=N --objects-per-app=N --waits-per-uid=N \
 		--waits-per-app=N --grants-per-uid=N --grants-per-app=N --bytes-per-uid=BYTES \
 		--bytes-per-app=BYTES --persistent-objects-per-uid=N --persistent-objects-per-app=N \
-		--persistent-bytes-per-uid=BYTES --persistent-bytes-per-app=BYTES --state-bytes=BYTES; do
+		--persistent-bytes-per-uid=BYTES --persistent-bytes-per-app=BYTES --state-bytes=BYTES \
+		--fd-store-max=N; do
 		grep -qF -- "$option" <<<"$out" || fail "ipchubd $help does not mention $option"
 	done
 done
@@ -47,7 +48,8 @@ for bad in --bogus -x --idle-exit --idle-exit=soon --idle-exit=-1 --idle-exit=42
 	--segment-size=1X --segment-size=0 --bytes-per-connection= --handles-total=0 \
 	--handles-per-connection=-1 --descriptor-reserve=many \
 	--objects-per-uid=0 \
-	--grants-per-app=4294967296 --bytes-per-app=1X --state-bytes=129M an-argument; do
+	--grants-per-app=4294967296 --bytes-per-app=1X --state-bytes=129M --fd-store-max=0 \
+	an-argument; do
 	runIpchubd "$bad"
 	((status == 2)) || fail "ipchubd $bad: status $status, not 2 (stderr: $err)"
 	[[ -z $out ]] || fail "ipchubd $bad wrote to stdout: $out"

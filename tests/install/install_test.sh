@@ -44,7 +44,15 @@ checkFile "$unit"
 checkLine "$unit" "[Service]"
 checkLine "$unit" "Type=dbus"
 checkLine "$unit" "BusName=io.github.ipchub1"
-checkLine "$unit" "ExecStart=$daemon --idle-exit=$IDLE_EXIT"
+checkLine "$unit" "ExecStart=$daemon --idle-exit=$IDLE_EXIT --fd-store-max=4096"
+# ipchubd counts against the store's real maximum, and the soft descriptor limit at
+# start holds a full store (fds 3..) with room to spare.
+checkLine "$unit" "FileDescriptorStoreMax=4096"
+soft=$(sed -n 's/^LimitNOFILE=\([0-9]*\):.*/\1/p' "$root$unit")
+[[ -n $soft ]] && ((soft > 4096 + 3)) || fail "$unit: LimitNOFILE= soft limit '$soft' does not hold a full fd store"
+# A run of crashes must not fail the unit: that empties the store.
+checkLine "$unit" "RestartSec=500ms"
+checkLine "$unit" "StartLimitBurst=150"
 checkLine "$unit" "NoNewPrivileges=yes"
 # Only directives a user manager applies without privileges (see ipchubd.service.in).
 for directive in ProtectSystem PrivateTmp ProtectHome PrivateDevices User Group; do

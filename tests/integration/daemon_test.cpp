@@ -60,8 +60,10 @@ TEST_F(DaemonTest, LimitsPropertyShowsTheDefaults)
 							     {"persistent_objects_per_app", "u"},
 							     {"persistent_bytes_per_uid", "t"},
 							     {"persistent_bytes_per_app", "t"},
-							     {"state_bytes", "t"}}));
+							     {"state_bytes", "t"},
+							     {"fd_store_max", "u"}}));
 	EXPECT_EQ(shown.at("key_length").get<uint32_t>(), 255u);
+	EXPECT_EQ(shown.at("fd_store_max").get<uint32_t>(), 4096u);
 	EXPECT_GT(shown.at("objects_per_connection").get<uint32_t>(), 0u);
 	EXPECT_GT(shown.at("waiters_per_object").get<uint32_t>(), 0u);
 	EXPECT_GT(shown.at("waits_per_connection").get<uint32_t>(), 0u);

@@ -89,8 +89,13 @@ void FdStoreManager::receive()
 		const std::string name = field(body, "FDNAME");
 		std::lock_guard guard(mutex_);
 		if (field(body, "FDSTORE") == "1" && fds.size() == 1) {
-			fds_[name.empty() ? "stored" : name] = std::move(fds.front());
 			++stored_;
+			// systemd: "Cannot store more fds than FileDescriptorStoreMax=".
+			if (fds_.size() >= max_) {
+				++dropped_;
+				continue;
+			}
+			fds_[name.empty() ? "stored" : name] = std::move(fds.front());
 		} else if (field(body, "FDSTOREREMOVE") == "1") {
 			fds_.erase(name);
 		}
@@ -104,6 +109,13 @@ std::vector<std::string> FdStoreManager::names()
 	for (const auto &[name, fd] : fds_)
 		names.push_back(name);
 	return names;
+}
+
+int FdStoreManager::fd(const std::string &name)
+{
+	std::lock_guard guard(mutex_);
+	auto it = fds_.find(name);
+	return it == fds_.end() ? -1 : it->second.get();
 }
 
 Child FdStoreManager::startDaemon(const std::vector<std::string> &args)

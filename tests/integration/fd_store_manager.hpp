@@ -5,6 +5,7 @@
 // starts ipchubd with them at fd 3.. and LISTEN_FDS, LISTEN_FDNAMES, LISTEN_PID.
 
 #include <atomic>
+#include <cstdint>
 #include <map>
 #include <mutex>
 #include <string>
@@ -27,6 +28,12 @@ public:
 
 	// Starts ipchubd with NOTIFY_SOCKET, every fd kept so far and args.
 	Child startDaemon(const std::vector<std::string> &args = {});
+	// As FileDescriptorStoreMax=: past max fds, what is sent is closed, not kept.
+	void setMax(size_t max) { max_ = max; }
+	// FDSTORE=1 messages whose fd was closed for want of room.
+	int dropped() const { return dropped_; }
+	// The fd kept under name, or -1; it stays the manager's.
+	int fd(const std::string &name);
 	// The names of the fds kept now.
 	std::vector<std::string> names();
 	// FDSTORE=1 messages received so far.
@@ -40,6 +47,8 @@ private:
 	std::mutex mutex_;
 	std::map<std::string, UniqueFd> fds_;
 	std::atomic<int> stored_{0};
+	std::atomic<int> dropped_{0};
+	std::atomic<size_t> max_{SIZE_MAX};
 	std::atomic<bool> stop_{false};
 	std::thread receiver_;
 };

@@ -110,7 +110,7 @@ root=$IPCHUB_TEST_TMP/root
 for deb in "${debs[@]}"; do dpkg-deb -x "$deb" "$root"; done
 grep -qx "Exec=/usr/libexec/ipchubd --idle-exit=[0-9]*" "$root/usr/share/dbus-1/services/io.github.ipchub1.service" ||
 	fail "the activation file does not start /usr/libexec/ipchubd"
-grep -qx "ExecStart=/usr/libexec/ipchubd --idle-exit=[0-9]*" "$root/usr/lib/systemd/user/ipchubd.service" ||
+grep -qx "ExecStart=/usr/libexec/ipchubd --idle-exit=[0-9]* --fd-store-max=[0-9]*" "$root/usr/lib/systemd/user/ipchubd.service" ||
 	fail "the user unit does not start /usr/libexec/ipchubd"
 [[ $("$root/usr/libexec/ipchubd" --version) == "ipchubd $version" ]] || fail "the packaged ipchubd --version"
 

@@ -1,0 +1,35 @@
+#include <gtest/gtest.h>
+
+#include "core/store_budget.hpp"
+
+namespace ipchub::core {
+namespace {
+
+TEST(StoreBudget, RefusesWhatWouldTakeTheStatesSparePlace)
+{
+	StoreBudget budget(4);
+	EXPECT_TRUE(budget.checkRoom("a segment")) << "not counting without a service manager";
+	budget.setEnabled(true);
+	budget.added(); // the state's records
+	ASSERT_TRUE(budget.checkRoom("a segment"));
+	budget.added();
+	ASSERT_TRUE(budget.checkRoom("a segment"));
+	budget.added();
+	// Three of four: the fourth place is the spare one for moving the state.
+	auto refused = budget.checkRoom("a persistent segment");
+	ASSERT_FALSE(refused);
+	EXPECT_EQ(refused.error().code, ErrorCode::LimitExceeded);
+	EXPECT_NE(refused.error().message.find("a persistent segment"), std::string::npos);
+	EXPECT_NE(refused.error().message.find("fd_store_max is 4"), std::string::npos)
+		<< refused.error().message;
+	// The new state's memfd still fits, and then nothing more.
+	EXPECT_TRUE(budget.fits());
+	budget.added();
+	EXPECT_FALSE(budget.fits());
+	budget.removed(); // the old state
+	budget.removed(); // a segment that ended
+	EXPECT_TRUE(budget.checkRoom("a segment"));
+}
+
+} // namespace
+} // namespace ipchub::core
