@@ -41,6 +41,16 @@ for missing in none:bwrap no-proxy:xdg-dbus-proxy no-bwrap:bwrap; do
 done
 echo "ok: skips where bwrap or xdg-dbus-proxy is not installed"
 
+# In a plain chroot, where "/" is no mount point, no bwrap can make a sandbox: a skip
+# that says so, whatever bwrap is on PATH.
+if ! awk '$5 == "/" { found = 1 } END { exit !found }' /proc/self/mountinfo; then
+	runWith "$IPCHUB_TEST_TMP/failing:$PATH"
+	[[ $status == 0 && $tap == "ok 1 - $one # SKIP the root directory is not a mount point"* ]] ||
+		fail "in a chroot, not a skip that says so: status $status, '$tap'$(printf '\n%s' "$err")"
+	echo "ok: skips in a chroot, where no sandbox can start"
+	exit 0
+fi
+
 # Installed but failing: the system's tools stay on PATH behind the failing bwrap.
 runWith "$IPCHUB_TEST_TMP/failing:$PATH"
 [[ $status != 0 && $tap == "not ok 1 - $one" ]] ||
