@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """The code shown in a Markdown file is the tested example code: every fenced block
 right after a line `<!-- example: PATH -->` must equal the file PATH (relative to the
-source root), and every file under examples/ but the .expected outputs is shown.
+source root), and every file under examples/ but the .expected outputs is shown;
+with --some, only the first: the file shows some of the examples, at least one.
 
-Usage: examples_in_docs.py MARKDOWN SOURCE_ROOT
+Usage: examples_in_docs.py [--some] MARKDOWN SOURCE_ROOT
 """
 
 import os
@@ -12,10 +13,14 @@ import sys
 
 
 def main():
-    if len(sys.argv) != 3:
+    arguments = sys.argv[1:]
+    some = arguments[:1] == ["--some"]
+    if some:
+        arguments = arguments[1:]
+    if len(arguments) != 2:
         print(__doc__, file=sys.stderr)
         return 2
-    markdown, root = sys.argv[1], sys.argv[2]
+    markdown, root = arguments
     with open(markdown, encoding="utf-8") as f:
         text = f.read()
     blocks = re.findall(r"<!-- example: (\S+) -->\n```[^\n]*\n(.*?)```\n", text, re.S)
@@ -28,7 +33,9 @@ def main():
                     problems.append(f"the block after <!-- example: {path} --> is not the file {path}")
         except FileNotFoundError:
             problems.append(f"{markdown} shows {path}, which does not exist")
-    for directory, _, files in os.walk(os.path.join(root, "examples")):
+    if some and not blocks:
+        problems.append(f"{markdown} shows no example")
+    for directory, _, files in [] if some else os.walk(os.path.join(root, "examples")):
         for name in files:
             path = os.path.relpath(os.path.join(directory, name), root)
             if not name.endswith(".expected") and path not in shown:

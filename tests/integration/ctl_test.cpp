@@ -434,16 +434,16 @@ TEST_F(CtlTest, KeysThatAreNotPlainWordsAreQuoted)
 	EXPECT_THAT(status("semaphore", "a b\n\"c\""), HasSubstr("Key=\"a b\\n\\\"c\\\"\"\n"));
 }
 
-// The ```sh blocks of a Markdown file.
-// The ```sh blocks of the README's section "## From the shell: ipchubctl".
-std::vector<std::string> shellBlocks(const std::string &markdown)
+// The ```sh blocks of a Markdown file, or of its "## " section whose heading is
+// `section` when that is not empty.
+std::vector<std::string> shellBlocks(const std::string &markdown, const std::string &section)
 {
 	std::vector<std::string> blocks;
 	std::string *block = nullptr;
-	bool inSection = false;
+	bool inSection = section.empty();
 	for (const auto &line : lines(markdown)) {
-		if (!block && line.starts_with("## "))
-			inSection = line == "## From the shell: ipchubctl";
+		if (!block && !section.empty() && line.starts_with("## "))
+			inSection = line == section;
 		if (!inSection)
 			continue;
 		if (!block && line == "```sh")
@@ -456,19 +456,29 @@ std::vector<std::string> shellBlocks(const std::string &markdown)
 	return blocks;
 }
 
+// Every shell block of docs/ipchubctl.md (IPCHUB_SHELL_DOC), and the one of the
+// README's "## From the shell" (IPCHUB_README), runs as it is shown.
 TEST_F(CtlTest, ShellExamplesOfTheDocsRun)
 {
-	const char *doc = std::getenv("IPCHUB_SHELL_DOC");
-	ASSERT_NE(doc, nullptr) << "IPCHUB_SHELL_DOC names README.md";
-	const auto blocks = shellBlocks(readFile(doc));
-	ASSERT_EQ(blocks.size(), 4u);
+	struct Doc {
+		const char *variable;
+		std::string section;
+		size_t blocks;
+	};
 	const std::string path = std::filesystem::path(ctlPath()).parent_path().string();
-	for (const auto &block : blocks) {
-		auto result = sh("cd \"$DIR\"; PATH=" + path + ":$PATH; set -eu\n" + block);
-		EXPECT_EQ(result.status, 0) << block << "\nstdout:\n"
-					    << result.out << "stderr:\n"
-					    << result.err;
-		EXPECT_EQ(result.err, "") << block;
+	for (const Doc &doc : {Doc{"IPCHUB_SHELL_DOC", "", 4}, Doc{"IPCHUB_README", "## From the shell", 1}}) {
+		const char *file = std::getenv(doc.variable);
+		ASSERT_NE(file, nullptr) << doc.variable << " names the Markdown file";
+		const auto blocks = shellBlocks(readFile(file), doc.section);
+		ASSERT_EQ(blocks.size(), doc.blocks) << file;
+		for (const auto &block : blocks) {
+			auto result = sh("cd \"$DIR\"; PATH=" + path + ":$PATH; set -eu\n" + block);
+			EXPECT_EQ(result.status, 0) << file << ":\n"
+						    << block << "\nstdout:\n"
+						    << result.out << "stderr:\n"
+						    << result.err;
+			EXPECT_EQ(result.err, "") << file << ":\n" << block;
+		}
 	}
 }
 
