@@ -9,6 +9,7 @@
 //   sem-release KEY N                post N units
 //   shm-create KEY SIZE BYTE         create SIZE bytes, fill them with BYTE
 //   shm-attach KEY                   attach, print the first byte, detach
+//   shm-lock KEY                     attach and lock() (blocks while another holds it)
 //   lock PATH                        QLockFile::tryLock(0), print "locked" or the error
 //   sysv-present sem|shm KEY         does Qt's SysV object for KEY exist in the kernel
 //
@@ -108,6 +109,15 @@ int step(const QStringList &args)
 		if (!shm.attach())
 			return say(QString("attach failed: %1").arg(shm.error())), 0;
 		say(QString("attached byte=%1").arg(static_cast<const unsigned char *>(shm.constData())[0]));
+		return 0;
+	}
+	if (verb == "shm-lock") {
+		QSharedMemory shm(key);
+		if (!shm.attach() || !shm.lock())
+			return say(QString("lock failed: %1").arg(shm.error())), 1;
+		say("ready");
+		if (args.last() == "hold")
+			pause();
 		return 0;
 	}
 	if (verb == "lock") {

@@ -9,7 +9,8 @@
 #   semaphore-killed-holder    a SIGKILLed holder's unit comes back (SEM_UNDO)
 #   semaphore-posts-undone     a process's posts are undone at its exit, and its takes
 #   semaphore-left-by-creator  a SIGKILLed creator leaves the semaphore in the kernel
-#   shared-memory-after-crash  the segment stays; create() fails, attach() works
+#   shared-memory-after-crash  the segment stays; create() fails, attach() works; the
+#                              lock() of a killed holder comes back
 #   lockfile-killed-holder     QLockFile takes over a SIGKILLed holder's lock
 #   lockfile-pid-namespace     ... and one of a holder in another PID namespace
 #   ipc-namespace              another IPC namespace (a Flatpak app's) sees neither
@@ -107,7 +108,16 @@ semaphore-left-by-creator)
 	;;
 shared-memory-after-crash)
 	start creator "$probe" shm-create "$shm" 4096 42 hold
+	creator=$started
+	start holder "$probe" shm-lock "$shm" hold
+	if timeout 2 "$probe" shm-lock "$shm" >/dev/null 2>&1; then
+		fail "lock() of a segment locked by another process did not wait"
+	fi
+	t0=$(now_ms)
 	killed "$started"
+	timeout 2 "$probe" shm-lock "$shm" >/dev/null 2>&1 || fail "the lock() of a SIGKILLed holder did not come back"
+	echo "ok: the segment's lock() of a SIGKILLed holder came back, taken $(($(now_ms) - t0)) ms after the kill"
+	killed "$creator"
 	[[ $("$probe" sysv-present shm "$shm") == present ]] || fail "no segment left by a SIGKILLed creator"
 	echo "ok: a SIGKILLed creator left its SysV segment"
 	# QSharedMemory::AlreadyExists is 4
