@@ -175,7 +175,7 @@ claimUser()
 checkMachine()
 {
 	local bus=$1
-	((EUID == 0)) || skip "needs root: it runs a systemd --user manager for a test UID in a mount namespace of its own"
+	((EUID == 0)) || skip "needs root: it runs a systemd --user manager for a test account, in a mount namespace of its own"
 	[[ -x /lib/systemd/systemd ]] || skip "systemd is not installed (/lib/systemd/systemd)"
 	case $bus in
 	dbus-daemon)
