@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
@@ -15,6 +16,24 @@
 namespace ipchub::test {
 
 namespace {
+
+constexpr const char *kBusName = "io.github.ipchub1";
+constexpr const char *kManagerPath = "/io/github/ipchub1";
+constexpr const char *kManagerInterface = "io.github.ipchub1.Manager";
+constexpr const char *kSemaphoreInterface = "io.github.ipchub1.Semaphore";
+
+// What the tests of one binary share: its bus, and the ipchubd one test hands on to
+// the next. Both end with the process (and with PR_SET_PDEATHSIG if it dies).
+struct SharedWorld {
+	std::unique_ptr<PrivateBus> bus;
+	Child daemon;
+};
+
+SharedWorld &sharedWorld()
+{
+	static SharedWorld world;
+	return world;
+}
 
 std::string readAll(int fd)
 {
@@ -194,18 +213,85 @@ std::string ipchubdPath()
 
 void IpchubTest::SetUp()
 {
-	bus_ = std::make_unique<PrivateBus>();
-	startDaemon();
+	auto &world = sharedWorld();
+	if (!world.bus)
+		world.bus = std::make_unique<PrivateBus>();
+	bus_ = world.bus.get();
+	ownDaemon_ = false;
+	if (world.daemon.running() && settled()) {
+		daemon_ = std::move(world.daemon);
+		return;
+	}
+	world.daemon.kill();
+	// The name of an ipchubd that the test before killed may not be free yet.
+	ASSERT_TRUE(waitFor([&] { return !nameOwned(); }))
+		<< "io.github.ipchub1 is still owned after the previous ipchubd ended";
+	launchDaemon({}, {});
 }
 
 void IpchubTest::TearDown()
 {
+	bus_ = nullptr;
+	if (!ownDaemon_ && !HasFailure() && daemon_.running()) {
+		sharedWorld().daemon = std::move(daemon_);
+		return;
+	}
 	daemon_.kill();
-	bus_.reset();
+	// The bus goes too, as when each test had its own: what the test keeps past
+	// TearDown (objects whose destructors call ipchubd) meets a closed bus, rather
+	// than waiting for an ipchubd the test ended.
+	sharedWorld().bus.reset();
+}
+
+bool IpchubTest::settled()
+{
+	using Objects = std::map<sdbus::ObjectPath,
+				 std::map<std::string, std::map<std::string, sdbus::Variant>>>;
+	try {
+		auto connection = sdbus::createSessionBusConnectionWithAddress(address());
+		auto manager = sdbus::createProxy(*connection, kBusName, kManagerPath);
+		auto objects = [&] {
+			Objects list;
+			manager->callMethod("GetManagedObjects")
+				.onInterface("org.freedesktop.DBus.ObjectManager")
+				.storeResultsTo(list);
+			return list;
+		};
+		for (const auto &object : objects()) {
+			try {
+				manager->callMethod("Remove")
+					.onInterface(kManagerInterface)
+					.withArguments(object.first);
+			} catch (const sdbus::Error &) {
+				// Gone meanwhile, with the connection that referenced it.
+			}
+		}
+		// The others go as the departures of the previous test's connections reach
+		// ipchubd.
+		size_t left = 0;
+		if (waitFor([&] { return (left = objects().size()) == 0; }))
+			return true;
+		std::fprintf(
+			stderr,
+			"# ipchubd still holds %zu objects 10 s after the test before; a new one\n",
+			left);
+	} catch (const sdbus::Error &e) {
+		std::fprintf(stderr,
+			     "# ipchubd of the test before does not answer (%s); a new one\n",
+			     e.getMessage().c_str());
+	}
+	return false;
 }
 
 void IpchubTest::startDaemon(const std::vector<std::string> &args,
 			     const std::vector<std::string> &wrapper)
+{
+	ownDaemon_ = true;
+	launchDaemon(args, wrapper);
+}
+
+void IpchubTest::launchDaemon(const std::vector<std::string> &args,
+			      const std::vector<std::string> &wrapper)
 {
 	std::vector<std::string> argv = wrapper;
 	argv.push_back(ipchubdPath());
@@ -225,6 +311,7 @@ void IpchubTest::startDaemon(const std::vector<std::string> &args,
 
 int IpchubTest::stopDaemon(int signal)
 {
+	ownDaemon_ = true;
 	daemon_.kill(signal);
 	return daemon_.wait();
 }
@@ -241,15 +328,6 @@ bool IpchubTest::nameOwned()
 			   "string:io.github.ipchub1"});
 	return result.status == 0 && result.out.find("boolean true") != std::string::npos;
 }
-
-namespace {
-
-constexpr const char *kBusName = "io.github.ipchub1";
-constexpr const char *kManagerPath = "/io/github/ipchub1";
-constexpr const char *kManagerInterface = "io.github.ipchub1.Manager";
-constexpr const char *kSemaphoreInterface = "io.github.ipchub1.Semaphore";
-
-} // namespace
 
 RawConnection::RawConnection(const std::string &address)
 	: connection_(sdbus::createSessionBusConnectionWithAddress(address))

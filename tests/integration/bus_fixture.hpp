@@ -1,7 +1,8 @@
 #pragma once
 
 // The integration tests' world: a private dbus-daemon (the distribution's session
-// configuration, so its limits are the real ones) and the real ipchubd binary on it.
+// configuration, so its limits are the real ones) and the real ipchubd binary on it,
+// shared by the tests of one binary (see IpchubTest).
 
 #include <chrono>
 #include <csignal>
@@ -49,6 +50,8 @@ public:
 	~Child();
 
 	pid_t pid() const { return pid_; }
+	// Whether it still runs (reaping it if it ended).
+	bool running() { return pid_ > 0 && wait(std::chrono::milliseconds(0)) == -1; }
 	void kill(int signal = SIGKILL);
 	// The exit status (or 128 + signal), or -1 if it did not end within timeout.
 	int wait(std::chrono::milliseconds timeout = 10s);
@@ -74,7 +77,11 @@ CommandResult run(const std::vector<std::string> &argv, std::chrono::millisecond
 // Polls condition until it holds or timeout passes; returns whether it held.
 bool waitFor(const std::function<bool()> &condition, std::chrono::milliseconds timeout = 10s);
 
-// A test with its own bus and its own ipchubd, started fresh for each test.
+// A test on the bus of its binary, with an ipchubd as a fresh one is: the tests of a
+// binary share one bus and hand one ipchubd on from test to test, once it holds no
+// object (the persistent ones a test left are removed). A test that stops or starts
+// ipchubd itself (other options, a restart, a kill) or fails ends its ipchubd and the
+// bus: the next test gets new ones.
 class IpchubTest : public ::testing::Test
 {
 protected:
@@ -83,10 +90,10 @@ protected:
 
 	const std::string &address() const { return bus_->address(); }
 	// Starts ipchubd with extra arguments, through wrapper (a command that runs the
-	// rest of its argv) if any, and waits until it owns its name.
+	// rest of its argv) if any, and waits until it owns its name. The test's own.
 	void startDaemon(const std::vector<std::string> &args = {},
 			 const std::vector<std::string> &wrapper = {});
-	// signal (SIGTERM by default) to ipchubd; its exit status.
+	// signal (SIGTERM by default) to ipchubd; its exit status. No test gets it after.
 	int stopDaemon(int signal = SIGTERM);
 	pid_t daemonPid() const { return daemon_.pid(); }
 	// A new connection of the test process.
@@ -95,8 +102,16 @@ protected:
 	bool nameOwned();
 
 private:
-	std::unique_ptr<PrivateBus> bus_;
+	void launchDaemon(const std::vector<std::string> &args,
+			  const std::vector<std::string> &wrapper);
+	// Whether the ipchubd handed on holds no object, once the leftovers are removed.
+	bool settled();
+
+	// The binary's bus.
+	PrivateBus *bus_ = nullptr;
 	Child daemon_;
+	// Whether the test stopped or started ipchubd itself: its ipchubd is not handed on.
+	bool ownDaemon_ = false;
 };
 
 // A connection of the test process driven by hand, for what the library cannot do
