@@ -1,9 +1,9 @@
 #include "manager_adaptor.hpp"
 
+#include "common/object_path.hpp"
 #include "core/scope.hpp"
 #include "descriptor_reserve.hpp"
 #include "errors.hpp"
-#include "object_path.hpp"
 
 namespace ipchub::bus {
 
@@ -26,7 +26,8 @@ Error notShared(const Peer &peer, const std::string &what)
 } // namespace
 
 ManagerAdaptor::ManagerAdaptor(sdbus::IConnection &connection, Context context)
-	: AdaptorInterfaces(connection, kManagerPath), connection_(connection), context_(context)
+	: AdaptorInterfaces(connection, common::kManagerPath), connection_(connection),
+	  context_(context)
 {
 	context_.manager = &getObject();
 	auto &hub = context_.hub;
@@ -237,8 +238,8 @@ bool ManagerAdaptor::inScope(const std::string &path, const std::string &scope)
 {
 	// The objects of an app's scope are below its node of a kind, never at it: a host
 	// object whose key is the app id has the node's path.
-	for (const char *kind : {"semaphore", "shm", "lock"})
-		if (path.starts_with(scopePath(kind, scope) + "/"))
+	for (const auto &kind : common::kKinds)
+		if (path.starts_with(common::scopePath(kind.kind, scope) + "/"))
 			return true;
 	return false;
 }
