@@ -1,6 +1,7 @@
 #include "manager_adaptor.hpp"
 
 #include "common/object_path.hpp"
+#include "core/limit_table.hpp"
 #include "core/scope.hpp"
 #include "descriptor_reserve.hpp"
 #include "errors.hpp"
@@ -267,37 +268,11 @@ std::string ManagerAdaptor::Version()
 std::map<std::string, sdbus::Variant> ManagerAdaptor::Limits()
 {
 	const auto &limits = context_.hub.limits();
-	return {
-		{"key_length", sdbus::Variant(limits.keyLength)},
-		{"objects_per_connection", sdbus::Variant(limits.objectsPerConnection)},
-		{"waits_per_connection", sdbus::Variant(limits.waitsPerConnection)},
-		{"waiters_per_object", sdbus::Variant(limits.waitersPerObject)},
-		{"segment_size", sdbus::Variant(limits.segmentSize)},
-		{"bytes_per_connection", sdbus::Variant(limits.bytesPerConnection)},
-		{"interested_peers_per_object", sdbus::Variant(limits.interestedPeersPerObject)},
-		{"interests_per_connection", sdbus::Variant(limits.interestsPerConnection)},
-		{"unread_signals_per_connection",
-		 sdbus::Variant(limits.unreadSignalsPerConnection)},
-		{"grants_per_connection", sdbus::Variant(limits.grantsPerConnection)},
-		{"grants_total", sdbus::Variant(limits.grantsTotal)},
-		{"handles_per_connection", sdbus::Variant(limits.handlesPerConnection)},
-		{"handles_total", sdbus::Variant(limits.handlesTotal)},
-		{"descriptor_reserve", sdbus::Variant(limits.descriptorReserve)},
-		{"objects_per_uid", sdbus::Variant(limits.objectsPerUid)},
-		{"objects_per_app", sdbus::Variant(limits.objectsPerApp)},
-		{"waits_per_uid", sdbus::Variant(limits.waitsPerUid)},
-		{"waits_per_app", sdbus::Variant(limits.waitsPerApp)},
-		{"grants_per_uid", sdbus::Variant(limits.grantsPerUid)},
-		{"grants_per_app", sdbus::Variant(limits.grantsPerApp)},
-		{"bytes_per_uid", sdbus::Variant(limits.bytesPerUid)},
-		{"bytes_per_app", sdbus::Variant(limits.bytesPerApp)},
-		{"persistent_objects_per_uid", sdbus::Variant(limits.persistentObjectsPerUid)},
-		{"persistent_objects_per_app", sdbus::Variant(limits.persistentObjectsPerApp)},
-		{"persistent_bytes_per_uid", sdbus::Variant(limits.persistentBytesPerUid)},
-		{"persistent_bytes_per_app", sdbus::Variant(limits.persistentBytesPerApp)},
-		{"state_bytes", sdbus::Variant(limits.stateBytes)},
-		{"fd_store_max", sdbus::Variant(limits.fdStoreMax)},
-	};
+	std::map<std::string, sdbus::Variant> values;
+	for (const auto &limit : core::limitTable())
+		values.emplace(limit.name, limit.bytes ? sdbus::Variant(limits.*limit.bytes)
+						       : sdbus::Variant(limits.*limit.count));
+	return values;
 }
 
 } // namespace ipchub::bus
