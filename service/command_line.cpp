@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "core/snapshot_size.hpp"
+#include "core/limit_table.hpp"
 
 namespace ipchub {
 
@@ -19,58 +19,22 @@ namespace {
 enum Option {
 	kVersion = 1000,
 	kIdleExit,
-	kObjectsPerConnection,
-	kWaitsPerConnection,
-	kWaitersPerObject,
-	kSegmentSize,
-	kBytesPerConnection,
-	kInterestedPeersPerObject,
-	kInterestsPerConnection,
-	kUnreadSignalsPerConnection,
-	kGrantsPerConnection,
-	kGrantsTotal,
-	kHandlesPerConnection,
-	kHandlesTotal,
-	kDescriptorReserve,
-	kFdStoreMax,
 };
 
-// The totals across connections, option ids kTotalsBase + index.
-constexpr int kTotalsBase = 2000;
-struct TotalOption {
-	const char *name;
-	uint32_t core::Limits::*count;
-	uint64_t core::Limits::*bytes;
-	const char *help;
-};
-constexpr TotalOption kTotals[] = {
-	{"objects-per-uid", &core::Limits::objectsPerUid, nullptr,
-	 "objects a user's host connections may reference together"},
-	{"objects-per-app", &core::Limits::objectsPerApp, nullptr,
-	 "objects one app id's connections may reference together"},
-	{"waits-per-uid", &core::Limits::waitsPerUid, nullptr,
-	 "waits a user's host connections may queue together"},
-	{"waits-per-app", &core::Limits::waitsPerApp, nullptr,
-	 "waits one app id's connections may queue together"},
-	{"grants-per-uid", &core::Limits::grantsPerUid, nullptr,
-	 "lock grants a user's host connections may hold together"},
-	{"grants-per-app", &core::Limits::grantsPerApp, nullptr,
-	 "lock grants one app id's connections may hold together"},
-	{"bytes-per-uid", nullptr, &core::Limits::bytesPerUid,
-	 "shared memory a user's host connections may create together"},
-	{"bytes-per-app", nullptr, &core::Limits::bytesPerApp,
-	 "shared memory one app id's connections may create together"},
-	{"persistent-objects-per-uid", &core::Limits::persistentObjectsPerUid, nullptr,
-	 "persistent objects a user's host connections may keep"},
-	{"persistent-objects-per-app", &core::Limits::persistentObjectsPerApp, nullptr,
-	 "persistent objects one app id may keep"},
-	{"persistent-bytes-per-uid", nullptr, &core::Limits::persistentBytesPerUid,
-	 "saved state and segment bytes of a user's host persistent objects"},
-	{"persistent-bytes-per-app", nullptr, &core::Limits::persistentBytesPerApp,
-	 "saved state and segment bytes of one app id's persistent objects"},
-	{"state-bytes", nullptr, &core::Limits::stateBytes,
-	 "saved state of all persistent objects (at most 128M)"},
-};
+// The limits' options: ids kLimitsBase + their index in limitTable().
+constexpr int kLimitsBase = 2000;
+
+// Where --help's descriptions start.
+constexpr size_t kTextColumn = 34;
+
+// A size as the options take it: 1G for 1073741824, else in bytes.
+std::string sizeText(uint64_t bytes)
+{
+	for (const auto &[shift, suffix] : {std::pair{30, "G"}, {20, "M"}, {10, "K"}})
+		if (bytes != 0 && bytes % (uint64_t{1} << shift) == 0)
+			return std::to_string(bytes >> shift) + suffix;
+	return std::to_string(bytes);
+}
 
 void usage()
 {
@@ -87,59 +51,38 @@ void usage()
 		   "                                  (0, the default: never); bus activation\n"
 		   "                                  starts ipchubd again on the next call\n"
 		   "\n"
-		   "Limits (shown in the Manager's Limits property):\n"
-		   "      --objects-per-connection=N  objects one connection may reference ("
-		<< defaults.objectsPerConnection
-		<< ")\n"
-		   "      --waits-per-connection=N    waits one connection may queue ("
-		<< defaults.waitsPerConnection
-		<< ")\n"
-		   "      --waiters-per-object=N      waits queued on one object ("
-		<< defaults.waitersPerObject
-		<< ")\n"
-		   "      --segment-size=BYTES        largest shared-memory segment ("
-		<< defaults.segmentSize
-		<< ")\n"
-		   "      --bytes-per-connection=BYTES  shared memory one connection may create ("
-		<< defaults.bytesPerConnection
-		<< ")\n"
-		   "      --interested-peers-per-object=N  peers told of one object's changes,\n"
-		   "                                  and watchers ("
-		<< defaults.interestedPeersPerObject
-		<< ")\n"
-		   "      --interests-per-connection=N  objects one connection is told of ("
-		<< defaults.interestsPerConnection
-		<< ")\n"
-		   "      --unread-signals-per-connection=N  signals one connection may leave\n"
-		   "                                  unread before its changes are held back ("
-		<< defaults.unreadSignalsPerConnection
-		<< ")\n"
-		   "      --grants-per-connection=N   lock grants one connection may hold ("
-		<< defaults.grantsPerConnection
-		<< ")\n"
-		   "      --grants-total=N            lock grants of all connections ("
-		<< defaults.grantsTotal
-		<< ")\n"
-		   "      --handles-per-connection=N  lock handles one connection may hold ("
-		<< defaults.handlesPerConnection
-		<< ")\n"
-		   "      --handles-total=N           lock handles of all connections ("
-		<< defaults.handlesTotal
-		<< ")\n"
-		   "      --descriptor-reserve=N      descriptors kept free below the limit: no\n"
-		   "                                  call may take them ("
-		<< defaults.descriptorReserve
-		<< ")\n"
-		   "      --fd-store-max=N            descriptors the service manager keeps for\n"
-		   "                                  ipchubd: its FileDescriptorStoreMax= ("
-		<< defaults.fdStoreMax
-		<< ");\n"
-		   "                                  $FDSTORE, where systemd sets it, wins\n";
-	for (const auto &total : kTotals) {
-		std::string flag = std::string("--") + total.name + (total.bytes ? "=BYTES" : "=N");
-		flag.resize(std::max<size_t>(flag.size() + 1, 32), ' ');
-		std::cout << "      " << flag << total.help << " ("
-			  << (total.bytes ? defaults.*total.bytes : defaults.*total.count) << ")\n";
+		   "Limits (shown in the Manager's Limits property), with their defaults:\n";
+	for (const auto &limit : core::limitTable()) {
+		if (!limit.option)
+			continue;
+		const uint64_t value = core::limitValue(defaults, limit);
+		std::string flag =
+			"--" + core::limitOption(limit) + (limit.bytes ? "=BYTES" : "=N");
+		std::cout << "      " << flag;
+		size_t column = 6 + flag.size();
+		const std::string words = std::string(limit.description) + " (" +
+					  (limit.bytes ? sizeText(value) : std::to_string(value)) +
+					  ")";
+		size_t start = 0;
+		while (start < words.size()) {
+			size_t end = words.find(' ', start);
+			if (end == std::string::npos)
+				end = words.size();
+			const size_t width = end - start;
+			// The text in its column from 34 on, lines up to 80 wide.
+			if (column >= kTextColumn - 1 && column + 1 + width > 80) {
+				std::cout << "\n" << std::string(kTextColumn, ' ');
+				column = kTextColumn;
+			} else {
+				const size_t to = std::max(column + 1, kTextColumn);
+				std::cout << std::string(to - column, ' ');
+				column = to;
+			}
+			std::cout << words.substr(start, width);
+			column += width;
+			start = end + 1;
+		}
+		std::cout << "\n";
 	}
 	std::cout << "BYTES takes a K, M or G suffix (powers of 1024).\n";
 }
@@ -182,34 +125,24 @@ std::optional<uint64_t> parseNumber(const char *text, bool bytes, bool allowZero
 
 ParsedCommandLine parseCommandLine(int argc, char **argv)
 {
+	static const std::vector<std::string> kLimitOptions = [] {
+		std::vector<std::string> names;
+		for (const auto &limit : core::limitTable())
+			names.push_back(core::limitOption(limit));
+		return names;
+	}();
 	static const std::vector<option> kOptions = [] {
 		std::vector<option> options{
 			{"help", no_argument, nullptr, 'h'},
 			{"version", no_argument, nullptr, kVersion},
 			{"verbose", no_argument, nullptr, 'v'},
 			{"idle-exit", required_argument, nullptr, kIdleExit},
-			{"objects-per-connection", required_argument, nullptr,
-			 kObjectsPerConnection},
-			{"waits-per-connection", required_argument, nullptr, kWaitsPerConnection},
-			{"waiters-per-object", required_argument, nullptr, kWaitersPerObject},
-			{"segment-size", required_argument, nullptr, kSegmentSize},
-			{"bytes-per-connection", required_argument, nullptr, kBytesPerConnection},
-			{"interested-peers-per-object", required_argument, nullptr,
-			 kInterestedPeersPerObject},
-			{"interests-per-connection", required_argument, nullptr,
-			 kInterestsPerConnection},
-			{"unread-signals-per-connection", required_argument, nullptr,
-			 kUnreadSignalsPerConnection},
-			{"grants-per-connection", required_argument, nullptr, kGrantsPerConnection},
-			{"grants-total", required_argument, nullptr, kGrantsTotal},
-			{"handles-per-connection", required_argument, nullptr, kHandlesPerConnection},
-			{"handles-total", required_argument, nullptr, kHandlesTotal},
-			{"descriptor-reserve", required_argument, nullptr, kDescriptorReserve},
-			{"fd-store-max", required_argument, nullptr, kFdStoreMax},
 		};
-		for (size_t i = 0; i < std::size(kTotals); ++i)
-			options.push_back({kTotals[i].name, required_argument, nullptr,
-					   kTotalsBase + static_cast<int>(i)});
+		const auto limits = core::limitTable();
+		for (size_t i = 0; i < limits.size(); ++i)
+			if (limits[i].option)
+				options.push_back({kLimitOptions[i].c_str(), required_argument,
+						   nullptr, kLimitsBase + static_cast<int>(i)});
 		options.push_back({nullptr, 0, nullptr, 0});
 		return options;
 	}();
@@ -241,100 +174,28 @@ ParsedCommandLine parseCommandLine(int argc, char **argv)
 			commandLine.idleExitSeconds = *seconds;
 			break;
 		}
-		case kObjectsPerConnection:
-		case kWaitsPerConnection:
-		case kWaitersPerObject:
-		case kInterestedPeersPerObject:
-		case kInterestsPerConnection:
-		case kUnreadSignalsPerConnection:
-		case kGrantsPerConnection:
-		case kGrantsTotal:
-		case kHandlesPerConnection:
-		case kHandlesTotal:
-		case kFdStoreMax: {
-			auto count = parseNumber(optarg, false, false);
-			if (!count || *count > UINT32_MAX)
-				return bad(name, optarg, "not a count from 1 to 4294967295");
-			const auto value = static_cast<uint32_t>(*count);
-			auto &limits = commandLine.limits;
-			switch (c) {
-			case kObjectsPerConnection:
-				limits.objectsPerConnection = value;
-				break;
-			case kWaitsPerConnection:
-				limits.waitsPerConnection = value;
-				break;
-			case kWaitersPerObject:
-				limits.waitersPerObject = value;
-				break;
-			case kInterestedPeersPerObject:
-				limits.interestedPeersPerObject = value;
-				break;
-			case kInterestsPerConnection:
-				limits.interestsPerConnection = value;
-				break;
-			case kUnreadSignalsPerConnection:
-				limits.unreadSignalsPerConnection = value;
-				break;
-			case kGrantsPerConnection:
-				limits.grantsPerConnection = value;
-				break;
-			case kGrantsTotal:
-				limits.grantsTotal = value;
-				break;
-			case kHandlesPerConnection:
-				limits.handlesPerConnection = value;
-				break;
-			case kFdStoreMax:
-				limits.fdStoreMax = value;
-				break;
-			default:
-				limits.handlesTotal = value;
-			}
-			break;
-		}
-		case kDescriptorReserve: {
-			auto count = parseNumber(optarg, false, true);
-			if (!count || *count > UINT32_MAX)
-				return bad(name, optarg, "not a count from 0 to 4294967295");
-			commandLine.limits.descriptorReserve = static_cast<uint32_t>(*count);
-			break;
-		}
-		case kSegmentSize:
-		case kBytesPerConnection: {
-			auto bytes = parseNumber(optarg, true, false);
-			if (!bytes)
-				return bad(name, optarg, "not a size in bytes (K, M, G suffixes)");
-			if (c == kSegmentSize)
-				commandLine.limits.segmentSize = *bytes;
-			else
-				commandLine.limits.bytesPerConnection = *bytes;
-			break;
-		}
 		default: {
-			const int total = c - kTotalsBase;
-			if (total >= 0 && total < static_cast<int>(std::size(kTotals))) {
-				const auto &option = kTotals[total];
-				auto value = parseNumber(optarg, option.bytes != nullptr, false);
-				if (option.bytes && !value)
-					return bad(name, optarg,
-						   "not a size in bytes (K, M, G suffixes)");
-				if (option.bytes == &core::Limits::stateBytes &&
-				    *value > core::kMaxStateBytes / 2)
-					return bad(name, optarg,
-						   "above 128M: a restart must read the state back");
-				if (option.bytes) {
-					commandLine.limits.*option.bytes = *value;
-					break;
-				}
-				if (!value || *value > UINT32_MAX)
-					return bad(name, optarg,
-						   "not a count from 1 to 4294967295");
-				commandLine.limits.*option.count = static_cast<uint32_t>(*value);
-				break;
+			const auto limits = core::limitTable();
+			const int index = c - kLimitsBase;
+			if (index < 0 || index >= static_cast<int>(limits.size())) {
+				std::cerr << "Try 'ipchubd --help'.\n";
+				return {std::nullopt, 2};
 			}
-			std::cerr << "Try 'ipchubd --help'.\n";
-			return {std::nullopt, 2};
+			const auto &limit = limits[index];
+			const auto value =
+				parseNumber(optarg, limit.bytes != nullptr, limit.zeroAllowed);
+			if (!value && limit.bytes)
+				return bad(name, optarg, "not a size in bytes (K, M, G suffixes)");
+			if (!value || (!limit.bytes && *value > UINT32_MAX))
+				return bad(name, optarg,
+					   limit.zeroAllowed ? "not a count from 0 to 4294967295"
+							     : "not a count from 1 to 4294967295");
+			if (limit.max != 0 && *value > limit.max)
+				return bad(name, optarg,
+					   ("above " + std::to_string(limit.max) + ", its most")
+						   .c_str());
+			core::setLimit(commandLine.limits, limit, *value);
+			break;
 		}
 		}
 	}

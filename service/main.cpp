@@ -12,9 +12,9 @@
 #include "bus/event_loop.hpp"
 #include "bus/idle_exit.hpp"
 #include "bus/input_guard.hpp"
-#include "bus/object_path.hpp"
 #include "bus/sd_bus_access.hpp"
 #include "command_line.hpp"
+#include "common/object_path.hpp"
 
 namespace {
 
@@ -54,9 +54,9 @@ int main(int argc, char **argv)
 		ipchub::bus::InputGuard inputGuard(ipchub::bus::sdBusOf(*connection));
 		loop.attach(*connection);
 		try {
-			connection->requestName(ipchub::bus::kBusName);
+			connection->requestName(ipchub::common::kBusName);
 		} catch (const sdbus::Error &e) {
-			std::cerr << "ipchubd: cannot own " << ipchub::bus::kBusName
+			std::cerr << "ipchubd: cannot own " << ipchub::common::kBusName
 				  << " (is another ipchubd running?): " << e.getMessage() << "\n";
 			return 1;
 		}
@@ -66,8 +66,8 @@ int main(int argc, char **argv)
 					 [&daemon] { return daemon.idle(); });
 
 		sd_notify(0, "READY=1\nSTATUS=Serving io.github.ipchub1");
-		std::cerr << "ipchubd " IPCHUB_VERSION ": serving " << ipchub::bus::kBusName << " as "
-			  << connection->getUniqueName() << "\n";
+		std::cerr << "ipchubd " IPCHUB_VERSION ": serving " << ipchub::common::kBusName
+			  << " as " << connection->getUniqueName() << "\n";
 		const int status = loop.run();
 		sd_notify(0, "STOPPING=1");
 		return status < 0 ? 1 : status;

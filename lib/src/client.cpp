@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 
+#include "common/object_path.hpp"
 #include "mapping.hpp"
 #include "object_properties.hpp"
 #include "own_scope.hpp"
@@ -225,8 +226,8 @@ Result<ObjectStatus> Client::status(ObjectKind kind, std::string_view key,
 	// connection holds on the object and end a non-persistent one it created. The
 	// service applies the scope rules to GetAll as to every call on the path.
 	const std::string scope = options.scope ? *options.scope : detail::ownScope();
-	const std::string path = detail::objectPathOf(kind, scope, key);
-	const char *interface = detail::interfaceOf(kind);
+	const std::string path = common::objectPath(kind, scope, key);
+	const std::string interface(common::namesOf(kind).interface);
 	return detail::callBus([&] {
 		detail::PropertyMap properties;
 		try {

@@ -4,8 +4,8 @@
 #include <string>
 #include <thread>
 
+#include "common/unique_fd.hpp"
 #include "ipchub/result.hpp"
-#include "ipchub/unique_fd.hpp"
 
 namespace ipchub::detail {
 

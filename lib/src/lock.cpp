@@ -3,6 +3,7 @@
 #include <unistd.h>
 #include <utility>
 
+#include "common/lock_mode.hpp"
 #include "proxies.hpp"
 #include "received_fd.hpp"
 
@@ -12,7 +13,7 @@ namespace {
 
 std::string modeName(LockMode mode)
 {
-	return mode == LockMode::Exclusive ? "exclusive" : "shared";
+	return std::string(common::lockModeName(mode));
 }
 
 } // namespace
@@ -190,8 +191,8 @@ Result<std::vector<LockHolder>> Lock::holders() const
 		for (const auto &holder : proxy_->Holders())
 			holders.push_back({
 				.uniqueName = holder.get<0>(),
-				.mode = holder.get<1>() == "exclusive" ? LockMode::Exclusive
-								       : LockMode::Shared,
+				.mode = common::parseLockMode(holder.get<1>())
+						.value_or(LockMode::Shared),
 				.pid = static_cast<pid_t>(holder.get<2>()),
 				.appId = holder.get<3>(),
 				.token = holder.get<4>(),

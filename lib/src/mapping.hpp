@@ -4,9 +4,9 @@
 #include <cstdint>
 #include <memory>
 
+#include "common/unique_fd.hpp"
 #include "ipchub/result.hpp"
 #include "ipchub/shared_memory.hpp"
-#include "ipchub/unique_fd.hpp"
 
 namespace ipchub::detail {
 

@@ -1,50 +1,18 @@
 #include "object_properties.hpp"
 
-#include <array>
-#include <cstdlib>
-#include <memory>
-#include <new>
-
-#include <systemd/sd-bus.h>
-
 #include "proxies.hpp"
 
 namespace ipchub {
 
 namespace {
 
-struct KindName {
-	ObjectKind kind;
-	std::string_view name;
-	const char *interface;
-	// As the service's messages call the kind.
-	const char *noun;
-};
-
-const std::array kKinds{
-	KindName{ObjectKind::Semaphore, "semaphore", detail::SemaphoreProxy::INTERFACE_NAME,
-		 "semaphore"},
-	KindName{ObjectKind::SharedMemory, "shm", detail::SharedMemoryProxy::INTERFACE_NAME,
-		 "shared memory"},
-	KindName{ObjectKind::Lock, "lock", detail::LockProxy::INTERFACE_NAME, "lock"},
-};
-
-std::string pathEncode(const std::string &prefix, const std::string &label)
-{
-	char *path = nullptr;
-	if (sd_bus_path_encode(prefix.c_str(), label.c_str(), &path) < 0)
-		throw std::bad_alloc();
-	std::unique_ptr<char, decltype(&std::free)> owner(path, &std::free);
-	return path;
-}
-
-const KindName &entryOf(ObjectKind kind)
-{
-	for (const auto &entry : kKinds)
-		if (entry.kind == kind)
-			return entry;
-	return kKinds[0];
-}
+// The interfaces that common/object_kind.hpp names are those of the XML.
+static_assert(common::namesOf(ObjectKind::Semaphore).interface ==
+	      std::string_view(detail::SemaphoreProxy::INTERFACE_NAME));
+static_assert(common::namesOf(ObjectKind::SharedMemory).interface ==
+	      std::string_view(detail::SharedMemoryProxy::INTERFACE_NAME));
+static_assert(common::namesOf(ObjectKind::Lock).interface ==
+	      std::string_view(detail::LockProxy::INTERFACE_NAME));
 
 // The fields of one struct joined by commas, in parentheses.
 template <typename... Fields>
@@ -83,21 +51,6 @@ std::string arrayText(const sdbus::Variant &value)
 
 } // namespace
 
-std::string_view objectKindName(ObjectKind kind)
-{
-	return entryOf(kind).name;
-}
-
-std::optional<ObjectKind> objectKindFromName(std::string_view name)
-{
-	if (name == "sem")
-		return ObjectKind::Semaphore;
-	for (const auto &entry : kKinds)
-		if (entry.name == name)
-			return entry.kind;
-	return std::nullopt;
-}
-
 const std::string *ObjectStatus::property(std::string_view name) const
 {
 	for (const auto &entry : properties)
@@ -108,22 +61,10 @@ const std::string *ObjectStatus::property(std::string_view name) const
 
 namespace detail {
 
-const char *interfaceOf(ObjectKind kind)
-{
-	return entryOf(kind).interface;
-}
-
-std::string objectPathOf(ObjectKind kind, const std::string &scope, std::string_view key)
-{
-	std::string node = std::string(kManagerPath) + "/" + std::string(entryOf(kind).name);
-	if (!scope.empty())
-		node = pathEncode(node, scope);
-	return pathEncode(node, std::string(key));
-}
-
 std::string describe(ObjectKind kind, const std::string &scope, std::string_view key)
 {
-	std::string text = std::string(entryOf(kind).noun) + " \"" + std::string(key) + "\"";
+	std::string text =
+		std::string(common::namesOf(kind).noun) + " \"" + std::string(key) + "\"";
 	if (!scope.empty())
 		text += " in scope " + scope;
 	return text;
@@ -136,14 +77,6 @@ bool isUnknownObject(const sdbus::Error &error)
 	const std::string &name = error.getName();
 	return name == "org.freedesktop.DBus.Error.UnknownObject" ||
 	       name == "org.freedesktop.DBus.Error.UnknownInterface";
-}
-
-std::optional<ObjectKind> kindOfInterface(const std::string &interface)
-{
-	for (const auto &entry : kKinds)
-		if (interface == entry.interface)
-			return entry.kind;
-	return std::nullopt;
 }
 
 std::string propertyText(const sdbus::Variant &value)

@@ -10,6 +10,7 @@
 
 #include <sdbus-c++/sdbus-c++.h>
 
+#include "common/object_kind.hpp"
 #include "ipchub/object_status.hpp"
 
 namespace ipchub::detail {
@@ -19,16 +20,11 @@ using PropertyMap = std::map<std::string, sdbus::Variant>;
 // InterfacesAdded carry them.
 using InterfaceMap = std::map<std::string, PropertyMap>;
 
-const char *interfaceOf(ObjectKind kind);
-
-// The path ipchubd gives the object of kind named key in scope ("" for the host's):
-// .../KIND/<key>, or .../KIND/<scope>/<key>, each label escaped by sd_bus_path_encode.
-std::string objectPathOf(ObjectKind kind, const std::string &scope, std::string_view key);
 // The object as the service's messages name it: semaphore "jobs" in scope org.example.App.
 std::string describe(ObjectKind kind, const std::string &scope, std::string_view key);
 // Whether a call on an object's path failed because no such object is there.
 bool isUnknownObject(const sdbus::Error &error);
-std::optional<ObjectKind> kindOfInterface(const std::string &interface);
+using common::kindOfInterface;
 
 // A property's value as text (see ipchub::Property).
 std::string propertyText(const sdbus::Variant &value);

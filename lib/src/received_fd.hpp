@@ -4,7 +4,7 @@
 
 #include <sdbus-c++/sdbus-c++.h>
 
-#include "ipchub/unique_fd.hpp"
+#include "common/unique_fd.hpp"
 
 namespace ipchub::detail {
 

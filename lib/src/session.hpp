@@ -7,14 +7,15 @@
 
 #include <sdbus-c++/sdbus-c++.h>
 
+#include "common/object_path.hpp"
 #include "handshake_relay.hpp"
 #include "ipchub/result.hpp"
 #include "ipchub/semaphore.hpp"
 
 namespace ipchub::detail {
 
-inline constexpr const char *kBusName = "io.github.ipchub1";
-inline constexpr const char *kManagerPath = "/io/github/ipchub1";
+using common::kBusName;
+using common::kManagerPath;
 
 // The bus connection shared by a Client and every object it handed out.
 struct Session {

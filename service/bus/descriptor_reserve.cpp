@@ -5,7 +5,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "core/unique_fd.hpp"
+#include "common/unique_fd.hpp"
 
 namespace ipchub::bus {
 
@@ -22,7 +22,7 @@ Result<void> checkDescriptorReserve(uint32_t reserve, const std::string &what)
 				    std::to_string(limit.rlim_cur));
 	};
 	// The lowest free number: a copy of stderr lands there (any descriptor would do).
-	core::UniqueFd probe(fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 0));
+	UniqueFd probe(fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 0));
 	if (!probe)
 		return errno == EBADF ? Result<void>() : refuse("no descriptor is free");
 	const auto lowestFree = static_cast<rlim_t>(probe.get());

@@ -3,7 +3,7 @@
 #include <cstdint>
 #include <string>
 
-#include <ipchub/result.hpp>
+#include "common/result.hpp"
 
 namespace ipchub::bus {
 

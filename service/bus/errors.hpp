@@ -2,7 +2,7 @@
 
 #include <sdbus-c++/Error.h>
 
-#include <ipchub/result.hpp>
+#include "common/result.hpp"
 
 namespace ipchub::bus {
 

@@ -86,7 +86,7 @@ FdStore::FdStore(core::Hub &hub, bool storing) : hub_(hub), storing_(storing)
 		return;
 	track(hub_.semaphores, core::ObjectKind::Semaphore);
 	track(hub_.locks, core::ObjectKind::Lock);
-	track(hub_.segments, core::ObjectKind::Segment);
+	track(hub_.segments, core::ObjectKind::SharedMemory);
 }
 
 FdStore::~FdStore()
@@ -121,7 +121,7 @@ void FdStore::changed(core::ObjectKind kind, const core::ObjectKey &id)
 	// New fds go to the store before the record names them; gone ones leave it
 	// after the record no longer does.
 	std::vector<std::string> gone;
-	if (kind == core::ObjectKind::Segment) {
+	if (kind == core::ObjectKind::SharedMemory) {
 		if (auto old = storeSegment(id))
 			gone.push_back(std::move(*old));
 	} else if (kind == core::ObjectKind::Lock) {

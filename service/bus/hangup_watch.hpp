@@ -5,7 +5,7 @@
 
 #include <sdbus-c++/Types.h>
 
-#include <ipchub/result.hpp>
+#include "common/result.hpp"
 
 #include "event_loop.hpp"
 

@@ -5,7 +5,7 @@
 
 #include <sdbus-c++/IConnection.h>
 
-#include "object_path.hpp"
+#include "common/object_path.hpp"
 
 namespace ipchub::bus {
 
@@ -42,7 +42,7 @@ void IdleExit::check()
 		// Give the name up first, so that a call racing with the exit activates a
 		// new ipchubd instead of reaching this one.
 		try {
-			connection_.releaseName(kBusName);
+			connection_.releaseName(common::kBusName);
 		} catch (const std::exception &) {
 		}
 		loop_.exit(0);

@@ -16,7 +16,7 @@
 #include <unistd.h>
 #include <utility>
 
-#include <ipchub/result.hpp>
+#include "common/result.hpp"
 
 namespace ipchub::bus {
 

@@ -1,9 +1,10 @@
 #include "manager_adaptor.hpp"
 
+#include "common/object_path.hpp"
+#include "core/limit_table.hpp"
 #include "core/scope.hpp"
 #include "descriptor_reserve.hpp"
 #include "errors.hpp"
-#include "object_path.hpp"
 
 namespace ipchub::bus {
 
@@ -26,7 +27,8 @@ Error notShared(const Peer &peer, const std::string &what)
 } // namespace
 
 ManagerAdaptor::ManagerAdaptor(sdbus::IConnection &connection, Context context)
-	: AdaptorInterfaces(connection, kManagerPath), connection_(connection), context_(context)
+	: AdaptorInterfaces(connection, common::kManagerPath), connection_(connection),
+	  context_(context)
 {
 	context_.manager = &getObject();
 	auto &hub = context_.hub;
@@ -237,8 +239,8 @@ bool ManagerAdaptor::inScope(const std::string &path, const std::string &scope)
 {
 	// The objects of an app's scope are below its node of a kind, never at it: a host
 	// object whose key is the app id has the node's path.
-	for (const char *kind : {"semaphore", "shm", "lock"})
-		if (path.starts_with(scopePath(kind, scope) + "/"))
+	for (const auto &kind : common::kKinds)
+		if (path.starts_with(common::scopePath(kind.kind, scope) + "/"))
 			return true;
 	return false;
 }
@@ -266,37 +268,11 @@ std::string ManagerAdaptor::Version()
 std::map<std::string, sdbus::Variant> ManagerAdaptor::Limits()
 {
 	const auto &limits = context_.hub.limits();
-	return {
-		{"key_length", sdbus::Variant(limits.keyLength)},
-		{"objects_per_connection", sdbus::Variant(limits.objectsPerConnection)},
-		{"waits_per_connection", sdbus::Variant(limits.waitsPerConnection)},
-		{"waiters_per_object", sdbus::Variant(limits.waitersPerObject)},
-		{"segment_size", sdbus::Variant(limits.segmentSize)},
-		{"bytes_per_connection", sdbus::Variant(limits.bytesPerConnection)},
-		{"interested_peers_per_object", sdbus::Variant(limits.interestedPeersPerObject)},
-		{"interests_per_connection", sdbus::Variant(limits.interestsPerConnection)},
-		{"unread_signals_per_connection",
-		 sdbus::Variant(limits.unreadSignalsPerConnection)},
-		{"grants_per_connection", sdbus::Variant(limits.grantsPerConnection)},
-		{"grants_total", sdbus::Variant(limits.grantsTotal)},
-		{"handles_per_connection", sdbus::Variant(limits.handlesPerConnection)},
-		{"handles_total", sdbus::Variant(limits.handlesTotal)},
-		{"descriptor_reserve", sdbus::Variant(limits.descriptorReserve)},
-		{"objects_per_uid", sdbus::Variant(limits.objectsPerUid)},
-		{"objects_per_app", sdbus::Variant(limits.objectsPerApp)},
-		{"waits_per_uid", sdbus::Variant(limits.waitsPerUid)},
-		{"waits_per_app", sdbus::Variant(limits.waitsPerApp)},
-		{"grants_per_uid", sdbus::Variant(limits.grantsPerUid)},
-		{"grants_per_app", sdbus::Variant(limits.grantsPerApp)},
-		{"bytes_per_uid", sdbus::Variant(limits.bytesPerUid)},
-		{"bytes_per_app", sdbus::Variant(limits.bytesPerApp)},
-		{"persistent_objects_per_uid", sdbus::Variant(limits.persistentObjectsPerUid)},
-		{"persistent_objects_per_app", sdbus::Variant(limits.persistentObjectsPerApp)},
-		{"persistent_bytes_per_uid", sdbus::Variant(limits.persistentBytesPerUid)},
-		{"persistent_bytes_per_app", sdbus::Variant(limits.persistentBytesPerApp)},
-		{"state_bytes", sdbus::Variant(limits.stateBytes)},
-		{"fd_store_max", sdbus::Variant(limits.fdStoreMax)},
-	};
+	std::map<std::string, sdbus::Variant> values;
+	for (const auto &limit : core::limitTable())
+		values.emplace(limit.name, limit.bytes ? sdbus::Variant(limits.*limit.bytes)
+						       : sdbus::Variant(limits.*limit.count));
+	return values;
 }
 
 } // namespace ipchub::bus

@@ -61,9 +61,9 @@ private:
 
 	sdbus::IConnection &connection_;
 	Context context_;
-	Published<core::Semaphore, SemaphoreAdaptor> semaphores_{"semaphore"};
-	Published<core::SharedMemory, SharedMemoryAdaptor> segments_{"shm"};
-	Published<core::Lock, LockAdaptor> locks_{"lock"};
+	Published<core::Semaphore, SemaphoreAdaptor> semaphores_{ObjectKind::Semaphore};
+	Published<core::SharedMemory, SharedMemoryAdaptor> segments_{ObjectKind::SharedMemory};
+	Published<core::Lock, LockAdaptor> locks_{ObjectKind::Lock};
 };
 
 } // namespace ipchub::bus

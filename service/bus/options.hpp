@@ -9,7 +9,7 @@
 
 #include <sdbus-c++/Types.h>
 
-#include <ipchub/result.hpp>
+#include "common/result.hpp"
 
 namespace ipchub::bus {
 

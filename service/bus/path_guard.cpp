@@ -5,19 +5,19 @@
 #include <stdexcept>
 #include <string_view>
 
-#include "core/flatpak_info.hpp"
+#include "common/flatpak_info.hpp"
+#include "common/object_path.hpp"
 #include "core/scope.hpp"
 #include "errors.hpp"
-#include "object_path.hpp"
 
 namespace ipchub::bus {
 
 namespace {
 
-constexpr const char *kKinds[] = {"semaphore", "shm", "lock"};
 // Where the kinds' nodes are: below the Manager's path.
 constexpr std::string_view kKindsRoot = "/io/github/ipchub1/";
-static_assert(kKindsRoot.substr(0, kKindsRoot.size() - 1) == std::string_view(kManagerPath));
+static_assert(kKindsRoot.substr(0, kKindsRoot.size() - 1) ==
+	      std::string_view(common::kManagerPath));
 
 // The label path names right below node, unescaped; nothing if path is not
 // node/<label>. sd_bus_path_decode takes any label (a bad escape stays as it is), so
@@ -86,12 +86,13 @@ std::optional<std::string> PathGuard::refusal(const std::string &appId, const st
 {
 	if (appId.empty())
 		return std::nullopt;
-	for (const char *kind : kKinds) {
-		const std::string node = scopePath(kind, "");
+	for (const auto &names : common::kKinds) {
+		const ObjectKind kind = names.kind;
+		const std::string node = common::scopePath(kind, "");
 		if (path != node && !path.starts_with(node + "/"))
 			continue;
 		// Its own scope, compared escaped: exactly the paths sd-bus could have there.
-		const std::string own = scopePath(kind, appId);
+		const std::string own = common::scopePath(kind, appId);
 		if (path == own || path.starts_with(own + "/"))
 			return std::nullopt;
 		// An object it may use, at exactly the path the object has: a host object
@@ -100,12 +101,14 @@ std::optional<std::string> PathGuard::refusal(const std::string &appId, const st
 			const core::ObjectKey host{"", *first};
 			// A host key that is an app id has that app's scope node for its path,
 			// and Introspect of it would list the app's keys: never introspected.
-			if (path == objectPath(kind, host) && !(introspect && core::isValidAppId(*first)) &&
+			if (path == common::objectPath(kind, "", *first) &&
+			    !(introspect && common::isValidAppId(*first)) &&
 			    mayUse(appId, kind, host))
 				return std::nullopt;
-			if (const auto second = labelBelow(scopePath(kind, *first), path)) {
+			if (const auto second = labelBelow(common::scopePath(kind, *first), path)) {
 				const core::ObjectKey id{*first, *second};
-				if (path == objectPath(kind, id) && mayUse(appId, kind, id))
+				if (path == common::objectPath(kind, *first, *second) &&
+				    mayUse(appId, kind, id))
 					return std::nullopt;
 			}
 		}
@@ -115,17 +118,16 @@ std::optional<std::string> PathGuard::refusal(const std::string &appId, const st
 	return std::nullopt;
 }
 
-bool PathGuard::mayUse(const std::string &appId, const std::string &kind,
-		       const core::ObjectKey &id) const
+bool PathGuard::mayUse(const std::string &appId, ObjectKind kind, const core::ObjectKey &id) const
 {
 	const auto visible = [&](const auto &table) {
 		const auto object = table.find(id);
 		return object && core::mayAccess(appId, object->info().id.scope,
 						 object->info().allowedApps);
 	};
-	if (kind == "semaphore")
+	if (kind == ObjectKind::Semaphore)
 		return visible(hub_.semaphores);
-	if (kind == "shm")
+	if (kind == ObjectKind::SharedMemory)
 		return visible(hub_.segments);
 	return visible(hub_.locks);
 }

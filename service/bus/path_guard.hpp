@@ -41,7 +41,7 @@ private:
 	// nothing if it may.
 	std::optional<std::string> refusal(const std::string &appId, const std::string &path,
 					   bool introspect) const;
-	bool mayUse(const std::string &appId, const std::string &kind, const core::ObjectKey &id) const;
+	bool mayUse(const std::string &appId, ObjectKind kind, const core::ObjectKey &id) const;
 
 	Peers &peers_;
 	const core::Hub &hub_;

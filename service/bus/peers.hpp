@@ -6,8 +6,8 @@
 #include <sys/types.h>
 #include <unordered_map>
 
-#include <ipchub/result.hpp>
-#include <ipchub/unique_fd.hpp>
+#include "common/result.hpp"
+#include "common/unique_fd.hpp"
 
 namespace sdbus {
 class IConnection;

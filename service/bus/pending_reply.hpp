@@ -5,7 +5,7 @@
 
 #include <sdbus-c++/sdbus-c++.h>
 
-#include <ipchub/result.hpp>
+#include "common/result.hpp"
 
 #include "core/wait_queue.hpp"
 #include "errors.hpp"

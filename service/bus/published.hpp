@@ -6,8 +6,8 @@
 
 #include <sdbus-c++/sdbus-c++.h>
 
+#include "common/object_path.hpp"
 #include "context.hpp"
-#include "object_path.hpp"
 
 namespace ipchub::bus {
 
@@ -17,12 +17,12 @@ template <typename Object, typename Adaptor>
 class Published
 {
 public:
-	explicit Published(const char *kind) : kind_(kind) {}
+	explicit Published(ObjectKind kind) : kind_(kind) {}
 
 	sdbus::ObjectPath publish(sdbus::IConnection &connection, const Context &context,
 				  const std::shared_ptr<Object> &object)
 	{
-		std::string path = objectPath(kind_, object->id());
+		std::string path = pathOf(object->id());
 		if (!entries_.contains(path))
 			entries_.emplace(path, Entry{object, std::make_shared<Adaptor>(
 								     connection, path, object, context)});
@@ -31,7 +31,7 @@ public:
 
 	void retire(EventLoop &loop, const Object &object)
 	{
-		auto it = entries_.find(objectPath(kind_, object.id()));
+		auto it = entries_.find(pathOf(object.id()));
 		if (it == entries_.end())
 			return;
 		loop.retire(std::move(it->second.adaptor));
@@ -53,7 +53,12 @@ private:
 		std::shared_ptr<Adaptor> adaptor;
 	};
 
-	const char *kind_;
+	std::string pathOf(const core::ObjectKey &id) const
+	{
+		return common::objectPath(kind_, id.scope, id.key);
+	}
+
+	ObjectKind kind_;
 	std::map<std::string, Entry> entries_;
 };
 

@@ -7,7 +7,7 @@
 
 namespace ipchub::bus {
 
-sdbus::UnixFd toUnixFd(core::UniqueFd fd)
+sdbus::UnixFd toUnixFd(UniqueFd fd)
 {
 	// sd-bus dups the descriptor into the reply; this one is closed with the UnixFd,
 	// so the service keeps only the segment's own descriptors.

@@ -15,7 +15,7 @@
 namespace ipchub::bus {
 
 // A core descriptor handed to sdbus-c++ for a reply, without one more dup.
-sdbus::UnixFd toUnixFd(core::UniqueFd fd);
+sdbus::UnixFd toUnixFd(UniqueFd fd);
 
 // io.github.ipchub1.SharedMemory on one segment's object path.
 class SharedMemoryAdaptor final

@@ -6,7 +6,7 @@
 
 #include <sdbus-c++/sdbus-c++.h>
 
-#include <ipchub/result.hpp>
+#include "common/result.hpp"
 
 #include "errors.hpp"
 #include "event_loop.hpp"

@@ -3,7 +3,7 @@
 #include <functional>
 #include <string>
 
-#include <ipchub/result.hpp>
+#include "common/result.hpp"
 
 namespace ipchub::core {
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "common/object_kind.hpp"
 #include "grant_quota.hpp"
 #include "limits.hpp"
 #include "lock.hpp"
@@ -17,8 +18,10 @@ class Hub
 {
 public:
 	explicit Hub(const Limits &limits)
-		: quota(limits), grants(limits), semaphores(quota, "semaphore"),
-		  segments(quota, "shared memory"), locks(quota, "lock"),
+		: quota(limits), grants(limits),
+		  semaphores(quota, std::string(common::namesOf(ObjectKind::Semaphore).noun)),
+		  segments(quota, std::string(common::namesOf(ObjectKind::SharedMemory).noun)),
+		  locks(quota, std::string(common::namesOf(ObjectKind::Lock).noun)),
 		  storeBudget(limits.fdStoreMax)
 	{
 	}

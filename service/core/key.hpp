@@ -5,7 +5,7 @@
 #include <string_view>
 #include <vector>
 
-#include <ipchub/result.hpp>
+#include "common/result.hpp"
 
 namespace ipchub::core {
 

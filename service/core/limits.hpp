@@ -5,7 +5,8 @@
 namespace ipchub::core {
 
 // The limits in force, shown in the Manager's Limits property. The defaults are far
-// above what a normal desktop app uses; ipchubd's command line can change them.
+// above what a normal desktop app uses; ipchubd's command line can change them. Each
+// field has its row in limit_table.cpp, which makes the option and the property.
 struct Limits {
 	uint32_t keyLength = 255;
 	uint32_t objectsPerConnection = 4096;

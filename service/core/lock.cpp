@@ -17,22 +17,6 @@ uint64_t realtimeUsec()
 
 } // namespace
 
-Result<LockMode> parseLockMode(std::string_view mode)
-{
-	if (mode == "exclusive")
-		return LockMode::Exclusive;
-	if (mode == "shared")
-		return LockMode::Shared;
-	return fail(ErrorCode::InvalidArgument,
-		    "mode \"" + std::string(mode) + "\" is not a lock mode; it must be " +
-			    "\"exclusive\" or \"shared\"");
-}
-
-std::string_view lockModeName(LockMode mode)
-{
-	return mode == LockMode::Exclusive ? "exclusive" : "shared";
-}
-
 Lock::Lock(ObjectInfo info, Quota &quota, GrantQuota *grants)
 	: info_(std::move(info)), queue_(quota), grantQuota_(grants), quota_(quota)
 {

@@ -10,19 +10,20 @@
 #include <vector>
 
 #include "client.hpp"
+#include "common/lock_mode.hpp"
+#include "common/unique_fd.hpp"
 #include "grant_quota.hpp"
 #include "key.hpp"
 #include "quota.hpp"
-#include "unique_fd.hpp"
 #include "wait_queue.hpp"
 
 namespace ipchub::core {
 
-enum class LockMode { Shared, Exclusive };
-
-// "exclusive" or "shared"; anything else is InvalidArgument naming the mode.
-Result<LockMode> parseLockMode(std::string_view mode);
-std::string_view lockModeName(LockMode mode);
+// The library's LockMode and the modes' bus names (common/lock_mode.hpp), by the names
+// core has always used.
+using common::lockModeName;
+using common::parseLockMode;
+using ipchub::LockMode;
 
 // Who asks for a grant. The bus layer knows the pid and app id; the lock only shows
 // them in its holders.

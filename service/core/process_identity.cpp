@@ -8,7 +8,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "flatpak_info.hpp"
+#include "common/flatpak_info.hpp"
 
 namespace ipchub::core {
 
@@ -102,7 +102,7 @@ Result<ProcessIdentity> identifyProcess(int pidfd)
 	const auto pid = pidOfPidfd(pidfd);
 	if (!pid)
 		return detail::Unexpected<Error>(pid.error());
-	auto appId = appIdOfProcess(*pid);
+	auto appId = common::appIdOfProcess(*pid);
 	// Checked after the read: the process was alive all along, so /proc/PID was its.
 	if (hasExited(pidfd))
 		return exited(*pid);

@@ -3,9 +3,9 @@
 #include <string>
 #include <sys/types.h>
 
-#include <ipchub/result.hpp>
+#include "common/result.hpp"
 
-#include "unique_fd.hpp"
+#include "common/unique_fd.hpp"
 
 namespace ipchub::core {
 

@@ -8,8 +8,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "unique_fd.hpp"
-#include <ipchub/result.hpp>
+#include "common/result.hpp"
+#include "common/unique_fd.hpp"
 
 namespace ipchub::core {
 

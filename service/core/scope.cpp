@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "flatpak_info.hpp"
+#include "common/flatpak_info.hpp"
 
 namespace ipchub::core {
 
@@ -11,7 +11,7 @@ namespace {
 // A scope is the host's ("") or an app id: nothing else can ever be a caller's.
 Result<void> checkScope(const std::string &scope)
 {
-	if (scope.empty() || isValidAppId(scope))
+	if (scope.empty() || common::isValidAppId(scope))
 		return {};
 	return fail(ErrorCode::InvalidArgument,
 		    "option scope (" + std::to_string(scope.size()) +
@@ -51,7 +51,7 @@ Result<void> checkAllowedApps(const std::vector<std::string> &apps)
 			    "option allowed_apps lists " + std::to_string(apps.size()) +
 				    " apps; at most " + std::to_string(kMaxAllowedApps));
 	for (size_t i = 0; i < apps.size(); ++i)
-		if (!isValidAppId(apps[i]))
+		if (!common::isValidAppId(apps[i]))
 			return fail(ErrorCode::InvalidArgument, "option allowed_apps: entry " +
 									std::to_string(i) +
 									" is not an app id");

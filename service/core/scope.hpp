@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include <ipchub/result.hpp>
+#include "common/result.hpp"
 
 #include "key.hpp"
 

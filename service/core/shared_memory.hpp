@@ -6,10 +6,10 @@
 #include <set>
 
 #include "client.hpp"
+#include "common/unique_fd.hpp"
 #include "key.hpp"
 #include "quota.hpp"
 #include "segment_lock.hpp"
-#include "unique_fd.hpp"
 
 namespace ipchub::core {
 

@@ -20,7 +20,7 @@ std::optional<Snapshot> captureOne(const Hub &hub, ObjectKind kind, const Object
 		if (auto lock = hub.locks.find(id); lock && hub.locks.persistent(id))
 			snapshot.locks.push_back(captureLock(hub, *lock, fdNames));
 		break;
-	case ObjectKind::Segment:
+	case ObjectKind::SharedMemory:
 		if (auto segment = hub.segments.find(id);
 		    segment && hub.segments.persistent(id) && segment->memfd())
 			if (auto record = captureSegment(hub, *segment, fdNames);
@@ -88,7 +88,7 @@ Result<void> StateRecords::writeAll()
 		if (auto written = write(ObjectKind::Lock, lock->id()); !written)
 			return written;
 	for (const auto &segment : hub_.segments.objects())
-		if (auto written = write(ObjectKind::Segment, segment->id()); !written)
+		if (auto written = write(ObjectKind::SharedMemory, segment->id()); !written)
 			return written;
 	return {};
 }
@@ -125,7 +125,7 @@ Result<Snapshot> readStateRecords(std::span<const std::byte> bytes,
 				? std::pair{ObjectKind::Semaphore, decoded->semaphores[0].info.id}
 			: !decoded->locks.empty()
 				? std::pair{ObjectKind::Lock, decoded->locks[0].info.id}
-				: std::pair{ObjectKind::Segment, decoded->segments[0].info.id};
+				: std::pair{ObjectKind::SharedMemory, decoded->segments[0].info.id};
 		auto &slot = newest[key];
 		if (version.sequence > slot.first)
 			slot = {version.sequence, std::move(*decoded)};

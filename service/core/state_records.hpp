@@ -6,16 +6,13 @@
 #include <utility>
 #include <vector>
 
+#include "common/object_kind.hpp"
 #include "hub_snapshot.hpp"
 #include "record_file.hpp"
 
 namespace ipchub::core {
 
-enum class ObjectKind {
-	Semaphore,
-	Lock,
-	Segment
-};
+using ipchub::ObjectKind;
 
 // The persistent objects of a hub kept in a RecordFile, one record per object, so a
 // change of one object rewrites that object's record alone. A record is the snapshot

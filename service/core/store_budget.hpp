@@ -4,7 +4,7 @@
 #include <string>
 #include <string_view>
 
-#include <ipchub/result.hpp>
+#include "common/result.hpp"
 
 namespace ipchub::core {
 

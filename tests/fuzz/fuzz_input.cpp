@@ -16,8 +16,8 @@
 #include <sdbus-c++/Error.h>
 #include <systemd/sd-bus.h>
 
-#include "bus/object_path.hpp"
 #include "bus/options.hpp"
+#include "common/object_path.hpp"
 #include "core/key.hpp"
 
 namespace {
@@ -82,12 +82,13 @@ void checkKeys(std::string_view scope, std::string_view key)
 	if (!valid || (!scope.empty() && !core::checkKey(scope, 255)))
 		return;
 
-	for (const char *kind : {"semaphore", "shm", "lock"}) {
+	for (const auto &kind : common::kKinds) {
 		const core::ObjectKey id{std::string(scope), std::string(key)};
-		const std::string path = bus::objectPath(kind, id);
+		const std::string path = common::objectPath(kind.kind, id.scope, id.key);
 		if (!sd_bus_object_path_is_valid(path.c_str()))
 			failed("objectPath made an invalid object path");
-		const std::string prefix = std::string(bus::kManagerPath) + "/" + kind;
+		const std::string prefix =
+			std::string(common::kManagerPath) + "/" + std::string(kind.pathName);
 		// Round trip: the path gives back the scope and key, so no two differ.
 		char *decodedScope = nullptr;
 		char *decodedKey = nullptr;

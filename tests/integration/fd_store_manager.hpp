@@ -12,7 +12,7 @@
 #include <thread>
 #include <vector>
 
-#include <ipchub/unique_fd.hpp>
+#include "common/unique_fd.hpp"
 
 #include "bus_fixture.hpp"
 

@@ -9,7 +9,7 @@
 #include <cstring>
 #include <linux/falloc.h>
 
-#include <ipchub/unique_fd.hpp>
+#include "common/unique_fd.hpp"
 #include <sys/mman.h>
 #include <sys/stat.h>
 

@@ -9,10 +9,10 @@
 
 #include <gtest/gtest.h>
 
-#include "core/flatpak_info.hpp"
-#include "core/unique_fd.hpp"
+#include "common/flatpak_info.hpp"
+#include "common/unique_fd.hpp"
 
-namespace ipchub::core {
+namespace ipchub::common {
 namespace {
 
 TEST(AppId, AcceptsFlatpakNames)
@@ -153,4 +153,4 @@ TEST(FlatpakInfo, GoneProcessIsRefused)
 }
 
 } // namespace
-} // namespace ipchub::core
+} // namespace ipchub::common

@@ -8,6 +8,7 @@
 #include <sys/types.h>
 #include <vector>
 
+#include <ipchub/lock_mode.hpp>
 #include <ipchub/result.hpp>
 #include <ipchub/semaphore.hpp>
 
@@ -17,13 +18,6 @@ namespace detail {
 struct Session;
 class LockProxy;
 } // namespace detail
-
-enum class LockMode {
-	// Many holders at once (readers).
-	Shared,
-	// One holder alone (a writer).
-	Exclusive,
-};
 
 // Who holds a lock now, as its Mode property says.
 enum class LockState { Unlocked, Shared, Exclusive };

@@ -5,19 +5,9 @@
 #include <string_view>
 #include <vector>
 
+#include <ipchub/object_kind.hpp>
+
 namespace ipchub {
-
-// The three kinds of object ipchubd keeps.
-enum class ObjectKind {
-	Semaphore,
-	SharedMemory,
-	Lock
-};
-
-// "semaphore", "shm" or "lock": the kind's segment in object paths.
-std::string_view objectKindName(ObjectKind kind);
-// The kind named "semaphore" (or "sem"), "shm" or "lock"; nullopt for anything else.
-std::optional<ObjectKind> objectKindFromName(std::string_view name);
 
 // One property of an object as text: numbers in decimal, booleans "true"/"false",
 // strings verbatim, arrays of structs as "(field,field)" items joined by commas (""

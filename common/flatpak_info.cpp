@@ -1,4 +1,4 @@
-#include "flatpak_info.hpp"
+#include "common/flatpak_info.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -6,9 +6,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "unique_fd.hpp"
+#include "common/unique_fd.hpp"
 
-namespace ipchub::core {
+namespace ipchub::common {
 
 namespace {
 
@@ -155,4 +155,4 @@ Result<std::string> appIdOfProcess(int pid)
 	return appIdInRoot(rootFd.get());
 }
 
-} // namespace ipchub::core
+} // namespace ipchub::common

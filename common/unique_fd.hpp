@@ -6,7 +6,9 @@
 namespace ipchub {
 
 // The single owner of a file descriptor: closed when the owner goes, moved never
-// copied, so no descriptor is leaked or closed twice.
+// copied, so no descriptor is leaked or closed twice. No public header of the library
+// uses it; it stays in namespace ipchub, where the library, the service and ipchubctl
+// have always named it.
 class UniqueFd
 {
 public:

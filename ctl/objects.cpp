@@ -7,7 +7,7 @@
 #include <sys/signalfd.h>
 #include <tuple>
 
-#include <ipchub/unique_fd.hpp>
+#include "common/unique_fd.hpp"
 
 #include "values.hpp"
 #include "verb.hpp"

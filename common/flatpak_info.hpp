@@ -3,12 +3,13 @@
 #include <string>
 #include <string_view>
 
-#include <ipchub/result.hpp>
+#include "common/result.hpp"
 
-namespace ipchub::core {
+namespace ipchub::common {
 
 // A Flatpak app's identity, as xdg-desktop-portal reads it: the sandbox's root holds
-// /.flatpak-info, a key file whose [Application] group names the app (name=).
+// /.flatpak-info, a key file whose [Application] group names the app (name=). ipchubd
+// reads it in each caller's root, the library in its own process's, the same way.
 
 // Whether id is an app id as Flatpak accepts it: 1..255 bytes of ASCII letters, digits,
 // '_', '-' and '.', at least two dot-separated elements, none empty or starting with a
@@ -32,4 +33,4 @@ Result<std::string> appIdInRoot(int rootFd);
 // descriptors, which passes.
 Result<std::string> appIdOfProcess(int pid);
 
-} // namespace ipchub::core
+} // namespace ipchub::common

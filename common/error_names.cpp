@@ -1,4 +1,4 @@
-#include "ipchub/result.hpp"
+#include "common/result.hpp"
 
 #include <array>
 

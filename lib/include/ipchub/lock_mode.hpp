@@ -1,0 +1,12 @@
+#pragma once
+
+namespace ipchub {
+
+enum class LockMode {
+	// Many holders at once (readers).
+	Shared,
+	// One holder alone (a writer).
+	Exclusive,
+};
+
+} // namespace ipchub
