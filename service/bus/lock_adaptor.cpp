@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "announce.hpp"
+#include "core/access.hpp"
 #include "descriptor_reserve.hpp"
 #include "errors.hpp"
 #include "pending_reply.hpp"
@@ -76,7 +77,8 @@ void LockAdaptor::checkReader() const
 const Peer &LockAdaptor::caller()
 {
 	const Peer &peer = currentCaller(getObject(), context_);
-	checkAccess(peer, lock_->info(), "lock \"" + lock_->id().key + "\"");
+	unwrap(core::access::checkUse(peer.appId, lock_->info(),
+				      "lock \"" + lock_->id().key + "\""));
 	return peer;
 }
 

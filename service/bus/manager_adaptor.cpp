@@ -1,5 +1,6 @@
 #include "manager_adaptor.hpp"
 
+#include "core/access.hpp"
 #include "core/scope.hpp"
 #include "descriptor_reserve.hpp"
 #include "errors.hpp"
@@ -14,14 +15,6 @@ constexpr OptionSpec kOpenExisting{"open_existing", "b"};
 constexpr OptionSpec kPersistent{"persistent", "b"};
 constexpr OptionSpec kAllowedApps{"allowed_apps", "as"};
 constexpr OptionSpec kScope{"scope", "s"};
-
-// What a sandboxed caller is told about an object of another scope that it may not use,
-// whether or not there is one.
-Error notShared(const Peer &peer, const std::string &what)
-{
-	return {ErrorCode::PermissionDenied,
-		"app " + peer.appId + " may not use " + what + ": not shared with it"};
-}
 
 } // namespace
 
@@ -78,7 +71,8 @@ core::ObjectInfo ManagerAdaptor::infoForCreate(const Peer &peer, const std::stri
 	unwrap(core::checkKey(key, context_.hub.limits().keyLength));
 	auto allowedApps = parsed.get<std::vector<std::string>>("allowed_apps", {});
 	unwrap(core::checkAllowedApps(allowedApps));
-	return {{unwrap(core::scopeForCreate(peer.appId, parsed.get<std::string>("scope"))), key},
+	return {{unwrap(core::access::scopeForCreate(peer.appId, parsed.get<std::string>("scope"))),
+		 key},
 		std::move(allowedApps)};
 }
 
@@ -90,14 +84,11 @@ std::shared_ptr<Object> ManagerAdaptor::open(core::ObjectTable<Object> &table,
 	const auto parsed = unwrap(Options::parse(options, {kScope}));
 	unwrap(core::checkKey(key, context_.hub.limits().keyLength));
 	const core::ObjectKey id{
-		unwrap(core::scopeForOpen(peer.appId, parsed.get<std::string>("scope"))), key};
+		unwrap(core::access::scopeForOpen(peer.appId, parsed.get<std::string>("scope"))),
+		key};
 	auto existing = table.find(id);
-	// A sandboxed caller learns nothing of another scope, not even what is missing:
-	// an object it may not use and no object at all get the same error and message.
-	if (!core::mayManage(peer.appId, id.scope) &&
-	    (!existing ||
-	     !core::mayAccess(peer.appId, existing->info().id.scope, existing->info().allowedApps)))
-		throw toDbusError(notShared(peer, table.describe(id)));
+	unwrap(core::access::checkOpen(peer.appId, id.scope, existing ? &existing->info() : nullptr,
+				       table.describe(id)));
 	return unwrap(table.open(peer.name, id));
 }
 
@@ -116,7 +107,8 @@ sdbus::ObjectPath ManagerAdaptor::CreateSemaphore(const std::string &key, const 
 	auto &table = context_.hub.semaphores;
 	const bool openExisting = parsed.get<bool>("open_existing", false);
 	if (auto existing = table.find(info.id); existing && openExisting)
-		checkAccess(peer, existing->info(), table.describe(info.id));
+		unwrap(core::access::checkUse(peer.appId, existing->info(),
+					      table.describe(info.id)));
 
 	auto semaphore = unwrap(table.create(
 		peer.name, info.id, openExisting, parsed.get<bool>("persistent", false),
@@ -154,8 +146,10 @@ ManagerAdaptor::CreateSharedMemory(const std::string &key, const uint64_t &size,
 	if (auto existing = table.find(info.id); existing && openExisting) {
 		// Checked before the reference is taken: a failed call leaves nothing behind.
 		// The caller gets a read-write descriptor.
-		checkAccess(peer, existing->info(), table.describe(info.id));
-		checkWrite(peer, existing->info(), table.describe(info.id));
+		unwrap(core::access::checkUse(peer.appId, existing->info(),
+					      table.describe(info.id)));
+		unwrap(core::access::checkWrite(peer.appId, existing->info(),
+						table.describe(info.id)));
 		if (existing->size() != size)
 			throw toDbusError({ErrorCode::InvalidArgument,
 					   "size is " + std::to_string(size) + " bytes; the existing " +
@@ -203,7 +197,8 @@ sdbus::ObjectPath ManagerAdaptor::CreateLock(const std::string &key, const Optio
 	auto &table = context_.hub.locks;
 	const bool openExisting = parsed.get<bool>("open_existing", false);
 	if (auto existing = table.find(info.id); existing && openExisting)
-		checkAccess(peer, existing->info(), table.describe(info.id));
+		unwrap(core::access::checkUse(peer.appId, existing->info(),
+					      table.describe(info.id)));
 
 	auto lock = unwrap(table.create(peer.name, info.id, openExisting,
 					parsed.get<bool>("persistent", false),
@@ -221,18 +216,6 @@ sdbus::ObjectPath ManagerAdaptor::OpenLock(const std::string &key, const OptionM
 		locks_.publish(connection_, context_, open(context_.hub.locks, key, options)));
 }
 
-template <typename Object, typename Adaptor>
-bool ManagerAdaptor::remove(core::ObjectTable<Object> &table, Published<Object, Adaptor> &published,
-			    const Peer &peer, const std::string &path)
-{
-	auto object = published.find(path);
-	if (!object)
-		return false;
-	checkManage(peer, object->info(), table.describe(object->id()), "remove");
-	unwrap(table.remove(object->id()));
-	return true;
-}
-
 bool ManagerAdaptor::inScope(const std::string &path, const std::string &scope)
 {
 	// The objects of an app's scope are below its node of a kind, never at it: a host
@@ -246,16 +229,21 @@ bool ManagerAdaptor::inScope(const std::string &path, const std::string &scope)
 void ManagerAdaptor::Remove(const sdbus::ObjectPath &path)
 {
 	const Peer &peer = caller();
-	// A sandboxed caller removes only in its own scope, and outside it learns nothing
-	// of what is there: the same refusal whether an object is at path or not.
-	if (!peer.appId.empty() && !inScope(path, peer.appId))
-		throw toDbusError({ErrorCode::PermissionDenied,
-				   "app " + peer.appId + " may not remove " + path +
-					   ": only the objects of its own scope"});
 	auto &hub = context_.hub;
-	if (!remove(hub.semaphores, semaphores_, peer, path) &&
-	    !remove(hub.segments, segments_, peer, path) && !remove(hub.locks, locks_, peer, path))
-		throw toDbusError({ErrorCode::NotFound, "no ipchub object at path " + path});
+	const auto semaphore = semaphores_.find(path);
+	const auto segment = semaphore ? nullptr : segments_.find(path);
+	const auto lock = semaphore || segment ? nullptr : locks_.find(path);
+	const core::ObjectInfo *existing = semaphore ? &semaphore->info()
+					   : segment ? &segment->info()
+					   : lock    ? &lock->info()
+						     : nullptr;
+	unwrap(core::access::checkRemove(peer.appId, path, inScope(path, peer.appId), existing));
+	if (semaphore)
+		unwrap(hub.semaphores.remove(semaphore->id()));
+	else if (segment)
+		unwrap(hub.segments.remove(segment->id()));
+	else
+		unwrap(hub.locks.remove(lock->id()));
 }
 
 std::string ManagerAdaptor::Version()

@@ -53,9 +53,6 @@ private:
 	template <typename Object>
 	std::shared_ptr<Object> open(core::ObjectTable<Object> &table, const std::string &key,
 				     const OptionMap &options);
-	template <typename Object, typename Adaptor>
-	bool remove(core::ObjectTable<Object> &table, Published<Object, Adaptor> &published,
-		    const Peer &peer, const std::string &path);
 	// Whether path is below the node of scope of some kind (object_path.hpp).
 	static bool inScope(const std::string &path, const std::string &scope);
 

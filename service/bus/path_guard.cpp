@@ -5,8 +5,8 @@
 #include <stdexcept>
 #include <string_view>
 
+#include "core/access.hpp"
 #include "core/flatpak_info.hpp"
-#include "core/scope.hpp"
 #include "errors.hpp"
 #include "object_path.hpp"
 
@@ -84,13 +84,14 @@ int PathGuard::onMessage(sd_bus_message *message, void *userdata, sd_bus_error *
 std::optional<std::string> PathGuard::refusal(const std::string &appId, const std::string &path,
 					      bool introspect) const
 {
-	if (appId.empty())
+	if (core::access::seesEveryScope(appId))
 		return std::nullopt;
 	for (const char *kind : kKinds) {
 		const std::string node = scopePath(kind, "");
 		if (path != node && !path.starts_with(node + "/"))
 			continue;
-		// Its own scope, compared escaped: exactly the paths sd-bus could have there.
+		// Its own scope (core::access::mayManage), compared escaped: exactly the
+		// paths sd-bus could have there.
 		const std::string own = scopePath(kind, appId);
 		if (path == own || path.starts_with(own + "/"))
 			return std::nullopt;
@@ -120,8 +121,7 @@ bool PathGuard::mayUse(const std::string &appId, const std::string &kind,
 {
 	const auto visible = [&](const auto &table) {
 		const auto object = table.find(id);
-		return object && core::mayAccess(appId, object->info().id.scope,
-						 object->info().allowedApps);
+		return object && core::access::mayUse(appId, object->info());
 	};
 	if (kind == "semaphore")
 		return visible(hub_.semaphores);

@@ -1,6 +1,7 @@
 #include "semaphore_adaptor.hpp"
 
 #include "announce.hpp"
+#include "core/access.hpp"
 #include "errors.hpp"
 #include "pending_reply.hpp"
 
@@ -53,7 +54,8 @@ SemaphoreAdaptor::~SemaphoreAdaptor()
 const Peer &SemaphoreAdaptor::caller()
 {
 	const Peer &peer = currentCaller(getObject(), context_);
-	checkAccess(peer, semaphore_->info(), "semaphore \"" + semaphore_->id().key + "\"");
+	unwrap(core::access::checkUse(peer.appId, semaphore_->info(),
+				      "semaphore \"" + semaphore_->id().key + "\""));
 	return peer;
 }
 

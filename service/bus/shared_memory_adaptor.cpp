@@ -1,6 +1,7 @@
 #include "shared_memory_adaptor.hpp"
 
 #include "announce.hpp"
+#include "core/access.hpp"
 #include "descriptor_reserve.hpp"
 #include "errors.hpp"
 #include "pending_reply.hpp"
@@ -55,7 +56,8 @@ SharedMemoryAdaptor::~SharedMemoryAdaptor()
 const Peer &SharedMemoryAdaptor::caller()
 {
 	const Peer &peer = currentCaller(getObject(), context_);
-	checkAccess(peer, segment_->info(), context_.hub.segments.describe(segment_->id()));
+	unwrap(core::access::checkUse(peer.appId, segment_->info(),
+				      context_.hub.segments.describe(segment_->id())));
 	return peer;
 }
 
@@ -69,7 +71,8 @@ std::tuple<sdbus::UnixFd, uint64_t> SharedMemoryAdaptor::Attach(const bool &writ
 {
 	const Peer &peer = caller();
 	if (writable)
-		checkWrite(peer, segment_->info(), context_.hub.segments.describe(segment_->id()));
+		unwrap(core::access::checkWrite(peer.appId, segment_->info(),
+						context_.hub.segments.describe(segment_->id())));
 	unwrap(checkDescriptorReserve(context_.hub.limits().descriptorReserve,
 				      "a shared-memory descriptor"));
 	auto fd = unwrap(segment_->attach(peer.name, writable));
@@ -78,8 +81,8 @@ std::tuple<sdbus::UnixFd, uint64_t> SharedMemoryAdaptor::Attach(const bool &writ
 
 void SharedMemoryAdaptor::Seal()
 {
-	checkManage(caller(), segment_->info(), context_.hub.segments.describe(segment_->id()),
-		    "seal");
+	unwrap(core::access::checkManage(caller().appId, segment_->info(),
+					 context_.hub.segments.describe(segment_->id()), "seal"));
 	unwrap(segment_->seal());
 }
 
