@@ -1,6 +1,7 @@
 #include "manager_adaptor.hpp"
 
 #include "core/access.hpp"
+#include "core/manager.hpp"
 #include "core/scope.hpp"
 #include "descriptor_reserve.hpp"
 #include "errors.hpp"
@@ -22,21 +23,13 @@ ManagerAdaptor::ManagerAdaptor(sdbus::IConnection &connection, Context context)
 	: AdaptorInterfaces(connection, kManagerPath), connection_(connection), context_(context)
 {
 	context_.manager = &getObject();
-	auto &hub = context_.hub;
-	hub.semaphores.setRemovedHandler(
-		[this](const auto &object) { semaphores_.retire(context_.loop, *object); });
-	hub.segments.setRemovedHandler(
-		[this](const auto &object) { segments_.retire(context_.loop, *object); });
-	hub.locks.setRemovedHandler(
-		[this](const auto &object) { locks_.retire(context_.loop, *object); });
+	context_.hub.observers.add(*this);
 	registerAdaptor();
 }
 
 ManagerAdaptor::~ManagerAdaptor()
 {
-	context_.hub.semaphores.setRemovedHandler(nullptr);
-	context_.hub.segments.setRemovedHandler(nullptr);
-	context_.hub.locks.setRemovedHandler(nullptr);
+	context_.hub.observers.remove(*this);
 	semaphores_.clear();
 	segments_.clear();
 	locks_.clear();
@@ -53,6 +46,30 @@ void ManagerAdaptor::publishAll()
 		locks_.publish(connection_, context_, lock);
 }
 
+void ManagerAdaptor::removed(core::ObjectKind kind, const core::ObjectKey &id)
+{
+	switch (kind) {
+	case core::ObjectKind::Semaphore:
+		return semaphores_.retire(context_.loop, id);
+	case core::ObjectKind::Segment:
+		return segments_.retire(context_.loop, id);
+	case core::ObjectKind::Lock:
+		return locks_.retire(context_.loop, id);
+	}
+}
+
+void ManagerAdaptor::changed(core::ObjectKind kind, const core::ObjectKey &id)
+{
+	switch (kind) {
+	case core::ObjectKind::Semaphore:
+		return semaphores_.changed(id);
+	case core::ObjectKind::Segment:
+		return segments_.changed(id);
+	case core::ObjectKind::Lock:
+		return locks_.changed(id);
+	}
+}
+
 const Peer &ManagerAdaptor::caller()
 {
 	return currentCaller(getObject(), context_);
@@ -65,59 +82,45 @@ sdbus::ObjectPath ManagerAdaptor::joined(sdbus::ObjectPath path)
 	return path;
 }
 
-core::ObjectInfo ManagerAdaptor::infoForCreate(const Peer &peer, const std::string &key,
-					       const Options &parsed)
+core::Caller ManagerAdaptor::coreCaller()
 {
-	unwrap(core::checkKey(key, context_.hub.limits().keyLength));
-	auto allowedApps = parsed.get<std::vector<std::string>>("allowed_apps", {});
-	unwrap(core::checkAllowedApps(allowedApps));
-	return {{unwrap(core::access::scopeForCreate(peer.appId, parsed.get<std::string>("scope"))),
-		 key},
-		std::move(allowedApps)};
+	const Peer &peer = caller();
+	return {peer.name, peer.appId};
+}
+
+core::CreateOptions ManagerAdaptor::createOptions(const Options &parsed)
+{
+	return {
+		.scope = parsed.get<std::string>("scope"),
+		.allowedApps = parsed.get<std::vector<std::string>>("allowed_apps", {}),
+		.openExisting = parsed.get<bool>("open_existing", false),
+		.persistent = parsed.get<bool>("persistent", false),
+	};
 }
 
 template <typename Object>
 std::shared_ptr<Object> ManagerAdaptor::open(core::ObjectTable<Object> &table,
 					     const std::string &key, const OptionMap &options)
 {
-	const Peer &peer = caller();
+	const auto who = coreCaller();
 	const auto parsed = unwrap(Options::parse(options, {kScope}));
-	unwrap(core::checkKey(key, context_.hub.limits().keyLength));
-	const core::ObjectKey id{
-		unwrap(core::access::scopeForOpen(peer.appId, parsed.get<std::string>("scope"))),
-		key};
-	auto existing = table.find(id);
-	unwrap(core::access::checkOpen(peer.appId, id.scope, existing ? &existing->info() : nullptr,
-				       table.describe(id)));
-	return unwrap(table.open(peer.name, id));
+	return unwrap(
+		core::openObject(context_.hub, table, who, key, parsed.get<std::string>("scope")));
 }
 
 sdbus::ObjectPath ManagerAdaptor::CreateSemaphore(const std::string &key, const uint32_t &initial,
 						  const OptionMap &options)
 {
-	const Peer &peer = caller();
+	const auto who = coreCaller();
 	const auto parsed = unwrap(Options::parse(
 		options, {kOpenExisting, {"max", "u"}, kPersistent, {"return_on_exit", "b"},
 			  kAllowedApps, kScope}));
-	const core::ObjectInfo info = infoForCreate(peer, key, parsed);
 	const core::SemaphoreOptions semaphoreOptions{
 		.max = parsed.get<uint32_t>("max", UINT32_MAX),
 		.returnOnExit = parsed.get<bool>("return_on_exit", true),
 	};
-	auto &table = context_.hub.semaphores;
-	const bool openExisting = parsed.get<bool>("open_existing", false);
-	if (auto existing = table.find(info.id); existing && openExisting)
-		unwrap(core::access::checkUse(peer.appId, existing->info(),
-					      table.describe(info.id)));
-
-	auto semaphore = unwrap(table.create(
-		peer.name, info.id, openExisting, parsed.get<bool>("persistent", false),
-		[&]() -> Result<std::shared_ptr<core::Semaphore>> {
-			if (auto ok = core::Semaphore::check(initial, semaphoreOptions); !ok)
-				return detail::Unexpected<Error>(ok.error());
-			return std::make_shared<core::Semaphore>(info, initial, semaphoreOptions,
-								 context_.hub.quota);
-		}));
+	auto semaphore = unwrap(core::createSemaphore(context_.hub, who, key, createOptions(parsed),
+						      initial, semaphoreOptions));
 	return joined(semaphores_.publish(connection_, context_, semaphore));
 }
 
@@ -131,54 +134,19 @@ std::tuple<sdbus::ObjectPath, sdbus::UnixFd>
 ManagerAdaptor::CreateSharedMemory(const std::string &key, const uint64_t &size,
 				   const OptionMap &options)
 {
-	const Peer &peer = caller();
+	const auto who = coreCaller();
 	const auto parsed = unwrap(Options::parse(
 		options,
 		{kOpenExisting, kPersistent, kAllowedApps, {"allowed_apps_access", "s"}, kScope}));
-	core::ObjectInfo info = infoForCreate(peer, key, parsed);
 	// Listed apps read unless the creator says they may write.
-	info.allowedAppsWrite = unwrap(core::parseAllowedAppsAccess(
+	const bool allowedAppsWrite = unwrap(core::parseAllowedAppsAccess(
 		parsed.get<std::string>("allowed_apps_access", "read")));
 	unwrap(checkDescriptorReserve(context_.hub.limits().descriptorReserve,
 				      "a shared-memory segment"));
-	auto &table = context_.hub.segments;
-	const bool openExisting = parsed.get<bool>("open_existing", false);
-	if (auto existing = table.find(info.id); existing && openExisting) {
-		// Checked before the reference is taken: a failed call leaves nothing behind.
-		// The caller gets a read-write descriptor.
-		unwrap(core::access::checkUse(peer.appId, existing->info(),
-					      table.describe(info.id)));
-		unwrap(core::access::checkWrite(peer.appId, existing->info(),
-						table.describe(info.id)));
-		if (existing->size() != size)
-			throw toDbusError({ErrorCode::InvalidArgument,
-					   "size is " + std::to_string(size) + " bytes; the existing " +
-						   table.describe(info.id) + " is " +
-						   std::to_string(existing->size())});
-		if (existing->sealed())
-			throw toDbusError({ErrorCode::PermissionDenied,
-					   table.describe(info.id) +
-						   " is sealed; open it and attach read-only"});
-	}
-
-	const bool persistent = parsed.get<bool>("persistent", false);
-	const auto make = [&]() -> Result<std::shared_ptr<core::SharedMemory>> {
-		// Its memfd goes to the fd store: refused, not silently dropped, when full.
-		if (persistent)
-			if (auto room = context_.hub.storeBudget.checkRoom("a persistent segment");
-			    !room)
-				return detail::Unexpected<Error>(room.error());
-		return core::SharedMemory::create(info, size, peer.name, context_.hub.quota);
-	};
-	auto segment = unwrap(table.create(peer.name, info.id, openExisting, persistent, make));
-	auto fd = segment->attach(peer.name, true);
-	if (!fd) {
-		// The caller got no descriptor, so it gets no reference either.
-		table.close(peer.name, info.id);
-		throw toDbusError(fd.error());
-	}
-	return {joined(segments_.publish(connection_, context_, segment)),
-		toUnixFd(std::move(*fd))};
+	auto created = unwrap(core::createSegment(context_.hub, who, key, createOptions(parsed),
+						  size, allowedAppsWrite));
+	return {joined(segments_.publish(connection_, context_, created.segment)),
+		toUnixFd(std::move(created.fd))};
 }
 
 sdbus::ObjectPath ManagerAdaptor::OpenSharedMemory(const std::string &key,
@@ -190,23 +158,10 @@ sdbus::ObjectPath ManagerAdaptor::OpenSharedMemory(const std::string &key,
 
 sdbus::ObjectPath ManagerAdaptor::CreateLock(const std::string &key, const OptionMap &options)
 {
-	const Peer &peer = caller();
+	const auto who = coreCaller();
 	const auto parsed = unwrap(
 		Options::parse(options, {kOpenExisting, kPersistent, kAllowedApps, kScope}));
-	const core::ObjectInfo info = infoForCreate(peer, key, parsed);
-	auto &table = context_.hub.locks;
-	const bool openExisting = parsed.get<bool>("open_existing", false);
-	if (auto existing = table.find(info.id); existing && openExisting)
-		unwrap(core::access::checkUse(peer.appId, existing->info(),
-					      table.describe(info.id)));
-
-	auto lock = unwrap(table.create(peer.name, info.id, openExisting,
-					parsed.get<bool>("persistent", false),
-					[&]() -> Result<std::shared_ptr<core::Lock>> {
-						return std::make_shared<core::Lock>(
-							info, context_.hub.quota,
-							&context_.hub.grants);
-					}));
+	auto lock = unwrap(core::createLock(context_.hub, who, key, createOptions(parsed)));
 	return joined(locks_.publish(connection_, context_, lock));
 }
 

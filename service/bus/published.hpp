@@ -29,13 +29,21 @@ public:
 		return sdbus::ObjectPath(std::move(path));
 	}
 
-	void retire(EventLoop &loop, const Object &object)
+	void retire(EventLoop &loop, const core::ObjectKey &id)
 	{
-		auto it = entries_.find(objectPath(kind_, object.id()));
+		auto it = entries_.find(objectPath(kind_, id));
 		if (it == entries_.end())
 			return;
 		loop.retire(std::move(it->second.adaptor));
 		entries_.erase(it);
+	}
+
+	// The object's visible state changed: its adaptor, if it has one, tells.
+	void changed(const core::ObjectKey &id) const
+	{
+		auto it = entries_.find(objectPath(kind_, id));
+		if (it != entries_.end())
+			it->second.adaptor->changed();
 	}
 
 	// The object published at path, or nullptr.

@@ -4,6 +4,7 @@
 #include "limits.hpp"
 #include "lock.hpp"
 #include "object_table.hpp"
+#include "observer.hpp"
 #include "quota.hpp"
 #include "semaphore.hpp"
 #include "shared_memory.hpp"
@@ -17,8 +18,8 @@ class Hub
 {
 public:
 	explicit Hub(const Limits &limits)
-		: quota(limits), grants(limits), semaphores(quota, "semaphore"),
-		  segments(quota, "shared memory"), locks(quota, "lock"),
+		: quota(limits), grants(limits, quota), semaphores(quota, "semaphore", observers),
+		  segments(quota, "shared memory", observers), locks(quota, "lock", observers),
 		  storeBudget(limits.fdStoreMax)
 	{
 	}
@@ -38,6 +39,8 @@ public:
 		quota.forget(client);
 	}
 
+	// Who is told of the objects' changes: the bus adaptors, the persistent state.
+	Observers observers;
 	Quota quota;
 	GrantQuota grants;
 	ObjectTable<Semaphore> semaphores;

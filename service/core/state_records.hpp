@@ -7,15 +7,10 @@
 #include <vector>
 
 #include "hub_snapshot.hpp"
+#include "observer.hpp"
 #include "record_file.hpp"
 
 namespace ipchub::core {
-
-enum class ObjectKind {
-	Semaphore,
-	Lock,
-	Segment
-};
 
 // The persistent objects of a hub kept in a RecordFile, one record per object, so a
 // change of one object rewrites that object's record alone. A record is the snapshot
