@@ -92,6 +92,7 @@ void SegmentLock::dropClient(const ClientId &client, bool closing)
 		queue_.endAll(waits, {ErrorCode::Cancelled, "the segment was closed"});
 }
 
+// Parallels Semaphore::end and Lock::end on purpose: each lets go of its own holders.
 void SegmentLock::end(const Error &error)
 {
 	auto waits = queue_.removeAll();
