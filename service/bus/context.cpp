@@ -3,7 +3,7 @@
 #include <sdbus-c++/IObject.h>
 #include <sdbus-c++/Message.h>
 
-#include "core/scope.hpp"
+#include "core/access.hpp"
 #include "errors.hpp"
 
 namespace ipchub::bus {
@@ -32,19 +32,12 @@ void checkPropertyReader(const Peers &peers, const core::ObjectInfo &info, const
 {
 	const auto &reader = peers.propertyReader();
 	if (reader)
-		checkAccess(*unwrap(*reader), info, what);
-}
-
-void checkAccess(const Peer &caller, const core::ObjectInfo &info, const std::string &what)
-{
-	if (!core::mayAccess(caller.appId, info.id.scope, info.allowedApps))
-		throw toDbusError({ErrorCode::PermissionDenied,
-				   "app " + caller.appId + " may not use " + what});
+		unwrap(core::access::checkUse(unwrap(*reader)->appId, info, what));
 }
 
 bool seesHolderDetails(const Peer *viewer, const std::string &holderScope)
 {
-	return !viewer || viewer->appId.empty() || viewer->appId == holderScope;
+	return !viewer || core::access::maySeeHolder(viewer->appId, holderScope);
 }
 
 std::string holderLabel(const std::string *holderScope)
@@ -62,31 +55,12 @@ const Peer *propertyViewer(const Peers &peers)
 
 std::string holderName(const Peers &peers, const Peer *viewer, const std::string &holder)
 {
-	if (!viewer || viewer->appId.empty())
+	if (!viewer || core::access::seesEveryScope(viewer->appId))
 		return holder;
 	const Peer *peer = peers.find(holder);
 	if (peer && seesHolderDetails(viewer, peer->appId))
 		return holder;
 	return holderLabel(peer ? &peer->appId : nullptr);
-}
-
-void checkWrite(const Peer &caller, const core::ObjectInfo &info, const std::string &what)
-{
-	if (!core::mayWrite(caller.appId, info))
-		throw toDbusError(
-			{ErrorCode::PermissionDenied,
-			 "app " + caller.appId + " may only read " + what +
-				 ": its creator shared it with allowed_apps_access \"read\""});
-}
-
-void checkManage(const Peer &caller, const core::ObjectInfo &info, const std::string &what,
-		 const std::string &action)
-{
-	if (!core::mayManage(caller.appId, info.id.scope))
-		throw toDbusError({ErrorCode::PermissionDenied,
-				   "app " + caller.appId + " may not " + action + " " + what +
-					   ": only its own scope (\"" + info.id.scope +
-					   "\") and the host may"});
 }
 
 } // namespace ipchub::bus

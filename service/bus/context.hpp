@@ -34,21 +34,13 @@ const Peer &currentCaller(const sdbus::IObject &object, const Context &context);
 void enroll(core::Quota &quota, const Peer &peer);
 
 // For property getters: throws PermissionDenied unless the peer reading properties now
-// (if any) may see the object described by info.
+// (if any) may see the object described by info (core::access::checkUse).
 void checkPropertyReader(const Peers &peers, const core::ObjectInfo &info, const std::string &what);
 
-// Throws PermissionDenied unless caller may act on the object described by info.
-void checkAccess(const Peer &caller, const core::ObjectInfo &info, const std::string &what);
-// Throws PermissionDenied unless caller may change the object's contents (core::mayWrite).
-void checkWrite(const Peer &caller, const core::ObjectInfo &info, const std::string &what);
-// Throws PermissionDenied unless caller may end or seal the object (core::mayManage);
-// action names what it tried ("remove", "seal").
-void checkManage(const Peer &caller, const core::ObjectInfo &info, const std::string &what,
-		 const std::string &action);
-
-// Holders as a viewer sees them: in full by the host and by the holder's own scope; by
-// a sandboxed viewer of another scope only as the holder's scope ("host" or its app
-// id), without the unique name or PID of a connection that is not its own app's.
+// Holders as a viewer sees them (core::access::maySeeHolder): in full by the host and
+// by the holder's own scope; by a sandboxed viewer of another scope only as the
+// holder's scope ("host" or its app id), without the unique name or PID of a
+// connection that is not its own app's.
 // viewer is nullptr for the service's own reads (shown in full).
 bool seesHolderDetails(const Peer *viewer, const std::string &holderScope);
 // A holder shown without details: "host" or its app id; "unknown" for a connection

@@ -3,6 +3,8 @@
 #include <iostream>
 #include <map>
 
+#include "core/access.hpp"
+
 namespace ipchub::bus {
 
 Daemon::Daemon(sdbus::IConnection &connection, EventLoop &loop, const core::Limits &limits,
@@ -76,11 +78,9 @@ void Daemon::onInspection(sdbus::Message &message)
 	// asks, and a match cannot answer a call itself (sdbus-c++ 1.2 lets no exception
 	// out of one): a sandboxed reader is refused it through the getters instead, so
 	// the reply is this error, not the objects of other scopes.
-	if (reader && !(*reader)->appId.empty() && message.getMemberName() == "GetManagedObjects")
-		reader = fail(ErrorCode::PermissionDenied,
-			      "GetManagedObjects lists every scope, so a sandboxed app (" +
-				      (*reader)->appId +
-				      ") may not call it; open objects by key instead");
+	if (reader && member == "GetManagedObjects")
+		if (auto listing = core::access::checkListAll((*reader)->appId); !listing)
+			reader = detail::Unexpected<Error>(listing.error());
 	peers_.setPropertyReader(std::move(reader));
 }
 

@@ -82,39 +82,32 @@ bool FdStore::managerListens()
 FdStore::FdStore(core::Hub &hub, bool storing) : hub_(hub), storing_(storing)
 {
 	hub_.storeBudget.setEnabled(storing_);
-	if (!storing_)
-		return;
-	track(hub_.semaphores, core::ObjectKind::Semaphore);
-	track(hub_.locks, core::ObjectKind::Lock);
-	track(hub_.segments, core::ObjectKind::SharedMemory);
+	if (storing_)
+		hub_.observers.add(*this);
 }
 
 FdStore::~FdStore()
 {
-	hub_.semaphores.setAddedHandler(nullptr);
-	hub_.locks.setAddedHandler(nullptr);
-	hub_.segments.setAddedHandler(nullptr);
-	hub_.semaphores.setTableChangedHandler(nullptr);
-	hub_.locks.setTableChangedHandler(nullptr);
-	hub_.segments.setTableChangedHandler(nullptr);
+	hub_.observers.remove(*this);
 }
 
-template <typename Object>
-void FdStore::track(core::ObjectTable<Object> &table, core::ObjectKind kind)
+void FdStore::referencesChanged(core::ObjectKind kind, const core::ObjectKey &id)
 {
-	table.setAddedHandler([this, kind](const std::shared_ptr<Object> &object, bool persistent) {
-		if (persistent)
-			object->setStateHandler([this, kind, id = object->id()](bool) {
-				// Written at once, whether a client hears of it or not: a
-				// record costs what one object's encoding costs.
-				changed(kind, id);
-			});
-	});
-	table.setTableChangedHandler(
-		[this, kind](const core::ObjectKey &id) { changed(kind, id); });
+	record(kind, id);
 }
 
-void FdStore::changed(core::ObjectKind kind, const core::ObjectKey &id)
+void FdStore::stateChanged(core::ObjectKind kind, const core::ObjectKey &id, bool)
+{
+	// Only a persistent object has a record. Written at once, whether a client hears
+	// of it or not: a record costs what one object's encoding costs.
+	const bool persistent = kind == core::ObjectKind::Semaphore ? hub_.semaphores.persistent(id)
+				: kind == core::ObjectKind::Lock    ? hub_.locks.persistent(id)
+								    : hub_.segments.persistent(id);
+	if (persistent)
+		record(kind, id);
+}
+
+void FdStore::record(core::ObjectKind kind, const core::ObjectKey &id)
 {
 	if (restoring_ || !records_)
 		return;

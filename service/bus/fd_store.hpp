@@ -22,7 +22,7 @@ namespace ipchub::bus {
 //
 // Every change of a persistent object rewrites that object's record at once, before
 // the reply that tells of it leaves; the store hears of new and gone fds only.
-class FdStore
+class FdStore final : private core::Observer
 {
 public:
 	// Whether a service manager listens (NOTIFY_SOCKET): without one ipchubd keeps
@@ -41,9 +41,11 @@ public:
 	bool restore(const std::function<bool(const std::string &)> &isPresent);
 
 private:
-	template <typename Object>
-	void track(core::ObjectTable<Object> &table, core::ObjectKind kind);
-	void changed(core::ObjectKind kind, const core::ObjectKey &id);
+	// core::Observer: what a record keeps changed.
+	void referencesChanged(core::ObjectKind kind, const core::ObjectKey &id) override;
+	void stateChanged(core::ObjectKind kind, const core::ObjectKey &id, bool) override;
+	// Writes the object's record, storing and unstoring its fds.
+	void record(core::ObjectKind kind, const core::ObjectKey &id);
 	// Stores the segment's memfd if it is new; returns the name of a memfd to remove
 	// once the record no longer names it.
 	std::optional<std::string> storeSegment(const core::ObjectKey &id);

@@ -45,7 +45,7 @@ bool Interests::join(const std::string &path, const Peer &peer)
 	if (object->second.peers.contains(peer.name))
 		return true;
 	const core::ObjectInfo &info = *object->second.info;
-	if (!core::mayAccess(peer.appId, info.id.scope, info.allowedApps) ||
+	if (!core::access::mayUse(peer.appId, info) ||
 	    object->second.peers.size() >= limits_.interestedPeersPerObject)
 		return false;
 	Member &joining = member(peer);
@@ -107,8 +107,7 @@ bool Interests::tells(const std::string &path, const std::string &name) const
 		return false;
 	auto member = members_.find(name);
 	const core::ObjectInfo &info = *object->second.info;
-	return member != members_.end() &&
-	       core::mayAccess(member->second.appId, info.id.scope, info.allowedApps);
+	return member != members_.end() && core::access::mayUse(member->second.appId, info);
 }
 
 size_t Interests::peersOf(const std::string &path) const

@@ -4,9 +4,9 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "core/access.hpp"
 #include "core/key.hpp"
 #include "core/limits.hpp"
-#include "core/scope.hpp"
 #include "peers.hpp"
 
 namespace ipchub::bus {
@@ -66,7 +66,7 @@ public:
 		for (const auto &name : watchers_) {
 			auto member = members_.find(name);
 			if (member != members_.end() &&
-			    core::mayAccess(member->second.appId, info.id.scope, info.allowedApps))
+			    core::access::mayUse(member->second.appId, info))
 				f(name);
 		}
 	}

@@ -8,9 +8,11 @@
 #include <vector>
 
 #include "announce.hpp"
+#include "core/access.hpp"
 #include "descriptor_reserve.hpp"
 #include "errors.hpp"
 #include "pending_reply.hpp"
+#include "waits.hpp"
 
 namespace ipchub::bus {
 
@@ -21,11 +23,39 @@ std::string modeName(std::optional<core::LockMode> mode)
 	return mode ? std::string(core::lockModeName(*mode)) : "unlocked";
 }
 
-sdbus::Error wouldBlock(core::LockMode mode)
-{
-	return toDbusError({ErrorCode::WouldBlock, "the lock cannot be granted in mode " +
-							   modeName(mode) + " now"});
-}
+// A grant of lock in mode for who, in the shape of waits.hpp.
+struct GrantRequest {
+	using Grant = uint64_t;
+
+	const std::shared_ptr<core::Lock> &lock;
+	const core::Requester &who;
+	core::LockMode mode;
+	bool handle;
+
+	Result<Grant> now() const { return lock->acquireNow(who, mode, handle); }
+	Result<std::optional<Grant>> tryNow() const
+	{
+		if (auto room = lock->room(who.client, handle); !room)
+			return detail::Unexpected<Error>(room.error());
+		return lock->tryAcquire(who, mode, handle);
+	}
+	Result<WaitAttempt<Grant>> queue(const WaitDone<Grant> &done) const
+	{
+		auto attempt = lock->acquire(who, mode, handle, done);
+		if (!attempt)
+			return detail::Unexpected<Error>(attempt.error());
+		if (const auto *granted = std::get_if<core::Granted>(&*attempt))
+			return granted->token;
+		return QueuedWait{std::get<core::Queued>(*attempt).id};
+	}
+	std::function<void(core::WaitId)> expire(uint64_t timeoutUsec) const
+	{
+		return [weak = std::weak_ptr(lock), mode = mode, timeoutUsec](core::WaitId id) {
+			if (auto lock = weak.lock())
+				lock->cancelWait(id, core::Lock::timedOut(mode, timeoutUsec));
+		};
+	}
+};
 
 } // namespace
 
@@ -43,10 +73,6 @@ LockAdaptor::LockAdaptor(sdbus::IConnection &connection, std::string path,
 	  waitEnded_(std::make_shared<WaitEndedSender>(getObject(), Lock_adaptor::INTERFACE_NAME))
 {
 	registerAdaptor();
-	lock_->setChangeHandler([this] {
-		pruneHandles();
-		changes_.schedule();
-	});
 	watchRestoredHandles();
 	announceAdded(*context_.manager, context_.delivery, lock_->info(),
 		      getObject().getObjectPath(), Lock_adaptor::INTERFACE_NAME,
@@ -60,12 +86,17 @@ LockAdaptor::LockAdaptor(sdbus::IConnection &connection, std::string path,
 
 LockAdaptor::~LockAdaptor()
 {
-	lock_->setChangeHandler(nullptr);
 	waitEnded_->detach();
 	handles_.clear();
 	announceRemoved(*context_.manager, context_.delivery, lock_->info(),
 			getObject().getObjectPath(), Lock_adaptor::INTERFACE_NAME);
 	unregisterAdaptor();
+}
+
+void LockAdaptor::changed()
+{
+	pruneHandles();
+	changes_.schedule();
 }
 
 void LockAdaptor::checkReader() const
@@ -76,15 +107,14 @@ void LockAdaptor::checkReader() const
 const Peer &LockAdaptor::caller()
 {
 	const Peer &peer = currentCaller(getObject(), context_);
-	checkAccess(peer, lock_->info(), "lock \"" + lock_->id().key + "\"");
+	unwrap(core::access::checkUse(peer.appId, lock_->info(),
+				      "lock \"" + lock_->id().key + "\""));
 	return peer;
 }
 
 core::Requester LockAdaptor::requester()
 {
 	const Peer &peer = caller();
-	// A grant waited for is checked here too: waits are bounded on their own.
-	unwrap(context_.hub.quota.checkGrant(peer.name));
 	return {peer.name, static_cast<uint32_t>(peer.pid), peer.appId};
 }
 
@@ -93,18 +123,12 @@ void LockAdaptor::Acquire(sdbus::Result<uint64_t> &&result, std::string mode,
 {
 	const auto who = requester();
 	const auto lockMode = unwrap(core::parseLockMode(mode));
-	unwrap(lock_->room(who.client, false));
-	if (timeout_usec == 0) {
-		auto token = lock_->tryAcquire(who, lockMode, false);
-		if (!token)
-			throw wouldBlock(lockMode);
-		result.returnResults(*token);
-		return;
-	}
 	auto pending = std::make_shared<PendingReply<uint64_t>>(std::move(result));
-	wait(pending, who, lockMode, false, timeout_usec, [pending](Result<uint64_t> outcome) {
-		outcome ? pending->succeed(*outcome) : pending->fail(outcome.error());
-	});
+	waitThenAnswer(GrantRequest{lock_, who, lockMode, false}, context_.loop, timeout_usec,
+		       pending->timer, [pending](Result<uint64_t> outcome) {
+			       outcome ? pending->succeed(*outcome)
+				       : pending->fail(outcome.error());
+		       });
 }
 
 std::tuple<uint64_t, uint64_t> LockAdaptor::Wait(const std::string &mode,
@@ -112,45 +136,13 @@ std::tuple<uint64_t, uint64_t> LockAdaptor::Wait(const std::string &mode,
 {
 	const auto who = requester();
 	const auto lockMode = unwrap(core::parseLockMode(mode));
-	unwrap(lock_->room(who.client, false));
-	// Grantable now and nobody waiting: granted without building a completion.
-	if (auto token = lock_->tryAcquire(who, lockMode, false))
-		return {0, *token};
-	if (timeout_usec == 0)
-		throw wouldBlock(lockMode);
-	// The same queue as Acquire; the answer is a signal, sent from a later message
-	// or timer, so always after this method's reply.
-	auto ticket = std::make_shared<WaitTicket>();
-	auto attempt = lock_->acquire(
-		who, lockMode, false,
-		[sender = waitEnded_, ticket, destination = who.client](Result<uint64_t> outcome) {
-			ticket->timer.reset();
-			if (outcome)
-				sender->send(destination, ticket->id, {}, *outcome);
-			else
-				sender->send(destination, ticket->id,
-					     detail::Unexpected<Error>(outcome.error()), uint64_t{0});
-		});
-	if (!attempt)
-		throw toDbusError(attempt.error());
-	if (const auto *granted = std::get_if<core::Granted>(&*attempt))
-		return {0, granted->token};
-	ticket->id = std::get<core::Queued>(*attempt).id;
-	ticket->expireAfter(context_.loop, timeout_usec, lock_,
-			    [lockMode, timeout_usec](core::Lock &lock, uint64_t id) {
-				    lock.cancelWait(id, {ErrorCode::Timeout,
-							 "the lock was not granted in mode " +
-								 modeName(lockMode) + " within " +
-								 std::to_string(timeout_usec) + " µs"});
-			    });
-	return {ticket->id, 0};
+	return waitForTicket(GrantRequest{lock_, who, lockMode, false}, context_.loop, timeout_usec,
+			     waitEnded_, who.client);
 }
 
 void LockAdaptor::CancelWait(const uint64_t &ticket)
 {
-	const auto who = requester();
-	if (lock_->isWaitOf(ticket, who.client))
-		lock_->cancelWait(ticket, waitCancelled(ticket));
+	cancelTicket(*lock_, ticket, caller().name);
 }
 
 std::tuple<bool, uint64_t> LockAdaptor::TryAcquire(const std::string &mode)
@@ -167,56 +159,25 @@ void LockAdaptor::AcquireHandle(sdbus::Result<sdbus::UnixFd, uint64_t> &&result,
 {
 	const auto who = requester();
 	const auto lockMode = unwrap(core::parseLockMode(mode));
+	// Checked before a pipe is made for it.
 	unwrap(lock_->room(who.client, true));
 	unwrap(checkDescriptorReserve(context_.hub.limits().descriptorReserve, "a lock handle"));
 	unwrap(checkStoreRoom());
 	auto pipe = std::make_shared<HandlePipe>(unwrap(makeHandlePipe()));
-	if (timeout_usec == 0) {
-		auto token = lock_->tryAcquire(who, lockMode, true);
-		if (!token)
-			throw wouldBlock(lockMode);
-		unwrap(watchHandle(*token, std::move(pipe->watched)));
-		result.returnResults(pipe->given, *token);
-		return;
-	}
 	auto pending =
 		std::make_shared<PendingReply<sdbus::UnixFd, uint64_t>>(std::move(result));
-	wait(pending, who, lockMode, true, timeout_usec,
-	     [this, pending, pipe](Result<uint64_t> outcome) {
-		     if (!outcome)
-			     return pending->fail(outcome.error());
-		     if (auto watched = watchHandle(*outcome, std::move(pipe->watched)); !watched)
-			     return pending->fail(watched.error());
-		     pending->succeed(pipe->given, *outcome);
-		     // The reply carries its own copy; ours must go, or the pipe never
-		     // hangs up.
-		     pipe->given = sdbus::UnixFd();
-	     });
-}
-
-template <typename Reply>
-void LockAdaptor::wait(const std::shared_ptr<Reply> &pending, const core::Requester &who,
-		       core::LockMode mode, bool handle, uint64_t timeoutUsec,
-		       const core::Lock::Done &answer)
-{
-	auto attempt = lock_->acquire(who, mode, handle, answer);
-	if (!attempt) {
-		pending->fail(attempt.error());
-		return;
-	}
-	if (const auto *granted = std::get_if<core::Granted>(&*attempt)) {
-		answer(granted->token);
-		return;
-	}
-	std::weak_ptr<core::Lock> weak = lock_;
-	pending->timer = context_.loop.addTimer(
-		timeoutUsec, [weak, id = std::get<core::Queued>(*attempt).id, mode, timeoutUsec] {
-			if (auto lock = weak.lock())
-				lock->cancelWait(id, {ErrorCode::Timeout,
-						      "the lock was not granted in mode " +
-							      modeName(mode) + " within " +
-							      std::to_string(timeoutUsec) + " µs"});
-		});
+	waitThenAnswer(GrantRequest{lock_, who, lockMode, true}, context_.loop, timeout_usec,
+		       pending->timer, [this, pending, pipe](Result<uint64_t> outcome) {
+			       if (!outcome)
+				       return pending->fail(outcome.error());
+			       if (auto watched = watchHandle(*outcome, std::move(pipe->watched));
+				   !watched)
+				       return pending->fail(watched.error());
+			       pending->succeed(pipe->given, *outcome);
+			       // The reply carries its own copy; ours must go, or the pipe
+			       // never hangs up.
+			       pipe->given = sdbus::UnixFd();
+		       });
 }
 
 Result<void> LockAdaptor::checkStoreRoom() const

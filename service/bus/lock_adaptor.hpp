@@ -19,6 +19,7 @@ namespace ipchub::bus {
 
 // io.github.ipchub1.Lock on one lock's object path. Besides the bus glue it owns the
 // read ends of the lock's handles and ends a handle's grant when its pipe hangs up.
+// Parallels the other object adaptors on purpose (see SemaphoreAdaptor).
 class LockAdaptor final
 	: public sdbus::AdaptorInterfaces<io::github::ipchub1::Lock_adaptor,
 					  sdbus::ManagedObject_adaptor, sdbus::Properties_adaptor>
@@ -27,6 +28,9 @@ public:
 	LockAdaptor(sdbus::IConnection &connection, std::string path,
 		    std::shared_ptr<core::Lock> lock, Context context);
 	~LockAdaptor();
+
+	// What clients see of the object changed: PropertiesChanged goes out (coalesced).
+	void changed();
 
 	const core::Lock &lock() const { return *lock_; }
 
@@ -56,12 +60,6 @@ private:
 	const Peer &caller();
 	void checkReader() const;
 	core::Requester requester();
-	// Grants now or queues the wait of an Acquire or AcquireHandle (timeoutUsec > 0);
-	// answer is called with the grant's token or the error that ended the wait.
-	template <typename Reply>
-	void wait(const std::shared_ptr<Reply> &pending, const core::Requester &who,
-		  core::LockMode mode, bool handle, uint64_t timeoutUsec,
-		  const core::Lock::Done &answer);
 	// Watches the handle of the grant with this token, and gives the lock a duplicate
 	// of watched to keep; when it cannot be watched the grant ends and the error says
 	// why.

@@ -2,6 +2,8 @@
 
 #include "common/object_path.hpp"
 #include "core/limit_table.hpp"
+#include "core/access.hpp"
+#include "core/manager.hpp"
 #include "core/scope.hpp"
 #include "descriptor_reserve.hpp"
 #include "errors.hpp"
@@ -16,14 +18,6 @@ constexpr OptionSpec kPersistent{"persistent", "b"};
 constexpr OptionSpec kAllowedApps{"allowed_apps", "as"};
 constexpr OptionSpec kScope{"scope", "s"};
 
-// What a sandboxed caller is told about an object of another scope that it may not use,
-// whether or not there is one.
-Error notShared(const Peer &peer, const std::string &what)
-{
-	return {ErrorCode::PermissionDenied,
-		"app " + peer.appId + " may not use " + what + ": not shared with it"};
-}
-
 } // namespace
 
 ManagerAdaptor::ManagerAdaptor(sdbus::IConnection &connection, Context context)
@@ -31,21 +25,13 @@ ManagerAdaptor::ManagerAdaptor(sdbus::IConnection &connection, Context context)
 	  context_(context)
 {
 	context_.manager = &getObject();
-	auto &hub = context_.hub;
-	hub.semaphores.setRemovedHandler(
-		[this](const auto &object) { semaphores_.retire(context_.loop, *object); });
-	hub.segments.setRemovedHandler(
-		[this](const auto &object) { segments_.retire(context_.loop, *object); });
-	hub.locks.setRemovedHandler(
-		[this](const auto &object) { locks_.retire(context_.loop, *object); });
+	context_.hub.observers.add(*this);
 	registerAdaptor();
 }
 
 ManagerAdaptor::~ManagerAdaptor()
 {
-	context_.hub.semaphores.setRemovedHandler(nullptr);
-	context_.hub.segments.setRemovedHandler(nullptr);
-	context_.hub.locks.setRemovedHandler(nullptr);
+	context_.hub.observers.remove(*this);
 	semaphores_.clear();
 	segments_.clear();
 	locks_.clear();
@@ -62,6 +48,30 @@ void ManagerAdaptor::publishAll()
 		locks_.publish(connection_, context_, lock);
 }
 
+void ManagerAdaptor::removed(core::ObjectKind kind, const core::ObjectKey &id)
+{
+	switch (kind) {
+	case core::ObjectKind::Semaphore:
+		return semaphores_.retire(context_.loop, id);
+	case core::ObjectKind::SharedMemory:
+		return segments_.retire(context_.loop, id);
+	case core::ObjectKind::Lock:
+		return locks_.retire(context_.loop, id);
+	}
+}
+
+void ManagerAdaptor::changed(core::ObjectKind kind, const core::ObjectKey &id)
+{
+	switch (kind) {
+	case core::ObjectKind::Semaphore:
+		return semaphores_.changed(id);
+	case core::ObjectKind::SharedMemory:
+		return segments_.changed(id);
+	case core::ObjectKind::Lock:
+		return locks_.changed(id);
+	}
+}
+
 const Peer &ManagerAdaptor::caller()
 {
 	return currentCaller(getObject(), context_);
@@ -74,60 +84,45 @@ sdbus::ObjectPath ManagerAdaptor::joined(sdbus::ObjectPath path)
 	return path;
 }
 
-core::ObjectInfo ManagerAdaptor::infoForCreate(const Peer &peer, const std::string &key,
-					       const Options &parsed)
+core::Caller ManagerAdaptor::coreCaller()
 {
-	unwrap(core::checkKey(key, context_.hub.limits().keyLength));
-	auto allowedApps = parsed.get<std::vector<std::string>>("allowed_apps", {});
-	unwrap(core::checkAllowedApps(allowedApps));
-	return {{unwrap(core::scopeForCreate(peer.appId, parsed.get<std::string>("scope"))), key},
-		std::move(allowedApps)};
+	const Peer &peer = caller();
+	return {peer.name, peer.appId};
+}
+
+core::CreateOptions ManagerAdaptor::createOptions(const Options &parsed)
+{
+	return {
+		.scope = parsed.get<std::string>("scope"),
+		.allowedApps = parsed.get<std::vector<std::string>>("allowed_apps", {}),
+		.openExisting = parsed.get<bool>("open_existing", false),
+		.persistent = parsed.get<bool>("persistent", false),
+	};
 }
 
 template <typename Object>
 std::shared_ptr<Object> ManagerAdaptor::open(core::ObjectTable<Object> &table,
 					     const std::string &key, const OptionMap &options)
 {
-	const Peer &peer = caller();
+	const auto who = coreCaller();
 	const auto parsed = unwrap(Options::parse(options, {kScope}));
-	unwrap(core::checkKey(key, context_.hub.limits().keyLength));
-	const core::ObjectKey id{
-		unwrap(core::scopeForOpen(peer.appId, parsed.get<std::string>("scope"))), key};
-	auto existing = table.find(id);
-	// A sandboxed caller learns nothing of another scope, not even what is missing:
-	// an object it may not use and no object at all get the same error and message.
-	if (!core::mayManage(peer.appId, id.scope) &&
-	    (!existing ||
-	     !core::mayAccess(peer.appId, existing->info().id.scope, existing->info().allowedApps)))
-		throw toDbusError(notShared(peer, table.describe(id)));
-	return unwrap(table.open(peer.name, id));
+	return unwrap(
+		core::openObject(context_.hub, table, who, key, parsed.get<std::string>("scope")));
 }
 
 sdbus::ObjectPath ManagerAdaptor::CreateSemaphore(const std::string &key, const uint32_t &initial,
 						  const OptionMap &options)
 {
-	const Peer &peer = caller();
+	const auto who = coreCaller();
 	const auto parsed = unwrap(Options::parse(
 		options, {kOpenExisting, {"max", "u"}, kPersistent, {"return_on_exit", "b"},
 			  kAllowedApps, kScope}));
-	const core::ObjectInfo info = infoForCreate(peer, key, parsed);
 	const core::SemaphoreOptions semaphoreOptions{
 		.max = parsed.get<uint32_t>("max", UINT32_MAX),
 		.returnOnExit = parsed.get<bool>("return_on_exit", true),
 	};
-	auto &table = context_.hub.semaphores;
-	const bool openExisting = parsed.get<bool>("open_existing", false);
-	if (auto existing = table.find(info.id); existing && openExisting)
-		checkAccess(peer, existing->info(), table.describe(info.id));
-
-	auto semaphore = unwrap(table.create(
-		peer.name, info.id, openExisting, parsed.get<bool>("persistent", false),
-		[&]() -> Result<std::shared_ptr<core::Semaphore>> {
-			if (auto ok = core::Semaphore::check(initial, semaphoreOptions); !ok)
-				return detail::Unexpected<Error>(ok.error());
-			return std::make_shared<core::Semaphore>(info, initial, semaphoreOptions,
-								 context_.hub.quota);
-		}));
+	auto semaphore = unwrap(core::createSemaphore(context_.hub, who, key, createOptions(parsed),
+						      initial, semaphoreOptions));
 	return joined(semaphores_.publish(connection_, context_, semaphore));
 }
 
@@ -141,52 +136,19 @@ std::tuple<sdbus::ObjectPath, sdbus::UnixFd>
 ManagerAdaptor::CreateSharedMemory(const std::string &key, const uint64_t &size,
 				   const OptionMap &options)
 {
-	const Peer &peer = caller();
+	const auto who = coreCaller();
 	const auto parsed = unwrap(Options::parse(
 		options,
 		{kOpenExisting, kPersistent, kAllowedApps, {"allowed_apps_access", "s"}, kScope}));
-	core::ObjectInfo info = infoForCreate(peer, key, parsed);
 	// Listed apps read unless the creator says they may write.
-	info.allowedAppsWrite = unwrap(core::parseAllowedAppsAccess(
+	const bool allowedAppsWrite = unwrap(core::parseAllowedAppsAccess(
 		parsed.get<std::string>("allowed_apps_access", "read")));
 	unwrap(checkDescriptorReserve(context_.hub.limits().descriptorReserve,
 				      "a shared-memory segment"));
-	auto &table = context_.hub.segments;
-	const bool openExisting = parsed.get<bool>("open_existing", false);
-	if (auto existing = table.find(info.id); existing && openExisting) {
-		// Checked before the reference is taken: a failed call leaves nothing behind.
-		// The caller gets a read-write descriptor.
-		checkAccess(peer, existing->info(), table.describe(info.id));
-		checkWrite(peer, existing->info(), table.describe(info.id));
-		if (existing->size() != size)
-			throw toDbusError({ErrorCode::InvalidArgument,
-					   "size is " + std::to_string(size) + " bytes; the existing " +
-						   table.describe(info.id) + " is " +
-						   std::to_string(existing->size())});
-		if (existing->sealed())
-			throw toDbusError({ErrorCode::PermissionDenied,
-					   table.describe(info.id) +
-						   " is sealed; open it and attach read-only"});
-	}
-
-	const bool persistent = parsed.get<bool>("persistent", false);
-	const auto make = [&]() -> Result<std::shared_ptr<core::SharedMemory>> {
-		// Its memfd goes to the fd store: refused, not silently dropped, when full.
-		if (persistent)
-			if (auto room = context_.hub.storeBudget.checkRoom("a persistent segment");
-			    !room)
-				return detail::Unexpected<Error>(room.error());
-		return core::SharedMemory::create(info, size, peer.name, context_.hub.quota);
-	};
-	auto segment = unwrap(table.create(peer.name, info.id, openExisting, persistent, make));
-	auto fd = segment->attach(peer.name, true);
-	if (!fd) {
-		// The caller got no descriptor, so it gets no reference either.
-		table.close(peer.name, info.id);
-		throw toDbusError(fd.error());
-	}
-	return {joined(segments_.publish(connection_, context_, segment)),
-		toUnixFd(std::move(*fd))};
+	auto created = unwrap(core::createSegment(context_.hub, who, key, createOptions(parsed),
+						  size, allowedAppsWrite));
+	return {joined(segments_.publish(connection_, context_, created.segment)),
+		toUnixFd(std::move(created.fd))};
 }
 
 sdbus::ObjectPath ManagerAdaptor::OpenSharedMemory(const std::string &key,
@@ -198,22 +160,10 @@ sdbus::ObjectPath ManagerAdaptor::OpenSharedMemory(const std::string &key,
 
 sdbus::ObjectPath ManagerAdaptor::CreateLock(const std::string &key, const OptionMap &options)
 {
-	const Peer &peer = caller();
+	const auto who = coreCaller();
 	const auto parsed = unwrap(
 		Options::parse(options, {kOpenExisting, kPersistent, kAllowedApps, kScope}));
-	const core::ObjectInfo info = infoForCreate(peer, key, parsed);
-	auto &table = context_.hub.locks;
-	const bool openExisting = parsed.get<bool>("open_existing", false);
-	if (auto existing = table.find(info.id); existing && openExisting)
-		checkAccess(peer, existing->info(), table.describe(info.id));
-
-	auto lock = unwrap(table.create(peer.name, info.id, openExisting,
-					parsed.get<bool>("persistent", false),
-					[&]() -> Result<std::shared_ptr<core::Lock>> {
-						return std::make_shared<core::Lock>(
-							info, context_.hub.quota,
-							&context_.hub.grants);
-					}));
+	auto lock = unwrap(core::createLock(context_.hub, who, key, createOptions(parsed)));
 	return joined(locks_.publish(connection_, context_, lock));
 }
 
@@ -221,18 +171,6 @@ sdbus::ObjectPath ManagerAdaptor::OpenLock(const std::string &key, const OptionM
 {
 	return joined(
 		locks_.publish(connection_, context_, open(context_.hub.locks, key, options)));
-}
-
-template <typename Object, typename Adaptor>
-bool ManagerAdaptor::remove(core::ObjectTable<Object> &table, Published<Object, Adaptor> &published,
-			    const Peer &peer, const std::string &path)
-{
-	auto object = published.find(path);
-	if (!object)
-		return false;
-	checkManage(peer, object->info(), table.describe(object->id()), "remove");
-	unwrap(table.remove(object->id()));
-	return true;
 }
 
 bool ManagerAdaptor::inScope(const std::string &path, const std::string &scope)
@@ -248,16 +186,21 @@ bool ManagerAdaptor::inScope(const std::string &path, const std::string &scope)
 void ManagerAdaptor::Remove(const sdbus::ObjectPath &path)
 {
 	const Peer &peer = caller();
-	// A sandboxed caller removes only in its own scope, and outside it learns nothing
-	// of what is there: the same refusal whether an object is at path or not.
-	if (!peer.appId.empty() && !inScope(path, peer.appId))
-		throw toDbusError({ErrorCode::PermissionDenied,
-				   "app " + peer.appId + " may not remove " + path +
-					   ": only the objects of its own scope"});
 	auto &hub = context_.hub;
-	if (!remove(hub.semaphores, semaphores_, peer, path) &&
-	    !remove(hub.segments, segments_, peer, path) && !remove(hub.locks, locks_, peer, path))
-		throw toDbusError({ErrorCode::NotFound, "no ipchub object at path " + path});
+	const auto semaphore = semaphores_.find(path);
+	const auto segment = semaphore ? nullptr : segments_.find(path);
+	const auto lock = semaphore || segment ? nullptr : locks_.find(path);
+	const core::ObjectInfo *existing = semaphore ? &semaphore->info()
+					   : segment ? &segment->info()
+					   : lock    ? &lock->info()
+						     : nullptr;
+	unwrap(core::access::checkRemove(peer.appId, path, inScope(path, peer.appId), existing));
+	if (semaphore)
+		unwrap(hub.semaphores.remove(semaphore->id()));
+	else if (segment)
+		unwrap(hub.segments.remove(segment->id()));
+	else
+		unwrap(hub.locks.remove(lock->id()));
 }
 
 std::string ManagerAdaptor::Version()

@@ -7,6 +7,7 @@
 #include <sdbus-c++/sdbus-c++.h>
 
 #include "context.hpp"
+#include "core/manager.hpp"
 #include "io.github.ipchub1.Manager.adaptor.h"
 #include "lock_adaptor.hpp"
 #include "options.hpp"
@@ -21,7 +22,8 @@ namespace ipchub::bus {
 // it when the core lets the object go.
 class ManagerAdaptor final
 	: public sdbus::AdaptorInterfaces<io::github::ipchub1::Manager_adaptor,
-					  sdbus::ObjectManager_adaptor, sdbus::Properties_adaptor>
+					  sdbus::ObjectManager_adaptor, sdbus::Properties_adaptor>,
+	  private core::Observer
 {
 public:
 	ManagerAdaptor(sdbus::IConnection &connection, Context context);
@@ -45,17 +47,19 @@ private:
 	std::string Version() override;
 	std::map<std::string, sdbus::Variant> Limits() override;
 
+	// core::Observer: an object's adaptor tells of its changes, and goes with it.
+	void removed(core::ObjectKind kind, const core::ObjectKey &id) override;
+	void changed(core::ObjectKind kind, const core::ObjectKey &id) override;
+
 	const Peer &caller();
 	// The caller of Create or Open is told of the object's changes; returns path.
 	sdbus::ObjectPath joined(sdbus::ObjectPath path);
-	core::ObjectInfo infoForCreate(const Peer &peer, const std::string &key,
-				       const Options &parsed);
+	// The caller as the core's rules name it.
+	core::Caller coreCaller();
+	static core::CreateOptions createOptions(const Options &parsed);
 	template <typename Object>
 	std::shared_ptr<Object> open(core::ObjectTable<Object> &table, const std::string &key,
 				     const OptionMap &options);
-	template <typename Object, typename Adaptor>
-	bool remove(core::ObjectTable<Object> &table, Published<Object, Adaptor> &published,
-		    const Peer &peer, const std::string &path);
 	// Whether path is below the node of scope of some kind (object_path.hpp).
 	static bool inScope(const std::string &path, const std::string &scope);
 

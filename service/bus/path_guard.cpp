@@ -7,7 +7,7 @@
 
 #include "common/flatpak_info.hpp"
 #include "common/object_path.hpp"
-#include "core/scope.hpp"
+#include "core/access.hpp"
 #include "errors.hpp"
 
 namespace ipchub::bus {
@@ -84,14 +84,15 @@ int PathGuard::onMessage(sd_bus_message *message, void *userdata, sd_bus_error *
 std::optional<std::string> PathGuard::refusal(const std::string &appId, const std::string &path,
 					      bool introspect) const
 {
-	if (appId.empty())
+	if (core::access::seesEveryScope(appId))
 		return std::nullopt;
 	for (const auto &names : common::kKinds) {
 		const ObjectKind kind = names.kind;
 		const std::string node = common::scopePath(kind, "");
 		if (path != node && !path.starts_with(node + "/"))
 			continue;
-		// Its own scope, compared escaped: exactly the paths sd-bus could have there.
+		// Its own scope (core::access::mayManage), compared escaped: exactly the
+		// paths sd-bus could have there.
 		const std::string own = common::scopePath(kind, appId);
 		if (path == own || path.starts_with(own + "/"))
 			return std::nullopt;
@@ -122,8 +123,7 @@ bool PathGuard::mayUse(const std::string &appId, ObjectKind kind, const core::Ob
 {
 	const auto visible = [&](const auto &table) {
 		const auto object = table.find(id);
-		return object && core::mayAccess(appId, object->info().id.scope,
-						 object->info().allowedApps);
+		return object && core::access::mayUse(appId, object->info());
 	};
 	if (kind == ObjectKind::Semaphore)
 		return visible(hub_.semaphores);

@@ -1,13 +1,11 @@
 #pragma once
 
 #include <memory>
-#include <optional>
 
 #include <sdbus-c++/sdbus-c++.h>
 
 #include "common/result.hpp"
 
-#include "core/wait_queue.hpp"
 #include "errors.hpp"
 #include "event_loop.hpp"
 
@@ -45,19 +43,5 @@ public:
 private:
 	sdbus::Result<Results...> reply_;
 };
-
-// Answers a wait the core either granted at once (nullopt) or queued (its id), and
-// arms the timer that, after timeoutUsec, ends a queued one through timeOut(id).
-template <typename TimeOut>
-void answerWhenGranted(const std::shared_ptr<PendingReply<>> &pending,
-		       const Result<std::optional<core::WaitId>> &queued, EventLoop &loop,
-		       uint64_t timeoutUsec, TimeOut timeOut)
-{
-	if (!queued)
-		return pending->fail(queued.error());
-	if (!*queued)
-		return pending->succeed();
-	pending->timer = loop.addTimer(timeoutUsec, [timeOut, id = **queued] { timeOut(id); });
-}
 
 } // namespace ipchub::bus

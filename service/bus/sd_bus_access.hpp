@@ -10,6 +10,7 @@ class IConnection;
 
 namespace ipchub::bus {
 
+// Parallels EventSourceUnref (event_loop.hpp) on purpose: another sd type, another unref.
 struct SlotUnref {
 	void operator()(sd_bus_slot *slot) const { sd_bus_slot_unref(slot); }
 };

@@ -1,18 +1,42 @@
 #include "semaphore_adaptor.hpp"
 
 #include "announce.hpp"
+#include "core/access.hpp"
 #include "errors.hpp"
 #include "pending_reply.hpp"
+#include "waits.hpp"
 
 namespace ipchub::bus {
 
 namespace {
 
-Error unitsTimeout(uint32_t n, uint64_t timeoutUsec)
-{
-	return {ErrorCode::Timeout, "no " + std::to_string(n) + " units were free within " +
-					    std::to_string(timeoutUsec) + " µs"};
-}
+// n units of semaphore for client (waits.hpp).
+struct UnitsRequest : PlainWaitRequest<UnitsRequest> {
+	UnitsRequest(const std::shared_ptr<core::Semaphore> &semaphore,
+		     const core::ClientId &client, uint32_t n)
+		: semaphore(semaphore), client(client), n(n)
+	{
+	}
+
+	Result<void> takeNow() const { return semaphore->acquireNow(client, n); }
+	Result<bool> tryTake() const { return semaphore->tryAcquire(client, n); }
+	Result<std::optional<core::WaitId>> queueWait(core::Completion done) const
+	{
+		return semaphore->acquire(client, n, std::move(done));
+	}
+	std::function<void(core::WaitId)> expire(uint64_t timeoutUsec) const
+	{
+		return [weak = std::weak_ptr(semaphore), n = n, timeoutUsec](core::WaitId id) {
+			if (auto semaphore = weak.lock())
+				semaphore->cancelWait(id,
+						      core::Semaphore::timedOut(n, timeoutUsec));
+		};
+	}
+
+	const std::shared_ptr<core::Semaphore> &semaphore;
+	const core::ClientId &client;
+	uint32_t n;
+};
 
 } // namespace
 
@@ -30,7 +54,6 @@ SemaphoreAdaptor::SemaphoreAdaptor(sdbus::IConnection &connection, std::string p
 		  std::make_shared<WaitEndedSender>(getObject(), Semaphore_adaptor::INTERFACE_NAME))
 {
 	registerAdaptor();
-	semaphore_->setChangeHandler([this] { changes_.schedule(); });
 	announceAdded(*context_.manager, context_.delivery, semaphore_->info(),
 		      getObject().getObjectPath(), Semaphore_adaptor::INTERFACE_NAME,
 		      {{"Key", sdbus::Variant(Key())},
@@ -43,7 +66,6 @@ SemaphoreAdaptor::SemaphoreAdaptor(sdbus::IConnection &connection, std::string p
 
 SemaphoreAdaptor::~SemaphoreAdaptor()
 {
-	semaphore_->setChangeHandler(nullptr);
 	waitEnded_->detach();
 	announceRemoved(*context_.manager, context_.delivery, semaphore_->info(),
 			getObject().getObjectPath(), Semaphore_adaptor::INTERFACE_NAME);
@@ -53,7 +75,8 @@ SemaphoreAdaptor::~SemaphoreAdaptor()
 const Peer &SemaphoreAdaptor::caller()
 {
 	const Peer &peer = currentCaller(getObject(), context_);
-	checkAccess(peer, semaphore_->info(), "semaphore \"" + semaphore_->id().key + "\"");
+	unwrap(core::access::checkUse(peer.appId, semaphore_->info(),
+				      "semaphore \"" + semaphore_->id().key + "\""));
 	return peer;
 }
 
@@ -66,61 +89,24 @@ void SemaphoreAdaptor::checkReader() const
 void SemaphoreAdaptor::Acquire(sdbus::Result<> &&result, uint32_t n, uint64_t timeout_usec)
 {
 	const Peer &peer = caller();
-	if (timeout_usec == 0) {
-		if (!unwrap(semaphore_->tryAcquire(peer.name, n)))
-			throw toDbusError({ErrorCode::WouldBlock,
-					   std::to_string(n) + " units are not free now"});
-		result.returnResults();
-		return;
-	}
-
 	auto pending = std::make_shared<PendingReply<>>(std::move(result));
-	auto queued = semaphore_->acquire(peer.name, n, [pending](Result<void> outcome) {
-		outcome ? pending->succeed() : pending->fail(outcome.error());
-	});
-	std::weak_ptr<core::Semaphore> weak = semaphore_;
-	answerWhenGranted(pending, queued, context_.loop, timeout_usec,
-			  [weak, n, timeout_usec](core::WaitId id) {
-				  if (auto semaphore = weak.lock())
-					  semaphore->cancelWait(id, unitsTimeout(n, timeout_usec));
-			  });
+	waitThenAnswer(UnitsRequest{semaphore_, peer.name, n}, context_.loop, timeout_usec,
+		       pending->timer, [pending](Result<std::monostate> outcome) {
+			       outcome ? pending->succeed() : pending->fail(outcome.error());
+		       });
 }
 
 uint64_t SemaphoreAdaptor::Wait(const uint32_t &n, const uint64_t &timeout_usec)
 {
 	const Peer &peer = caller();
-	// Free units and nobody waiting: granted now, without building a completion.
-	if (unwrap(semaphore_->tryAcquire(peer.name, n)))
-		return 0;
-	if (timeout_usec == 0)
-		throw toDbusError(
-			{ErrorCode::WouldBlock, std::to_string(n) + " units are not free now"});
-	// The same queue as Acquire; only the answer travels as a signal. It is sent
-	// from a later message or timer, so always after this method's reply.
-	auto ticket = std::make_shared<WaitTicket>();
-	auto queued = semaphore_->acquire(
-		peer.name, n,
-		[sender = waitEnded_, ticket, destination = peer.name](Result<void> outcome) {
-			ticket->timer.reset();
-			sender->send(destination, ticket->id, outcome);
-		});
-	if (!queued)
-		throw toDbusError(queued.error());
-	if (!*queued)
-		return 0;
-	ticket->id = **queued;
-	ticket->expireAfter(context_.loop, timeout_usec, semaphore_,
-			    [n, timeout_usec](core::Semaphore &semaphore, uint64_t id) {
-				    semaphore.cancelWait(id, unitsTimeout(n, timeout_usec));
-			    });
-	return ticket->id;
+	return waitForTicket(UnitsRequest{semaphore_, peer.name, n}, context_.loop, timeout_usec,
+			     waitEnded_, peer.name)
+		.first;
 }
 
 void SemaphoreAdaptor::CancelWait(const uint64_t &ticket)
 {
-	const Peer &peer = caller();
-	if (semaphore_->isWaitOf(ticket, peer.name))
-		semaphore_->cancelWait(ticket, waitCancelled(ticket));
+	cancelTicket(*semaphore_, ticket, caller().name);
 }
 
 bool SemaphoreAdaptor::TryAcquire(const uint32_t &n)

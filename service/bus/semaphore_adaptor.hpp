@@ -13,7 +13,11 @@
 
 namespace ipchub::bus {
 
-// io.github.ipchub1.Semaphore on one semaphore's object path.
+// io.github.ipchub1.Semaphore on one semaphore's object path. Its constructor,
+// destructor, caller check and property getters parallel those of the other object
+// adaptors on purpose: each serves its own generated interface (sdbus-c++ 1.2 builds
+// one class per interface), with its own properties; what they share is in
+// context.hpp, announce.hpp, change_signal.hpp and waits.hpp.
 class SemaphoreAdaptor final
 	: public sdbus::AdaptorInterfaces<io::github::ipchub1::Semaphore_adaptor,
 					  sdbus::ManagedObject_adaptor, sdbus::Properties_adaptor>
@@ -22,6 +26,9 @@ public:
 	SemaphoreAdaptor(sdbus::IConnection &connection, std::string path,
 			 std::shared_ptr<core::Semaphore> semaphore, Context context);
 	~SemaphoreAdaptor();
+
+	// What clients see of the object changed: PropertiesChanged goes out (coalesced).
+	void changed() { changes_.schedule(); }
 
 	const core::Semaphore &semaphore() const { return *semaphore_; }
 

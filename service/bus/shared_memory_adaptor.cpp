@@ -1,11 +1,44 @@
 #include "shared_memory_adaptor.hpp"
 
 #include "announce.hpp"
+#include "core/access.hpp"
 #include "descriptor_reserve.hpp"
 #include "errors.hpp"
 #include "pending_reply.hpp"
+#include "waits.hpp"
 
 namespace ipchub::bus {
+
+namespace {
+
+// The lock of segment for client (waits.hpp).
+struct SegmentLockRequest : PlainWaitRequest<SegmentLockRequest> {
+	SegmentLockRequest(const std::shared_ptr<core::SharedMemory> &segment,
+			   const core::ClientId &client)
+		: segment(segment), client(client)
+	{
+	}
+
+	Result<void> takeNow() const { return segment->lock().lockNow(client); }
+	Result<bool> tryTake() const { return segment->lock().tryLock(client); }
+	Result<std::optional<core::WaitId>> queueWait(core::Completion done) const
+	{
+		return segment->lock().lock(client, std::move(done));
+	}
+	std::function<void(core::WaitId)> expire(uint64_t timeoutUsec) const
+	{
+		return [weak = std::weak_ptr(segment), timeoutUsec](core::WaitId id) {
+			if (auto segment = weak.lock())
+				segment->lock().cancelWait(id, core::SegmentLock::timedOut(
+								       timeoutUsec));
+		};
+	}
+
+	const std::shared_ptr<core::SharedMemory> &segment;
+	const core::ClientId &client;
+};
+
+} // namespace
 
 sdbus::UnixFd toUnixFd(UniqueFd fd)
 {
@@ -31,7 +64,6 @@ SharedMemoryAdaptor::SharedMemoryAdaptor(sdbus::IConnection &connection, std::st
 						       SharedMemory_adaptor::INTERFACE_NAME))
 {
 	registerAdaptor();
-	segment_->setChangeHandler([this] { changes_.schedule(); });
 	announceAdded(*context_.manager, context_.delivery, segment_->info(),
 		      getObject().getObjectPath(), SharedMemory_adaptor::INTERFACE_NAME,
 		      {{"Key", sdbus::Variant(Key())},
@@ -45,7 +77,6 @@ SharedMemoryAdaptor::SharedMemoryAdaptor(sdbus::IConnection &connection, std::st
 
 SharedMemoryAdaptor::~SharedMemoryAdaptor()
 {
-	segment_->setChangeHandler(nullptr);
 	waitEnded_->detach();
 	announceRemoved(*context_.manager, context_.delivery, segment_->info(),
 			getObject().getObjectPath(), SharedMemory_adaptor::INTERFACE_NAME);
@@ -55,7 +86,8 @@ SharedMemoryAdaptor::~SharedMemoryAdaptor()
 const Peer &SharedMemoryAdaptor::caller()
 {
 	const Peer &peer = currentCaller(getObject(), context_);
-	checkAccess(peer, segment_->info(), context_.hub.segments.describe(segment_->id()));
+	unwrap(core::access::checkUse(peer.appId, segment_->info(),
+				      context_.hub.segments.describe(segment_->id())));
 	return peer;
 }
 
@@ -69,7 +101,8 @@ std::tuple<sdbus::UnixFd, uint64_t> SharedMemoryAdaptor::Attach(const bool &writ
 {
 	const Peer &peer = caller();
 	if (writable)
-		checkWrite(peer, segment_->info(), context_.hub.segments.describe(segment_->id()));
+		unwrap(core::access::checkWrite(peer.appId, segment_->info(),
+						context_.hub.segments.describe(segment_->id())));
 	unwrap(checkDescriptorReserve(context_.hub.limits().descriptorReserve,
 				      "a shared-memory descriptor"));
 	auto fd = unwrap(segment_->attach(peer.name, writable));
@@ -78,78 +111,32 @@ std::tuple<sdbus::UnixFd, uint64_t> SharedMemoryAdaptor::Attach(const bool &writ
 
 void SharedMemoryAdaptor::Seal()
 {
-	checkManage(caller(), segment_->info(), context_.hub.segments.describe(segment_->id()),
-		    "seal");
+	unwrap(core::access::checkManage(caller().appId, segment_->info(),
+					 context_.hub.segments.describe(segment_->id()), "seal"));
 	unwrap(segment_->seal());
 }
 
 void SharedMemoryAdaptor::Lock(sdbus::Result<> &&result, uint64_t timeout_usec)
 {
 	const Peer &peer = caller();
-	auto &lock = segment_->lock();
-	if (timeout_usec == 0) {
-		if (!unwrap(lock.tryLock(peer.name)))
-			throw toDbusError({ErrorCode::WouldBlock,
-					   "the segment lock is held by another connection"});
-		result.returnResults();
-		return;
-	}
-
 	auto pending = std::make_shared<PendingReply<>>(std::move(result));
-	auto queued = lock.lock(peer.name, [pending](Result<void> outcome) {
-		outcome ? pending->succeed() : pending->fail(outcome.error());
-	});
-	std::weak_ptr<core::SharedMemory> weak = segment_;
-	answerWhenGranted(pending, queued, context_.loop, timeout_usec,
-			  [weak, timeout_usec](core::WaitId id) {
-				  if (auto segment = weak.lock())
-					  segment->lock().cancelWait(
-						  id, {ErrorCode::Timeout,
-						       "the segment lock was not free within " +
-							       std::to_string(timeout_usec) + " µs"});
-			  });
+	waitThenAnswer(SegmentLockRequest{segment_, peer.name}, context_.loop, timeout_usec,
+		       pending->timer, [pending](Result<std::monostate> outcome) {
+			       outcome ? pending->succeed() : pending->fail(outcome.error());
+		       });
 }
 
 uint64_t SharedMemoryAdaptor::WaitLock(const uint64_t &timeout_usec)
 {
 	const Peer &peer = caller();
-	auto &lock = segment_->lock();
-	// Free and nobody waiting: granted now, without building a completion.
-	if (unwrap(lock.tryLock(peer.name)))
-		return 0;
-	if (timeout_usec == 0)
-		throw toDbusError(
-			{ErrorCode::WouldBlock, "the segment lock is held by another connection"});
-	// The same queue as Lock; the answer is a signal, sent from a later message or
-	// timer, so always after this method's reply.
-	auto ticket = std::make_shared<WaitTicket>();
-	auto queued = lock.lock(
-		peer.name,
-		[sender = waitEnded_, ticket, destination = peer.name](Result<void> outcome) {
-			ticket->timer.reset();
-			sender->send(destination, ticket->id, outcome);
-		});
-	if (!queued)
-		throw toDbusError(queued.error());
-	if (!*queued)
-		return 0;
-	ticket->id = **queued;
-	ticket->expireAfter(context_.loop, timeout_usec, segment_,
-			    [timeout_usec](core::SharedMemory &segment, uint64_t id) {
-				    segment.lock().cancelWait(
-					    id, {ErrorCode::Timeout, "the segment lock was not free within " +
-									     std::to_string(timeout_usec) +
-									     " µs"});
-			    });
-	return ticket->id;
+	return waitForTicket(SegmentLockRequest{segment_, peer.name}, context_.loop, timeout_usec,
+			     waitEnded_, peer.name)
+		.first;
 }
 
 void SharedMemoryAdaptor::CancelWait(const uint64_t &ticket)
 {
-	const Peer &peer = caller();
-	auto &lock = segment_->lock();
-	if (lock.isWaitOf(ticket, peer.name))
-		lock.cancelWait(ticket, waitCancelled(ticket));
+	cancelTicket(segment_->lock(), ticket, caller().name);
 }
 
 void SharedMemoryAdaptor::Unlock()

@@ -17,7 +17,8 @@ namespace ipchub::bus {
 // A core descriptor handed to sdbus-c++ for a reply, without one more dup.
 sdbus::UnixFd toUnixFd(UniqueFd fd);
 
-// io.github.ipchub1.SharedMemory on one segment's object path.
+// io.github.ipchub1.SharedMemory on one segment's object path. Parallels the other
+// object adaptors on purpose (see SemaphoreAdaptor).
 class SharedMemoryAdaptor final
 	: public sdbus::AdaptorInterfaces<io::github::ipchub1::SharedMemory_adaptor,
 					  sdbus::ManagedObject_adaptor, sdbus::Properties_adaptor>
@@ -26,6 +27,9 @@ public:
 	SharedMemoryAdaptor(sdbus::IConnection &connection, std::string path,
 			    std::shared_ptr<core::SharedMemory> segment, Context context);
 	~SharedMemoryAdaptor();
+
+	// What clients see of the object changed: PropertiesChanged goes out (coalesced).
+	void changed() { changes_.schedule(); }
 
 	const core::SharedMemory &segment() const { return *segment_; }
 

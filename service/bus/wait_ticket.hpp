@@ -64,18 +64,6 @@ private:
 struct WaitTicket {
 	uint64_t id = 0;
 	std::unique_ptr<Timer> timer;
-
-	// After timeoutUsec, expire(object, id) ends the wait, unless object has gone.
-	template <typename Object, typename Expire>
-	void expireAfter(EventLoop &loop, uint64_t timeoutUsec,
-			 const std::shared_ptr<Object> &object, Expire expire)
-	{
-		timer = loop.addTimer(timeoutUsec, [weak = std::weak_ptr<Object>(object),
-						    expire = std::move(expire), ticket = id] {
-			if (auto strong = weak.lock())
-				expire(*strong, ticket);
-		});
-	}
 };
 
 // The error a wait ends with when its waiter calls CancelWait.

@@ -4,73 +4,73 @@
 
 namespace ipchub::core {
 
+namespace {
+
+// LimitExceeded once count has reached limit: "connection C already holds 3 lock
+// grants; grants_per_connection is 3" (the service's own count when client is null).
+Result<void> below(uint64_t count, uint64_t limit, const ClientId *client, const char *verb,
+		   const char *what, const char *name)
+{
+	if (count < limit)
+		return {};
+	return fail(ErrorCode::LimitExceeded,
+		    (client ? "connection " + *client : std::string("the service")) + " already " +
+			    verb + " " + std::to_string(count) + " " + what + "; " + name + " is " +
+			    std::to_string(limit));
+}
+
+} // namespace
+
 Result<void> GrantQuota::room(const ClientId &client, bool handle) const
 {
-	const auto it = counts_.find(client);
-	const Count count = it == counts_.end() ? Count{} : it->second;
-	if (count.grants >= limits_.grantsPerConnection)
-		return fail(ErrorCode::LimitExceeded,
-			    "connection " + client + " already holds " +
-				    std::to_string(count.grants) +
-				    " lock grants; grants_per_connection is " +
-				    std::to_string(limits_.grantsPerConnection));
-	if (grantsTotal_ >= limits_.grantsTotal)
-		return fail(ErrorCode::LimitExceeded, "the service already gives " +
-							      std::to_string(grantsTotal_) +
-							      " lock grants; grants_total is " +
-							      std::to_string(limits_.grantsTotal));
-	if (!handle)
-		return {};
-	if (count.handles >= limits_.handlesPerConnection)
-		return fail(ErrorCode::LimitExceeded,
-			    "connection " + client + " already holds " +
-				    std::to_string(count.handles) +
-				    " lock handles; handles_per_connection is " +
-				    std::to_string(limits_.handlesPerConnection));
-	if (handlesTotal_ >= limits_.handlesTotal)
-		return fail(ErrorCode::LimitExceeded, "the service already keeps " +
-							      std::to_string(handlesTotal_) +
-							      " lock handles; handles_total is " +
-							      std::to_string(limits_.handlesTotal));
-	return {};
+	if (auto ok = below(grants(client), limits_.grantsPerConnection, &client, "holds",
+			    "lock grants", "grants_per_connection");
+	    !ok)
+		return ok;
+	if (auto ok = below(grantsTotal_, limits_.grantsTotal, nullptr, "gives", "lock grants",
+			    "grants_total");
+	    !ok || !handle)
+		return ok;
+	if (auto ok = below(handles(client), limits_.handlesPerConnection, &client, "holds",
+			    "lock handles", "handles_per_connection");
+	    !ok)
+		return ok;
+	return below(handlesTotal_, limits_.handlesTotal, nullptr, "keeps", "lock handles",
+		     "handles_total");
 }
 
 void GrantQuota::take(const ClientId &client, bool handle)
 {
-	auto &count = counts_[client];
-	++count.grants;
 	++grantsTotal_;
 	if (handle) {
-		++count.handles;
+		++handles_[client];
 		++handlesTotal_;
 	}
 }
 
 void GrantQuota::give(const ClientId &client, bool handle)
 {
-	auto it = counts_.find(client);
-	if (it == counts_.end() || it->second.grants == 0)
+	if (grantsTotal_ > 0)
+		--grantsTotal_;
+	if (!handle)
 		return;
-	--it->second.grants;
-	--grantsTotal_;
-	if (handle && it->second.handles > 0) {
-		--it->second.handles;
-		--handlesTotal_;
-	}
-	if (it->second.grants == 0)
-		counts_.erase(it);
+	auto it = handles_.find(client);
+	if (it == handles_.end())
+		return;
+	--handlesTotal_;
+	if (--it->second == 0)
+		handles_.erase(it);
 }
 
 uint32_t GrantQuota::grants(const ClientId &client) const
 {
-	const auto it = counts_.find(client);
-	return it == counts_.end() ? 0 : it->second.grants;
+	return quota_.grants(client);
 }
 
 uint32_t GrantQuota::handles(const ClientId &client) const
 {
-	const auto it = counts_.find(client);
-	return it == counts_.end() ? 0 : it->second.handles;
+	const auto it = handles_.find(client);
+	return it == handles_.end() ? 0 : it->second;
 }
 
 } // namespace ipchub::core

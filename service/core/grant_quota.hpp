@@ -5,22 +5,26 @@
 
 #include "client.hpp"
 #include "limits.hpp"
+#include "quota.hpp"
 
 namespace ipchub::core {
 
-// The lock grants each connection holds, and all of them together. A handle grant
-// (AcquireHandle) costs the service two descriptors for as long as it lasts, so handles
-// have limits of their own: the descriptors they take must leave the service room to
-// read messages and identify callers.
+// The lock grants all connections hold together, and the handles each holds. How many
+// grants one connection holds is counted once, by Quota (with its account's), and read
+// here. A handle grant (AcquireHandle) costs the service two descriptors for as long as
+// it lasts, so handles have limits of their own: the descriptors they take must leave
+// the service room to read messages and identify callers.
 class GrantQuota
 {
 public:
-	explicit GrantQuota(const Limits &limits) : limits_(limits) {}
+	// quota counts each connection's grants; it must outlive this.
+	GrantQuota(const Limits &limits, const Quota &quota) : limits_(limits), quota_(quota) {}
 
 	// Whether client may get one more grant (a handle grant if handle); LimitExceeded
 	// naming the limit if not.
 	Result<void> room(const ClientId &client, bool handle) const;
-	// Counts a grant, whether there was room or not (a restored one).
+	// Counts a grant, whether there was room or not (a restored one); the holder's own
+	// count is Quota::addGrant's.
 	void take(const ClientId &client, bool handle);
 	void give(const ClientId &client, bool handle);
 
@@ -29,13 +33,9 @@ public:
 	uint64_t handlesTotal() const { return handlesTotal_; }
 
 private:
-	struct Count {
-		uint32_t grants = 0;
-		uint32_t handles = 0;
-	};
-
 	Limits limits_;
-	std::unordered_map<ClientId, Count> counts_;
+	const Quota &quota_;
+	std::unordered_map<ClientId, uint32_t> handles_;
 	uint64_t grantsTotal_ = 0;
 	uint64_t handlesTotal_ = 0;
 };

@@ -5,6 +5,7 @@
 #include "limits.hpp"
 #include "lock.hpp"
 #include "object_table.hpp"
+#include "observer.hpp"
 #include "quota.hpp"
 #include "semaphore.hpp"
 #include "shared_memory.hpp"
@@ -18,10 +19,10 @@ class Hub
 {
 public:
 	explicit Hub(const Limits &limits)
-		: quota(limits), grants(limits),
-		  semaphores(quota, std::string(common::namesOf(ObjectKind::Semaphore).noun)),
-		  segments(quota, std::string(common::namesOf(ObjectKind::SharedMemory).noun)),
-		  locks(quota, std::string(common::namesOf(ObjectKind::Lock).noun)),
+		: quota(limits), grants(limits, quota),
+		  semaphores(quota, std::string(common::namesOf(ObjectKind::Semaphore).noun), observers),
+		  segments(quota, std::string(common::namesOf(ObjectKind::SharedMemory).noun), observers),
+		  locks(quota, std::string(common::namesOf(ObjectKind::Lock).noun), observers),
 		  storeBudget(limits.fdStoreMax)
 	{
 	}
@@ -41,6 +42,8 @@ public:
 		quota.forget(client);
 	}
 
+	// Who is told of the objects' changes: the bus adaptors, the persistent state.
+	Observers observers;
 	Quota quota;
 	GrantQuota grants;
 	ObjectTable<Semaphore> semaphores;

@@ -29,9 +29,10 @@ Lock::~Lock()
 
 Result<void> Lock::room(const ClientId &client, bool handle) const
 {
-	if (!grantQuota_)
-		return {};
-	return grantQuota_->room(client, handle);
+	if (grantQuota_)
+		if (auto ok = grantQuota_->room(client, handle); !ok)
+			return ok;
+	return quota_.checkGrant(client);
 }
 
 std::optional<LockMode> Lock::mode() const
@@ -51,14 +52,31 @@ bool Lock::grantable(LockMode mode) const
 
 std::optional<uint64_t> Lock::tryAcquire(const Requester &who, LockMode mode, bool handle)
 {
-	if (touched_)
-		touched_(who.client);
+	if (events_)
+		events_->touched(info_.id, who.client);
 	// Nobody overtakes a waiter, so a writer at the head is not starved by readers.
 	if (!queue_.empty() || !grantable(mode) || !room(who.client, handle))
 		return std::nullopt;
 	const uint64_t token = grant(who, mode, handle);
 	notify();
 	return token;
+}
+
+Result<uint64_t> Lock::acquireNow(const Requester &who, LockMode mode, bool handle)
+{
+	if (auto ok = room(who.client, handle); !ok)
+		return detail::Unexpected<Error>(ok.error());
+	if (auto token = tryAcquire(who, mode, handle))
+		return *token;
+	return fail(ErrorCode::WouldBlock, "the lock cannot be granted in mode " +
+						   std::string(lockModeName(mode)) + " now");
+}
+
+Error Lock::timedOut(LockMode mode, uint64_t timeoutUsec)
+{
+	return {ErrorCode::Timeout, "the lock was not granted in mode " +
+					    std::string(lockModeName(mode)) + " within " +
+					    std::to_string(timeoutUsec) + " µs"};
 }
 
 Result<Attempt> Lock::acquire(const Requester &who, LockMode mode, bool handle, Done done)
@@ -76,13 +94,11 @@ Result<Attempt> Lock::acquire(const Requester &who, LockMode mode, bool handle, 
 
 void Lock::cancelWait(WaitId id, Error error)
 {
-	auto waiter = queue_.remove(id);
-	if (!waiter)
-		return;
-	// A writer at the head may have held back readers behind it.
-	serve();
-	notify();
-	waiter->done(detail::Unexpected<Error>(std::move(error)));
+	// The head may have held back waits behind it.
+	queue_.cancel(id, std::move(error), [this] {
+		serve();
+		notify();
+	});
 }
 
 Result<void> Lock::release(const ClientId &client)
@@ -141,8 +157,7 @@ void Lock::dropClient(const ClientId &client, bool closing)
 	if (dropped > 0)
 		persist(false);
 	if (closing)
-		for (auto &waiter : waits)
-			waiter.done(fail(ErrorCode::Cancelled, "the lock was closed"));
+		queue_.endAll(waits, {ErrorCode::Cancelled, "the lock was closed"});
 }
 
 void Lock::end(const Error &error)
@@ -150,8 +165,7 @@ void Lock::end(const Error &error)
 	auto waits = queue_.removeAll();
 	endAllGrants();
 	handleEnds_.clear();
-	for (auto &waiter : waits)
-		waiter.done(detail::Unexpected<Error>(error));
+	queue_.endAll(waits, error);
 }
 
 uint64_t Lock::grant(const Requester &who, LockMode mode, bool handle)
@@ -219,8 +233,8 @@ void Lock::dropEndedHandles()
 
 void Lock::persist(bool tellsClient)
 {
-	if (stateChanged_)
-		stateChanged_(tellsClient);
+	if (events_)
+		events_->stateChanged(info_.id, tellsClient);
 }
 
 void Lock::serve()
@@ -246,8 +260,8 @@ void Lock::serve()
 
 void Lock::notify()
 {
-	if (changed_)
-		changed_();
+	if (events_)
+		events_->changed(info_.id);
 }
 
 } // namespace ipchub::core

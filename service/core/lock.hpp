@@ -14,6 +14,7 @@
 #include "common/unique_fd.hpp"
 #include "grant_quota.hpp"
 #include "key.hpp"
+#include "observer.hpp"
 #include "quota.hpp"
 #include "wait_queue.hpp"
 
@@ -61,6 +62,8 @@ using Attempt = std::variant<Granted, Queued>;
 class Lock
 {
 public:
+	static constexpr ObjectKind kKind = ObjectKind::Lock;
+
 	// Called with the fencing token of the grant, or the error that ended the wait.
 	using Done = std::function<void(Result<uint64_t>)>;
 
@@ -83,22 +86,26 @@ public:
 	// grant tied to its handle across a restart of the service.
 	const std::map<uint64_t, UniqueFd> &handleEnds() const { return handleEnds_; }
 
-	// Called after every change of holders, waiters or token.
-	void setChangeHandler(std::function<void()> handler) { changed_ = std::move(handler); }
-	// Called after every change of grants or token (see StateHandler).
-	void setStateHandler(StateHandler handler) { stateChanged_ = std::move(handler); }
-	void setTouchHandler(TouchHandler handler) { touched_ = std::move(handler); }
+	// Told of every change of holders, waiters or token (changed), of grants or token
+	// (stateChanged) and of the clients it keeps (touched).
+	void setEvents(ObjectEvents *events) { events_ = events; }
 
 	// Restoring a snapshot: the grants, the ends of their handles and the latest
 	// token as they were. Tokens continue above lastToken.
 	void restore(uint64_t lastToken, std::vector<LockGrant> grants,
 		     std::map<uint64_t, UniqueFd> handleEnds);
 
-	// Whether client may hold one more grant (see GrantQuota); acquire checks it too.
+	// Whether client may hold one more grant: its connection's and the service's
+	// (GrantQuota), and its account's (Quota::checkGrant). Every way to a grant checks it.
 	Result<void> room(const ClientId &client, bool handle) const;
 	// A token if the lock can be granted now, nobody waits and client has room for
 	// the grant; nullopt otherwise.
 	std::optional<uint64_t> tryAcquire(const Requester &who, LockMode mode, bool handle);
+	// The same, for a caller that will not wait (a timeout of 0): the refusal of room,
+	// else WouldBlock when the lock cannot be granted now.
+	Result<uint64_t> acquireNow(const Requester &who, LockMode mode, bool handle);
+	// What a wait in mode that timed out after timeoutUsec ends with.
+	static Error timedOut(LockMode mode, uint64_t timeoutUsec);
 	// Grants now, or queues a wait whose done is called when it ends.
 	Result<Attempt> acquire(const Requester &who, LockMode mode, bool handle, Done done);
 	// Ends a queued wait with error (a timeout); nothing if it has ended already.
@@ -146,10 +153,8 @@ private:
 	std::map<uint64_t, UniqueFd> handleEnds_;
 	WaitQueue<Request, uint64_t> queue_;
 	uint64_t lastToken_ = 0;
-	std::function<void()> changed_;
-	StateHandler stateChanged_;
 	GrantQuota *grantQuota_;
-	TouchHandler touched_;
+	ObjectEvents *events_ = nullptr;
 	Quota &quota_;
 };
 

@@ -11,6 +11,7 @@
 
 #include "client.hpp"
 #include "key.hpp"
+#include "observer.hpp"
 #include "quota.hpp"
 #include "snapshot_size.hpp"
 
@@ -20,34 +21,27 @@ namespace ipchub::core {
 // each. An object goes when its last reference goes, unless it is persistent; Remove
 // ends it regardless. A persistent object counts against its creator's account
 // (Quota::takePersistent) until it ends. Object must provide:
+//   static constexpr ObjectKind kKind;                // what observers are told it is
 //   void dropClient(const ClientId &, bool closing);  // give back what the client holds
 //   void end(const Error &);                          // fail every queued wait
-//   void setTouchHandler(TouchHandler);               // told of the clients it keeps
+//   void setEvents(ObjectEvents *);                   // tells the table of its changes
 // The table knows which objects each client references or touched, so a client that
-// leaves costs what it used, not a visit of every object.
+// leaves costs what it used, not a visit of every object. It tells observers of the
+// objects it takes in and lets go, of references taken and dropped, and passes on
+// what its objects tell it of their changes.
 template <typename Object>
-class ObjectTable
+class ObjectTable final : private ObjectEvents
 {
 public:
 	using Ptr = std::shared_ptr<Object>;
-	// Told of every object just before the table lets it go.
-	using RemovedHandler = std::function<void(const Ptr &)>;
 
-	ObjectTable(Quota &quota, std::string kind) : quota_(quota), kind_(std::move(kind)) {}
-
-	void setRemovedHandler(RemovedHandler handler) { removed_ = std::move(handler); }
-	// Told of every object the table takes in (created or restored), with whether
-	// it is persistent.
-	void setAddedHandler(std::function<void(const Ptr &, bool persistent)> handler)
+	// observers must outlive the table.
+	ObjectTable(Quota &quota, std::string kind, const Observers &observers)
+		: quota_(quota), kind_(std::move(kind)), observers_(observers)
 	{
-		added_ = std::move(handler);
 	}
-	// Told after every change of the table itself: an object added or removed, a
-	// reference taken or dropped; with the key of the object concerned.
-	void setTableChangedHandler(std::function<void(const ObjectKey &)> handler)
-	{
-		tableChanged_ = std::move(handler);
-	}
+	ObjectTable(const ObjectTable &) = delete;
+	ObjectTable &operator=(const ObjectTable &) = delete;
 
 	Ptr find(const ObjectKey &id) const
 	{
@@ -97,11 +91,10 @@ public:
 				entry.refs.insert(client);
 				involve(client, id);
 			}
-		watch(*object);
+		object->setEvents(this);
 		entries_.emplace(id, std::move(entry));
-		if (added_)
-			added_(object, true);
-		changed(id);
+		observers_.added(Object::kKind, id, true);
+		tableChanged(id);
 	}
 
 	// Notes that client keeps something of the object (restoring a snapshot).
@@ -140,12 +133,11 @@ public:
 				return detail::Unexpected<Error>(taken.error());
 			}
 		}
-		watch(**made);
+		(*made)->setEvents(this);
 		involve(client, id);
 		entries_.emplace(id, Entry{*made, {client}, persistent, std::move(charge)});
-		if (added_)
-			added_(*made, persistent);
-		changed(id);
+		observers_.added(Object::kKind, id, persistent);
+		tableChanged(id);
 		return *made;
 	}
 
@@ -159,7 +151,7 @@ public:
 				return detail::Unexpected<Error>(taken.error());
 			it->second.refs.insert(client);
 			involve(client, id);
-			changed(id);
+			tableChanged(id);
 		}
 		return it->second.object;
 	}
@@ -248,10 +240,11 @@ private:
 		return {owner, savedBytes(object.info()), segmentBytes};
 	}
 
-	void watch(Object &object)
+	void touched(const ObjectKey &id, const ClientId &client) override { involve(client, id); }
+	void changed(const ObjectKey &id) override { observers_.changed(Object::kKind, id); }
+	void stateChanged(const ObjectKey &id, bool tellsClient) override
 	{
-		object.setTouchHandler(
-			[this, id = object.id()](const ClientId &client) { involve(client, id); });
+		observers_.stateChanged(Object::kKind, id, tellsClient);
 	}
 
 	void untouch(const ClientId &client, const ObjectKey &id)
@@ -269,17 +262,13 @@ private:
 	{
 		if (it->second.refs.erase(client)) {
 			quota_.returnObject(client);
-			changed(it->first);
+			tableChanged(it->first);
 		}
 		if (it->second.refs.empty() && !it->second.persistent)
 			erase(it);
 	}
 
-	void changed(const ObjectKey &id)
-	{
-		if (tableChanged_)
-			tableChanged_(id);
-	}
+	void tableChanged(const ObjectKey &id) { observers_.referencesChanged(Object::kKind, id); }
 
 	void erase(Iterator it)
 	{
@@ -292,11 +281,10 @@ private:
 			quota_.returnPersistent(charge->owner, charge->stateBytes,
 						charge->segmentBytes);
 		entries_.erase(it);
-		object->setTouchHandler(nullptr);
+		object->setEvents(nullptr);
 		object->end(Error{ErrorCode::Cancelled, describe(object->id()) + " was removed"});
-		if (removed_)
-			removed_(object);
-		changed(object->id());
+		observers_.removed(Object::kKind, object->id());
+		tableChanged(object->id());
 	}
 
 	Quota &quota_;
@@ -305,9 +293,7 @@ private:
 	// The objects each client references or touched; an object it no longer touches
 	// may stay listed until it leaves (visiting it then gives back nothing).
 	std::unordered_map<ClientId, std::set<ObjectKey>> touched_;
-	RemovedHandler removed_;
-	std::function<void(const Ptr &, bool)> added_;
-	std::function<void(const ObjectKey &)> tableChanged_;
+	const Observers &observers_;
 };
 
 } // namespace ipchub::core

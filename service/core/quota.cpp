@@ -76,128 +76,116 @@ Account Quota::accountOf(const ClientId &client) const
 	return it == usage_.end() ? Account{} : it->second.account;
 }
 
-Result<void> Quota::takeObject(const ClientId &client)
+const Quota::Use<uint32_t> Quota::kObjects{&Usage::objects,
+					   &Totals::objects,
+					   &Limits::objectsPerConnection,
+					   &Limits::objectsPerUid,
+					   &Limits::objectsPerApp,
+					   "objects",
+					   "objects",
+					   "references",
+					   "reference",
+					   false};
+const Quota::Use<uint32_t> Quota::kWaits{&Usage::waits,
+					 &Totals::waits,
+					 &Limits::waitsPerConnection,
+					 &Limits::waitsPerUid,
+					 &Limits::waitsPerApp,
+					 "waits",
+					 "waits queued",
+					 "has",
+					 "have",
+					 false};
+const Quota::Use<uint64_t> Quota::kBytes{&Usage::bytes,
+					 &Totals::bytes,
+					 &Limits::bytesPerConnection,
+					 &Limits::bytesPerUid,
+					 &Limits::bytesPerApp,
+					 "bytes",
+					 "bytes of shared memory",
+					 "has",
+					 "have",
+					 true};
+
+template <typename T>
+Result<void> Quota::take(const ClientId &client, const Use<T> &use, T amount)
 {
 	auto &usage = usageOf(client);
-	const uint32_t objects = usage.objects;
-	if (objects >= limits_.objectsPerConnection) {
-		// usage may be erased by dropIfUnused: the message uses the copies.
+	// usage may be erased by dropIfUnused: the messages use copies.
+	const T had = usage.*use.connection;
+	const T connectionLimit = limits_.*use.perConnection;
+	const std::string name = use.name;
+	const std::string more =
+		use.namesAmount ? "; " + std::to_string(amount) + " more would pass " : "";
+	if (amount > connectionLimit || had > connectionLimit - amount) {
 		dropIfUnused(client);
 		return fail(ErrorCode::LimitExceeded,
-			    "connection " + client + " already references " +
-				    std::to_string(objects) +
-				    " objects; objects_per_connection is " +
-				    std::to_string(limits_.objectsPerConnection));
+			    "connection " + client + " already " + use.connectionVerb + " " +
+				    std::to_string(had) + " " + use.unit +
+				    (use.namesAmount ? more + name + "_per_connection "
+						     : "; " + name + "_per_connection is ") +
+				    std::to_string(connectionLimit));
 	}
 	const Account account = usage.account;
 	auto &totals = totalsOf(account);
-	const auto [limit, name] =
-		limitOf(account, limits_.objectsPerUid, limits_.objectsPerApp, "objects");
-	if (totals.objects >= limit) {
-		const uint32_t had = totals.objects;
+	const auto [limit, limitName] =
+		limitOf(account, limits_.*use.perUid, limits_.*use.perApp, name);
+	if (amount > limit || totals.*use.account > limit - amount) {
+		const T together = totals.*use.account;
 		dropIfUnused(client);
 		dropIfUnused(account);
 		return detail::Unexpected<Error>(
-			accountError(account, "reference " + std::to_string(had) + " objects", name,
-				     limit));
+			accountError(account,
+				     std::string(use.accountVerb) + " " + std::to_string(together) +
+					     " " + use.unit + (use.namesAmount ? more + "it" : ""),
+				     limitName, limit));
 	}
-	++usage.objects;
-	++totals.objects;
+	usage.*use.connection += amount;
+	totals.*use.account += amount;
 	return {};
 }
 
-void Quota::returnObject(const ClientId &client)
-{
-	auto it = usage_.find(client);
-	if (it == usage_.end() || it->second.objects == 0)
-		return;
-	--it->second.objects;
-	lower(totalsOf(it->second.account).objects);
-	dropIfUnused(it->second.account);
-	dropIfUnused(client);
-}
-
-Result<void> Quota::takeWait(const ClientId &client)
-{
-	auto &usage = usageOf(client);
-	const uint32_t waits = usage.waits;
-	if (waits >= limits_.waitsPerConnection) {
-		dropIfUnused(client);
-		return fail(ErrorCode::LimitExceeded,
-			    "connection " + client + " already has " + std::to_string(waits) +
-				    " waits queued; waits_per_connection is " +
-				    std::to_string(limits_.waitsPerConnection));
-	}
-	const Account account = usage.account;
-	auto &totals = totalsOf(account);
-	const auto [limit, name] =
-		limitOf(account, limits_.waitsPerUid, limits_.waitsPerApp, "waits");
-	if (totals.waits >= limit) {
-		const uint32_t had = totals.waits;
-		dropIfUnused(client);
-		dropIfUnused(account);
-		return detail::Unexpected<Error>(
-			accountError(account, "have " + std::to_string(had) + " waits queued", name,
-				     limit));
-	}
-	++usage.waits;
-	++totals.waits;
-	return {};
-}
-
-void Quota::returnWait(const ClientId &client)
-{
-	auto it = usage_.find(client);
-	if (it == usage_.end() || it->second.waits == 0)
-		return;
-	--it->second.waits;
-	lower(totalsOf(it->second.account).waits);
-	dropIfUnused(it->second.account);
-	dropIfUnused(client);
-}
-
-Result<void> Quota::takeBytes(const ClientId &client, uint64_t bytes)
-{
-	auto &usage = usageOf(client);
-	const uint64_t had = usage.bytes;
-	if (bytes > limits_.bytesPerConnection || had > limits_.bytesPerConnection - bytes) {
-		dropIfUnused(client);
-		return fail(ErrorCode::LimitExceeded,
-			    "connection " + client + " already has " + std::to_string(had) +
-				    " bytes of shared memory; " + std::to_string(bytes) +
-				    " more would pass bytes_per_connection " +
-				    std::to_string(limits_.bytesPerConnection));
-	}
-	const Account account = usage.account;
-	auto &totals = totalsOf(account);
-	const auto [limit, name] =
-		limitOf(account, limits_.bytesPerUid, limits_.bytesPerApp, "bytes");
-	if (bytes > limit || totals.bytes > limit - bytes) {
-		const uint64_t together = totals.bytes;
-		dropIfUnused(client);
-		dropIfUnused(account);
-		return detail::Unexpected<Error>(accountError(account,
-							      "have " + std::to_string(together) +
-								      " bytes of shared memory; " +
-								      std::to_string(bytes) +
-								      " more would pass it",
-							      name, limit));
-	}
-	usage.bytes += bytes;
-	totals.bytes += bytes;
-	return {};
-}
-
-void Quota::returnBytes(const ClientId &client, uint64_t bytes)
+template <typename T>
+void Quota::give(const ClientId &client, T Usage::*connection, T Totals::*account, T amount)
 {
 	auto it = usage_.find(client);
 	if (it == usage_.end())
 		return;
-	const uint64_t returned = std::min(bytes, it->second.bytes);
-	it->second.bytes -= returned;
-	lower(totalsOf(it->second.account).bytes, returned);
+	const T returned = std::min(amount, it->second.*connection);
+	it->second.*connection -= returned;
+	lower(totalsOf(it->second.account).*account, returned);
 	dropIfUnused(it->second.account);
 	dropIfUnused(client);
+}
+
+Result<void> Quota::takeObject(const ClientId &client)
+{
+	return take(client, kObjects, uint32_t{1});
+}
+
+void Quota::returnObject(const ClientId &client)
+{
+	give(client, &Usage::objects, &Totals::objects, uint32_t{1});
+}
+
+Result<void> Quota::takeWait(const ClientId &client)
+{
+	return take(client, kWaits, uint32_t{1});
+}
+
+void Quota::returnWait(const ClientId &client)
+{
+	give(client, &Usage::waits, &Totals::waits, uint32_t{1});
+}
+
+Result<void> Quota::takeBytes(const ClientId &client, uint64_t bytes)
+{
+	return take(client, kBytes, bytes);
+}
+
+void Quota::returnBytes(const ClientId &client, uint64_t bytes)
+{
+	give(client, &Usage::bytes, &Totals::bytes, bytes);
 }
 
 Result<void> Quota::checkGrant(const ClientId &client) const
@@ -223,13 +211,7 @@ void Quota::addGrant(const ClientId &client)
 
 void Quota::returnGrant(const ClientId &client)
 {
-	auto it = usage_.find(client);
-	if (it == usage_.end() || it->second.grants == 0)
-		return;
-	--it->second.grants;
-	lower(totalsOf(it->second.account).grants);
-	dropIfUnused(it->second.account);
-	dropIfUnused(client);
+	give(client, &Usage::grants, &Totals::grants, uint32_t{1});
 }
 
 Result<void> Quota::takePersistent(const Account &account, uint64_t stateBytes,
@@ -305,6 +287,12 @@ uint32_t Quota::waits(const ClientId &client) const
 {
 	auto it = usage_.find(client);
 	return it == usage_.end() ? 0 : it->second.waits;
+}
+
+uint32_t Quota::grants(const ClientId &client) const
+{
+	auto it = usage_.find(client);
+	return it == usage_.end() ? 0 : it->second.grants;
 }
 
 Quota::Totals Quota::totals(const Account &account) const

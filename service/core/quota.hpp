@@ -52,6 +52,8 @@ public:
 	// Whether the client references, waits on or created anything.
 	bool inUse(const ClientId &client) const;
 	uint32_t waits(const ClientId &client) const;
+	// The lock grants client holds (the one count of them per connection).
+	uint32_t grants(const ClientId &client) const;
 
 	// What an account uses of the totals.
 	struct Totals {
@@ -79,6 +81,37 @@ private:
 			return objects == 0 && waits == 0 && bytes == 0 && grants == 0;
 		}
 	};
+
+	// One kind of use counted per connection and per account: its counters, its
+	// limits, and the words of a refusal.
+	template <typename T>
+	struct Use {
+		T Usage::*connection;
+		T Totals::*account;
+		T Limits::*perConnection;
+		T Limits::*perUid;
+		T Limits::*perApp;
+		// The limits are <name>_per_connection, <name>_per_uid, <name>_per_app.
+		const char *name;
+		// What a count is of ("objects"), and the verbs that say a connection and an
+		// account's connections have it ("references", "reference").
+		const char *unit;
+		const char *connectionVerb;
+		const char *accountVerb;
+		// Whether a refusal names the amount asked for (bytes: any amount at once).
+		bool namesAmount;
+	};
+	static const Use<uint32_t> kObjects;
+	static const Use<uint32_t> kWaits;
+	static const Use<uint64_t> kBytes;
+
+	// Takes amount of use for client: refused past its connection's or its account's
+	// limit, naming the limit.
+	template <typename T>
+	Result<void> take(const ClientId &client, const Use<T> &use, T amount);
+	// Gives back up to amount of what client took.
+	template <typename T>
+	void give(const ClientId &client, T Usage::*connection, T Totals::*account, T amount);
 
 	Usage &usageOf(const ClientId &client);
 	Totals &totalsOf(const Account &account) { return totals_[account]; }

@@ -1,5 +1,6 @@
 #include "segment_lock.hpp"
 
+#include <string>
 #include <utility>
 
 namespace ipchub::core {
@@ -17,14 +18,31 @@ Result<bool> SegmentLock::tryLock(const ClientId &client)
 {
 	if (auto ok = checkNotHolder(client); !ok)
 		return detail::Unexpected<Error>(ok.error());
-	if (touched_)
-		touched_(client);
+	if (events_)
+		events_->touched(*segment_, client);
 	if (holder_ || !queue_.empty())
 		return false;
 	holder_ = client;
 	persist(true);
 	notify();
 	return true;
+}
+
+Result<void> SegmentLock::lockNow(const ClientId &client)
+{
+	auto taken = tryLock(client);
+	if (!taken)
+		return detail::Unexpected<Error>(taken.error());
+	if (!*taken)
+		return fail(ErrorCode::WouldBlock,
+			    "the segment lock is held by another connection");
+	return {};
+}
+
+Error SegmentLock::timedOut(uint64_t timeoutUsec)
+{
+	return {ErrorCode::Timeout,
+		"the segment lock was not free within " + std::to_string(timeoutUsec) + " µs"};
 }
 
 Result<std::optional<WaitId>> SegmentLock::lock(const ClientId &client, Completion done)
@@ -43,11 +61,7 @@ Result<std::optional<WaitId>> SegmentLock::lock(const ClientId &client, Completi
 
 void SegmentLock::cancelWait(WaitId id, Error error)
 {
-	auto waiter = queue_.remove(id);
-	if (!waiter)
-		return;
-	notify();
-	waiter->done(detail::Unexpected<Error>(std::move(error)));
+	queue_.cancel(id, std::move(error), [this] { notify(); });
 }
 
 Result<void> SegmentLock::unlock(const ClientId &client)
@@ -75,16 +89,15 @@ void SegmentLock::dropClient(const ClientId &client, bool closing)
 	}
 	notify();
 	if (closing)
-		for (auto &waiter : waits)
-			waiter.done(fail(ErrorCode::Cancelled, "the segment was closed"));
+		queue_.endAll(waits, {ErrorCode::Cancelled, "the segment was closed"});
 }
 
+// Parallels Semaphore::end and Lock::end on purpose: each lets go of its own holders.
 void SegmentLock::end(const Error &error)
 {
 	auto waits = queue_.removeAll();
 	holder_.reset();
-	for (auto &waiter : waits)
-		waiter.done(detail::Unexpected<Error>(error));
+	queue_.endAll(waits, error);
 }
 
 void SegmentLock::serve()
@@ -99,14 +112,14 @@ void SegmentLock::serve()
 
 void SegmentLock::persist(bool tellsClient)
 {
-	if (stateChanged_)
-		stateChanged_(tellsClient);
+	if (events_)
+		events_->stateChanged(*segment_, tellsClient);
 }
 
 void SegmentLock::notify()
 {
-	if (changed_)
-		changed_();
+	if (events_)
+		events_->changed(*segment_);
 }
 
 } // namespace ipchub::core

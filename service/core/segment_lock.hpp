@@ -1,11 +1,11 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <optional>
 #include <variant>
 
 #include "client.hpp"
+#include "observer.hpp"
 #include "quota.hpp"
 #include "wait_queue.hpp"
 
@@ -23,16 +23,22 @@ public:
 	const std::optional<ClientId> &holder() const { return holder_; }
 	uint32_t waiters() const { return static_cast<uint32_t>(queue_.size()); }
 
-	// Called after every change of holder or waiters.
-	void setChangeHandler(std::function<void()> handler) { changed_ = std::move(handler); }
-	// Called after every change of holder (see StateHandler).
-	void setStateHandler(StateHandler handler) { stateChanged_ = std::move(handler); }
-	void setTouchHandler(TouchHandler handler) { touched_ = std::move(handler); }
+	// Told, as the segment segment, of every change of holder or waiters (changed), of
+	// holder (stateChanged) and of the clients it keeps (touched).
+	void setEvents(ObjectEvents *events, const ObjectKey *segment)
+	{
+		events_ = events;
+		segment_ = segment;
+	}
 	// Restoring a snapshot: client holds the lock again.
 	void restoreHolder(const ClientId &client) { holder_ = client; }
 
 	// Takes the lock if nobody holds it and nobody waits for it.
 	Result<bool> tryLock(const ClientId &client);
+	// The same, for a caller that will not wait (a timeout of 0): WouldBlock if not.
+	Result<void> lockNow(const ClientId &client);
+	// What a wait that timed out after timeoutUsec ends with.
+	static Error timedOut(uint64_t timeoutUsec);
 	// Takes the lock now (nullopt), or queues a wait whose done is called when it ends.
 	Result<std::optional<WaitId>> lock(const ClientId &client, Completion done);
 	// Ends a queued wait with error (a timeout); nothing if it has ended already.
@@ -59,9 +65,8 @@ private:
 
 	std::optional<ClientId> holder_;
 	WaitQueue<std::monostate> queue_;
-	std::function<void()> changed_;
-	StateHandler stateChanged_;
-	TouchHandler touched_;
+	ObjectEvents *events_ = nullptr;
+	const ObjectKey *segment_ = nullptr;
 };
 
 } // namespace ipchub::core

@@ -33,6 +33,7 @@ uint32_t Semaphore::heldBy(const ClientId &client) const
 	return it == holders_.end() ? 0 : it->second;
 }
 
+// Parallels check() on purpose: each names its own argument in its messages.
 Result<void> Semaphore::checkCount(uint32_t n) const
 {
 	if (n == 0)
@@ -48,13 +49,29 @@ Result<bool> Semaphore::tryAcquire(const ClientId &client, uint32_t n)
 {
 	if (auto ok = checkCount(n); !ok)
 		return detail::Unexpected<Error>(ok.error());
-	if (touched_)
-		touched_(client);
+	if (events_)
+		events_->touched(info_.id, client);
 	if (!queue_.empty() || value_ < n)
 		return false;
 	grant(client, n);
 	notify();
 	return true;
+}
+
+Result<void> Semaphore::acquireNow(const ClientId &client, uint32_t n)
+{
+	auto taken = tryAcquire(client, n);
+	if (!taken)
+		return detail::Unexpected<Error>(taken.error());
+	if (!*taken)
+		return fail(ErrorCode::WouldBlock, std::to_string(n) + " units are not free now");
+	return {};
+}
+
+Error Semaphore::timedOut(uint32_t n, uint64_t timeoutUsec)
+{
+	return {ErrorCode::Timeout, "no " + std::to_string(n) + " units were free within " +
+					    std::to_string(timeoutUsec) + " µs"};
 }
 
 Result<std::optional<WaitId>> Semaphore::acquire(const ClientId &client, uint32_t n,
@@ -74,13 +91,11 @@ Result<std::optional<WaitId>> Semaphore::acquire(const ClientId &client, uint32_
 
 void Semaphore::cancelWait(WaitId id, Error error)
 {
-	auto waiter = queue_.remove(id);
-	if (!waiter)
-		return;
-	// The head may have held back smaller waits behind it.
-	serve();
-	notify();
-	waiter->done(detail::Unexpected<Error>(std::move(error)));
+	// The head may have held back waits behind it.
+	queue_.cancel(id, std::move(error), [this] {
+		serve();
+		notify();
+	});
 }
 
 Result<void> Semaphore::release(const ClientId &client, uint32_t n)
@@ -101,8 +116,8 @@ Result<void> Semaphore::release(const ClientId &client, uint32_t n)
 	value_ = static_cast<uint32_t>(after);
 	serve();
 	notify();
-	if (stateChanged_)
-		stateChanged_(true);
+	if (events_)
+		events_->stateChanged(info_.id, true);
 	return {};
 }
 
@@ -115,22 +130,20 @@ void Semaphore::dropClient(const ClientId &client, bool closing)
 	if (held != holders_.end()) {
 		giveBack(held->second);
 		holders_.erase(held);
-		if (stateChanged_)
-			stateChanged_(false);
+		if (events_)
+			events_->stateChanged(info_.id, false);
 	}
 	serve();
 	notify();
 	if (closing)
-		for (auto &waiter : waits)
-			waiter.done(fail(ErrorCode::Cancelled, "the semaphore was closed"));
+		queue_.endAll(waits, {ErrorCode::Cancelled, "the semaphore was closed"});
 }
 
 void Semaphore::end(const Error &error)
 {
 	auto waits = queue_.removeAll();
 	holders_.clear();
-	for (auto &waiter : waits)
-		waiter.done(detail::Unexpected<Error>(error));
+	queue_.endAll(waits, error);
 }
 
 void Semaphore::grant(const ClientId &client, uint32_t n)
@@ -139,8 +152,8 @@ void Semaphore::grant(const ClientId &client, uint32_t n)
 	if (options_.returnOnExit)
 		holders_[client] += n;
 	// Before the grantee is told: a grant the service forgot could be given twice.
-	if (stateChanged_)
-		stateChanged_(true);
+	if (events_)
+		events_->stateChanged(info_.id, true);
 }
 
 void Semaphore::giveBack(uint64_t units)
@@ -163,8 +176,8 @@ void Semaphore::serve()
 
 void Semaphore::notify()
 {
-	if (changed_)
-		changed_();
+	if (events_)
+		events_->changed(info_.id);
 }
 
 } // namespace ipchub::core

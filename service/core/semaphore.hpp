@@ -9,6 +9,7 @@
 
 #include "client.hpp"
 #include "key.hpp"
+#include "observer.hpp"
 #include "quota.hpp"
 #include "scope.hpp"
 #include "wait_queue.hpp"
@@ -27,6 +28,8 @@ struct SemaphoreOptions {
 class Semaphore
 {
 public:
+	static constexpr ObjectKind kKind = ObjectKind::Semaphore;
+
 	static Result<void> check(uint32_t initial, const SemaphoreOptions &options);
 
 	Semaphore(ObjectInfo info, uint32_t initial, const SemaphoreOptions &options, Quota &quota);
@@ -40,18 +43,18 @@ public:
 	std::vector<std::pair<ClientId, uint32_t>> holders() const;
 	uint32_t heldBy(const ClientId &client) const;
 
-	// Called after every change of value, waiters or holders.
-	void setChangeHandler(std::function<void()> handler) { changed_ = std::move(handler); }
-	// Called after every change of what a snapshot keeps (value, holders); tellsClient
-	// when a client learns of it right after (a grant, a release), so the service can
-	// persist the change before anyone acts on it.
-	void setStateHandler(StateHandler handler) { stateChanged_ = std::move(handler); }
-	void setTouchHandler(TouchHandler handler) { touched_ = std::move(handler); }
+	// Told of every change of value, waiters or holders (changed), of what a snapshot
+	// keeps (stateChanged: value, holders) and of the clients it keeps (touched).
+	void setEvents(ObjectEvents *events) { events_ = events; }
 	// Restoring a snapshot: client holds units again, as it did before.
 	void restoreHolder(const ClientId &client, uint32_t units) { holders_[client] += units; }
 
 	// Takes n units if they are free and nobody waits.
 	Result<bool> tryAcquire(const ClientId &client, uint32_t n);
+	// The same, for a caller that will not wait (a timeout of 0): WouldBlock if not.
+	Result<void> acquireNow(const ClientId &client, uint32_t n);
+	// What a wait for n units that timed out after timeoutUsec ends with.
+	static Error timedOut(uint32_t n, uint64_t timeoutUsec);
 	// Takes n units now (nullopt), or queues a wait whose done is called when it ends.
 	Result<std::optional<WaitId>> acquire(const ClientId &client, uint32_t n,
 					      Completion done);
@@ -81,9 +84,7 @@ private:
 	uint32_t value_;
 	std::map<ClientId, uint32_t> holders_;
 	WaitQueue<uint32_t> queue_;
-	std::function<void()> changed_;
-	StateHandler stateChanged_;
-	TouchHandler touched_;
+	ObjectEvents *events_ = nullptr;
 };
 
 } // namespace ipchub::core

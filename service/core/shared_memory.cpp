@@ -135,30 +135,18 @@ SharedMemory::~SharedMemory()
 		quota_.returnBytes(creator_, size_);
 }
 
-void SharedMemory::setChangeHandler(std::function<void()> handler)
+void SharedMemory::setEvents(ObjectEvents *events)
 {
-	changed_ = std::move(handler);
-	lock_.setChangeHandler(changed_);
-}
-
-void SharedMemory::setStateHandler(StateHandler handler)
-{
-	stateChanged_ = std::move(handler);
-	lock_.setStateHandler(stateChanged_);
-}
-
-void SharedMemory::setTouchHandler(TouchHandler handler)
-{
-	touched_ = std::move(handler);
-	lock_.setTouchHandler(touched_);
+	events_ = events;
+	lock_.setEvents(events, &info_.id);
 }
 
 Result<UniqueFd> SharedMemory::attach(const ClientId &client, bool writable)
 {
 	if (!memfd_)
 		return fail(ErrorCode::NotFound, "the segment was removed");
-	if (touched_)
-		touched_(client);
+	if (events_)
+		events_->touched(info_.id, client);
 	UniqueFd fd;
 	if (writable) {
 		if (sealed())
@@ -231,8 +219,8 @@ Result<void> SharedMemory::seal()
 			systemError("adding F_SEAL_FUTURE_WRITE and F_SEAL_SEAL", errno));
 	sealed_ = true;
 	notify();
-	if (stateChanged_)
-		stateChanged_(true);
+	if (events_)
+		events_->stateChanged(info_.id, true);
 	return {};
 }
 
@@ -259,8 +247,8 @@ void SharedMemory::end(const Error &error)
 
 void SharedMemory::notify()
 {
-	if (changed_)
-		changed_();
+	if (events_)
+		events_->changed(info_.id);
 }
 
 } // namespace ipchub::core

@@ -8,6 +8,7 @@
 #include "client.hpp"
 #include "common/unique_fd.hpp"
 #include "key.hpp"
+#include "observer.hpp"
 #include "quota.hpp"
 #include "segment_lock.hpp"
 
@@ -26,6 +27,8 @@ namespace ipchub::core {
 class SharedMemory
 {
 public:
+	static constexpr ObjectKind kKind = ObjectKind::SharedMemory;
+
 	// Checks size against the limits, charges it to the creator's
 	// bytes_per_connection and makes the memfd. The bytes come back when the segment
 	// ends.
@@ -65,11 +68,9 @@ public:
 	SegmentLock &lock() { return lock_; }
 	const SegmentLock &lock() const { return lock_; }
 
-	// Called after every change of attachments, seal or lock.
-	void setChangeHandler(std::function<void()> handler);
-	// Called after every change of seal or lock holder (see StateHandler).
-	void setStateHandler(StateHandler handler);
-	void setTouchHandler(TouchHandler handler);
+	// Told of every change of attachments, seal or lock (changed), of seal or lock
+	// holder (stateChanged) and of the clients it keeps (touched).
+	void setEvents(ObjectEvents *events);
 	// Restoring a snapshot: client is attached again.
 	void restoreAttachment(const ClientId &client) { attached_.insert(client); }
 
@@ -107,9 +108,7 @@ private:
 	bool sealed_ = false;
 	std::set<ClientId> attached_;
 	SegmentLock lock_;
-	std::function<void()> changed_;
-	StateHandler stateChanged_;
-	TouchHandler touched_;
+	ObjectEvents *events_ = nullptr;
 };
 
 } // namespace ipchub::core

@@ -152,6 +152,8 @@ private:
 	std::optional<std::string> error_;
 };
 
+// The writers and readers of the three kinds parallel each other on purpose: each
+// record has fields of its own, in an order the format fixes.
 void writeSemaphore(Writer &out, const SemaphoreRecord &record)
 {
 	out.info(record.info, record.owner);

@@ -8,6 +8,7 @@
 
 #include "common/object_kind.hpp"
 #include "hub_snapshot.hpp"
+#include "observer.hpp"
 #include "record_file.hpp"
 
 namespace ipchub::core {

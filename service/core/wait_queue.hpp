@@ -74,6 +74,25 @@ public:
 		return take(it);
 	}
 
+	// Ends the queued wait with this id with error, once then() has run (the object
+	// serves the waits it held back and tells of the change); nothing if it has ended.
+	template <typename Then>
+	void cancel(WaitId id, Error error, const Then &then)
+	{
+		auto waiter = remove(id);
+		if (!waiter)
+			return;
+		then();
+		waiter->done(detail::Unexpected<Error>(std::move(error)));
+	}
+
+	// Ends each of waits (taken out of the queue) with error.
+	static void endAll(std::vector<Waiter> &waits, const Error &error)
+	{
+		for (auto &waiter : waits)
+			waiter.done(detail::Unexpected<Error>(error));
+	}
+
 	std::vector<Waiter> removeClient(const ClientId &client)
 	{
 		std::vector<Waiter> removed;

@@ -5,6 +5,7 @@
 
 #include "core/object_table.hpp"
 #include "core/semaphore.hpp"
+#include "recording_observer.hpp"
 
 namespace ipchub::core {
 namespace {
@@ -23,15 +24,14 @@ protected:
 				    });
 	}
 
-	void SetUp() override
-	{
-		table.setRemovedHandler([this](const auto &object) { removed.push_back(object->id().key); });
-	}
+	void SetUp() override { observers.add(observer); }
 
 	Limits limits;
 	Quota quota{limits};
-	ObjectTable<Semaphore> table{quota, "semaphore"};
-	std::vector<std::string> removed;
+	Observers observers;
+	RecordingObserver observer;
+	ObjectTable<Semaphore> table{quota, "semaphore", observers};
+	const std::vector<std::string> &removed = observer.removed_;
 };
 
 TEST_F(ObjectTableTest, CreateTwiceIsAlreadyExistsUnlessOpenExisting)
@@ -91,7 +91,7 @@ TEST_F(ObjectTableTest, ObjectsPerConnectionIsEnforcedAndReturned)
 {
 	limits.objectsPerConnection = 2;
 	Quota small{limits};
-	ObjectTable<Semaphore> limited{small, "semaphore"};
+	ObjectTable<Semaphore> limited{small, "semaphore", observers};
 	auto make = [&](const std::string &key) {
 		const ObjectKey id{"", key};
 		return limited.create(":1.1", id, false, false,
@@ -132,6 +132,28 @@ TEST_F(ObjectTableTest, RemoveCancelsWaits)
 	}));
 	ASSERT_TRUE(table.remove({"", "k"}));
 	EXPECT_EQ(outcome, "Cancelled");
+}
+
+TEST_F(ObjectTableTest, EveryObserverIsToldOfEveryObjectByName)
+{
+	// A second observer adds to the first: both hear of everything, in order.
+	RecordingObserver second;
+	observers.add(second);
+	auto semaphore = create(":1.1", "k", false, true);
+	ASSERT_TRUE(semaphore);
+	ASSERT_TRUE((*semaphore)->tryAcquire(":1.1", 1));
+	for (const auto *heard : {&observer, &second}) {
+		EXPECT_EQ(heard->added_, std::vector<std::string>{"k"});
+		EXPECT_EQ(heard->changed_, std::vector<std::string>{"k"});
+		EXPECT_EQ(heard->state_, std::vector<std::string>{"k"});
+	}
+	observers.remove(second);
+	ASSERT_TRUE(table.remove({"", "k"}));
+	EXPECT_EQ(observer.removed_, std::vector<std::string>{"k"});
+	EXPECT_TRUE(second.removed_.empty()) << "a removed observer hears nothing more";
+	// A removed object tells nobody of what still happens to it.
+	ASSERT_TRUE((*semaphore)->release(":1.1", 1) || true);
+	EXPECT_EQ(observer.changed_.size(), 1u);
 }
 
 } // namespace

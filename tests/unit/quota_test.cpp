@@ -1,11 +1,13 @@
 // What each connection uses of its limits, with no bus: core/quota.
 
 #include <fcntl.h>
+#include <optional>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
+#include "core/hub.hpp"
 #include "core/lock.hpp"
 #include "core/object_table.hpp"
 #include "core/quota.hpp"
@@ -194,7 +196,8 @@ TEST(QuotaTest, PersistentObjectsCountUntilRemoved)
 	Limits limits;
 	limits.persistentObjectsPerApp = 2;
 	Quota quota(limits);
-	ObjectTable<Semaphore> table(quota, "semaphore");
+	const Observers observers;
+	ObjectTable<Semaphore> table(quota, "semaphore", observers);
 	auto create = [&](const ClientId &client, const std::string &key) {
 		const ObjectKey id{"org.example.App", key};
 		return table.create(client, id, false, true,
@@ -228,7 +231,7 @@ TEST(QuotaTest, PersistentObjectsCountUntilRemoved)
 
 	// Adopted (restored) objects count against their owner again.
 	Quota restored(limits);
-	ObjectTable<Semaphore> again(restored, "semaphore");
+	ObjectTable<Semaphore> again(restored, "semaphore", observers);
 	for (const char *key : {"x", "y", "z"})
 		again.adopt(std::make_shared<Semaphore>(ObjectInfo{{"org.example.App", key}, {}}, 1,
 							SemaphoreOptions{}, restored),
@@ -258,7 +261,8 @@ TEST(QuotaTest, ADepartureVisitsOnlyWhatTheClientTouched)
 {
 	Limits limits;
 	Quota quota(limits);
-	ObjectTable<Semaphore> table(quota, "semaphore");
+	const Observers observers;
+	ObjectTable<Semaphore> table(quota, "semaphore", observers);
 	std::vector<std::shared_ptr<Semaphore>> all;
 	for (int i = 0; i < 3; ++i) {
 		const ObjectKey id{"", "k" + std::to_string(i)};
@@ -277,6 +281,126 @@ TEST(QuotaTest, ADepartureVisitsOnlyWhatTheClientTouched)
 	table.dropClient(":1.1");
 	EXPECT_EQ(table.touchingClients(), 0u);
 	EXPECT_EQ(quota.objects(":1.1"), 0u);
+}
+
+// Each connection's grants are counted once: the grant quota reads Quota's count, so
+// the per-connection limit and the account's totals can never disagree.
+TEST(QuotaTest, GrantsAreCountedOncePerConnection)
+{
+	Limits limits;
+	limits.grantsPerConnection = 2;
+	Hub hub(limits);
+	hub.quota.enroll(":1.1", kApp);
+	Lock lock({{"", "doc"}, {}}, hub.quota, &hub.grants);
+	ASSERT_TRUE(lock.tryAcquire({":1.1", 1, kApp.appId}, LockMode::Shared, false));
+	ASSERT_TRUE(lock.tryAcquire({":1.1", 1, kApp.appId}, LockMode::Shared, true));
+	EXPECT_EQ(hub.quota.grants(":1.1"), 2u);
+	EXPECT_EQ(hub.grants.grants(":1.1"), 2u);
+	EXPECT_EQ(hub.grants.handles(":1.1"), 1u);
+	EXPECT_EQ(hub.quota.totals(kApp).grants, 2u);
+	auto refused = lock.room(":1.1", false);
+	ASSERT_FALSE(refused);
+	EXPECT_TRUE(mentions(refused.error(), "grants_per_connection is 2"))
+		<< refused.error().message;
+	lock.dropClient(":1.1", false);
+	EXPECT_EQ(hub.quota.grants(":1.1"), 0u);
+	EXPECT_EQ(hub.grants.grants(":1.1"), 0u);
+	EXPECT_EQ(hub.grants.handles(":1.1"), 0u);
+	EXPECT_EQ(hub.quota.totals(kApp).grants, 0u);
+}
+
+// A lock's room is its account's too: a grant refused by grants_per_app names it, and
+// a waiter whose account filled up while it waited ends with LimitExceeded.
+TEST(QuotaTest, TheAccountsGrantLimitHoldsForEveryWayToAGrant)
+{
+	Limits limits;
+	limits.grantsPerApp = 1;
+	Hub hub(limits);
+	hub.quota.enroll(":1.1", kApp);
+	hub.quota.enroll(":1.2", kApp);
+	hub.quota.enroll(":1.9", kHost);
+	Lock contended({{"", "contended"}, {}}, hub.quota, &hub.grants);
+	Lock free({{"", "free"}, {}}, hub.quota, &hub.grants);
+	ASSERT_TRUE(contended.tryAcquire({":1.9", 1, ""}, LockMode::Exclusive, false));
+	std::optional<Result<uint64_t>> outcome;
+	ASSERT_TRUE(contended.acquire({":1.1", 1, kApp.appId}, LockMode::Shared, false,
+				      [&](Result<uint64_t> result) { outcome = result; }));
+	// Another connection of the same app takes the app's one grant meanwhile.
+	ASSERT_TRUE(free.tryAcquire({":1.2", 1, kApp.appId}, LockMode::Shared, false));
+	auto now = free.acquireNow({":1.1", 1, kApp.appId}, LockMode::Shared, false);
+	ASSERT_FALSE(now);
+	EXPECT_TRUE(mentions(now.error(), "grants_per_app is 1")) << now.error().message;
+	ASSERT_TRUE(contended.release(":1.9"));
+	ASSERT_TRUE(outcome);
+	ASSERT_FALSE(*outcome);
+	EXPECT_EQ(outcome->error().code, ErrorCode::LimitExceeded);
+	EXPECT_EQ(hub.quota.totals(kApp).grants, 1u);
+}
+
+// Objects, waits and bytes share one way to be taken and given back: the connection's
+// limit, then the account's, each refusal naming its limit and leaving nothing behind.
+TEST(QuotaTest, EveryKindOfUseIsTakenAndGivenBackAlike)
+{
+	Limits limits;
+	limits.objectsPerConnection = 2;
+	limits.waitsPerConnection = 2;
+	limits.bytesPerConnection = 100;
+	limits.waitsPerApp = 3;
+	limits.bytesPerApp = 150;
+	Quota quota(limits);
+	quota.enroll(":1.1", kApp);
+	quota.enroll(":1.2", kApp);
+
+	ASSERT_TRUE(quota.takeObject(":1.1"));
+	ASSERT_TRUE(quota.takeObject(":1.1"));
+	auto object = quota.takeObject(":1.1");
+	ASSERT_FALSE(object);
+	EXPECT_TRUE(mentions(object.error(), "connection :1.1 already references 2 objects; "
+					     "objects_per_connection is 2"))
+		<< object.error().message;
+	EXPECT_EQ(quota.objects(":1.1"), 2u);
+
+	ASSERT_TRUE(quota.takeWait(":1.1"));
+	ASSERT_TRUE(quota.takeWait(":1.1"));
+	ASSERT_TRUE(quota.takeWait(":1.2"));
+	auto wait = quota.takeWait(":1.2");
+	ASSERT_FALSE(wait);
+	EXPECT_TRUE(mentions(wait.error(),
+			     "app org.example.App's connections together have 3 waits queued; "
+			     "waits_per_app is 3"))
+		<< wait.error().message;
+	EXPECT_EQ(quota.waits(":1.2"), 1u);
+
+	auto bytes = quota.takeBytes(":1.1", 101);
+	ASSERT_FALSE(bytes);
+	EXPECT_TRUE(mentions(bytes.error(), "already has 0 bytes of shared memory; 101 more "
+					    "would pass bytes_per_connection 100"))
+		<< bytes.error().message;
+	ASSERT_TRUE(quota.takeBytes(":1.1", 100));
+	auto together = quota.takeBytes(":1.2", 60);
+	ASSERT_FALSE(together);
+	EXPECT_TRUE(mentions(together.error(), "have 100 bytes of shared memory; 60 more would "
+					       "pass it; bytes_per_app is 150"))
+		<< together.error().message;
+	EXPECT_EQ(quota.totals(kApp).bytes, 100u);
+
+	// Giving back more than was taken gives back what was taken, and no more.
+	quota.returnBytes(":1.1", 1000);
+	quota.returnObject(":1.1");
+	quota.returnObject(":1.1");
+	quota.returnObject(":1.1");
+	for (int i = 0; i < 3; ++i) {
+		quota.returnWait(":1.1");
+		quota.returnWait(":1.2");
+	}
+	const auto totals = quota.totals(kApp);
+	EXPECT_EQ(totals.objects, 0u);
+	EXPECT_EQ(totals.waits, 0u);
+	EXPECT_EQ(totals.bytes, 0u);
+	quota.forget(":1.1");
+	quota.forget(":1.2");
+	EXPECT_FALSE(quota.inUse(":1.1"));
+	EXPECT_FALSE(quota.inUse(":1.2"));
 }
 
 } // namespace

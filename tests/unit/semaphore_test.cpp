@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "core/semaphore.hpp"
+#include "recording_observer.hpp"
 
 namespace ipchub::core {
 namespace {
@@ -201,15 +202,15 @@ TEST_F(SemaphoreCore, WaitsCountAgainstTheConnectionsQuota)
 	EXPECT_TRUE(sem.acquire(":1.2", 1, record("other")));
 }
 
-TEST_F(SemaphoreCore, ChangeHandlerSeesEveryChange)
+TEST_F(SemaphoreCore, EventsSeeEveryChange)
 {
 	auto sem = make(1);
-	int changes = 0;
-	sem->setChangeHandler([&] { ++changes; });
+	CountingEvents events;
+	sem->setEvents(&events);
 	ASSERT_TRUE(sem->tryAcquire(":1.1", 1));
 	ASSERT_TRUE(sem->acquire(":1.2", 1, record("w")));
 	ASSERT_TRUE(sem->release(":1.1", 1));
-	EXPECT_EQ(changes, 3);
+	EXPECT_EQ(events.changes, 3);
 }
 
 TEST_F(SemaphoreCore, EndFailsEveryWait)

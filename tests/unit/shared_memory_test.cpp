@@ -10,6 +10,7 @@
 
 #include "core/object_table.hpp"
 #include "core/shared_memory.hpp"
+#include "recording_observer.hpp"
 
 namespace ipchub::core {
 namespace {
@@ -105,13 +106,13 @@ TEST_F(SegmentTest, SealRefusesWritableAttaches)
 {
 	auto segment = SharedMemory::create(info, 4096, ":1.1", quota);
 	ASSERT_TRUE(segment);
-	int changes = 0;
-	(*segment)->setChangeHandler([&] { ++changes; });
+	CountingEvents events;
+	(*segment)->setEvents(&events);
 	ASSERT_TRUE((*segment)->seal());
 	EXPECT_TRUE((*segment)->sealed());
-	EXPECT_EQ(changes, 1);
+	EXPECT_EQ(events.changes, 1);
 	ASSERT_TRUE((*segment)->seal());
-	EXPECT_EQ(changes, 1) << "a second seal changes nothing";
+	EXPECT_EQ(events.changes, 1) << "a second seal changes nothing";
 	auto rw = (*segment)->attach(":1.1", true);
 	ASSERT_FALSE(rw);
 	EXPECT_EQ(rw.error().code, ErrorCode::PermissionDenied);

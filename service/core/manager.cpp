@@ -1,0 +1,110 @@
+#include "manager.hpp"
+
+#include "scope.hpp"
+
+namespace ipchub::core {
+
+namespace {
+
+// Where the object goes and whom it is shared with: the key, the scope the caller may
+// create in, the allowed apps; and with open_existing, whether the caller may use the
+// object there (checked before the reference is taken: a refused call leaves nothing
+// behind).
+template <typename Object>
+Result<ObjectInfo> infoForCreate(const Hub &hub, const ObjectTable<Object> &table,
+				 const Caller &caller, const std::string &key,
+				 const CreateOptions &options)
+{
+	if (auto valid = checkKey(key, hub.limits().keyLength); !valid)
+		return detail::Unexpected<Error>(valid.error());
+	if (auto apps = checkAllowedApps(options.allowedApps); !apps)
+		return detail::Unexpected<Error>(apps.error());
+	auto scope = access::scopeForCreate(caller.scope, options.scope);
+	if (!scope)
+		return detail::Unexpected<Error>(scope.error());
+	ObjectInfo info{{std::move(*scope), key}, options.allowedApps};
+	if (const auto existing = table.find(info.id); existing && options.openExisting)
+		if (auto allowed = access::checkUse(caller.scope, existing->info(),
+						    table.describe(info.id));
+		    !allowed)
+			return detail::Unexpected<Error>(allowed.error());
+	return info;
+}
+
+} // namespace
+
+Result<std::shared_ptr<Semaphore>> createSemaphore(Hub &hub, const Caller &caller,
+						   const std::string &key,
+						   const CreateOptions &options, uint32_t initial,
+						   const SemaphoreOptions &semaphore)
+{
+	auto info = infoForCreate(hub, hub.semaphores, caller, key, options);
+	if (!info)
+		return detail::Unexpected<Error>(info.error());
+	return hub.semaphores.create(
+		caller.client, info->id, options.openExisting, options.persistent,
+		[&]() -> Result<std::shared_ptr<Semaphore>> {
+			if (auto ok = Semaphore::check(initial, semaphore); !ok)
+				return detail::Unexpected<Error>(ok.error());
+			return std::make_shared<Semaphore>(*info, initial, semaphore, hub.quota);
+		});
+}
+
+Result<CreatedSegment> createSegment(Hub &hub, const Caller &caller, const std::string &key,
+				     const CreateOptions &options, uint64_t size,
+				     bool allowedAppsWrite)
+{
+	auto &table = hub.segments;
+	auto info = infoForCreate(hub, table, caller, key, options);
+	if (!info)
+		return detail::Unexpected<Error>(info.error());
+	info->allowedAppsWrite = allowedAppsWrite;
+	if (const auto existing = table.find(info->id); existing && options.openExisting) {
+		// The caller gets a read-write descriptor of it.
+		const std::string what = table.describe(info->id);
+		if (auto writable = access::checkWrite(caller.scope, existing->info(), what);
+		    !writable)
+			return detail::Unexpected<Error>(writable.error());
+		if (existing->size() != size)
+			return fail(ErrorCode::InvalidArgument,
+				    "size is " + std::to_string(size) + " bytes; the existing " +
+					    what + " is " + std::to_string(existing->size()));
+		if (existing->sealed())
+			return fail(ErrorCode::PermissionDenied,
+				    what + " is sealed; open it and attach read-only");
+	}
+	auto segment = table.create(
+		caller.client, info->id, options.openExisting, options.persistent,
+		[&]() -> Result<std::shared_ptr<SharedMemory>> {
+			// Its memfd goes to the fd store: refused, not silently dropped, when full.
+			if (options.persistent)
+				if (auto room = hub.storeBudget.checkRoom("a persistent segment");
+				    !room)
+					return detail::Unexpected<Error>(room.error());
+			return SharedMemory::create(*info, size, caller.client, hub.quota);
+		});
+	if (!segment)
+		return detail::Unexpected<Error>(segment.error());
+	auto fd = (*segment)->attach(caller.client, true);
+	if (!fd) {
+		// The caller got no descriptor, so it gets no reference either.
+		table.close(caller.client, info->id);
+		return detail::Unexpected<Error>(fd.error());
+	}
+	return CreatedSegment{std::move(*segment), std::move(*fd)};
+}
+
+Result<std::shared_ptr<Lock>> createLock(Hub &hub, const Caller &caller, const std::string &key,
+					 const CreateOptions &options)
+{
+	auto info = infoForCreate(hub, hub.locks, caller, key, options);
+	if (!info)
+		return detail::Unexpected<Error>(info.error());
+	return hub.locks.create(caller.client, info->id, options.openExisting, options.persistent,
+				[&]() -> Result<std::shared_ptr<Lock>> {
+					return std::make_shared<Lock>(*info, hub.quota,
+								      &hub.grants);
+				});
+}
+
+} // namespace ipchub::core

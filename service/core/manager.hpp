@@ -1,0 +1,79 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "access.hpp"
+#include "hub.hpp"
+#include "common/unique_fd.hpp"
+
+namespace ipchub::core {
+
+// The rules of the Manager's Create and Open, whatever asks: the key, the scope, who may
+// use an existing object, and what each kind checks before it is made. The bus layer
+// unpacks the arguments and translates the Result.
+
+// Who asks: its connection, and its scope ("" for the host, else its app id).
+struct Caller {
+	ClientId client;
+	std::string scope;
+};
+
+// What every Create takes besides its kind's own options.
+struct CreateOptions {
+	// The scope option; the caller's own scope when absent.
+	std::optional<std::string> scope;
+	std::vector<std::string> allowedApps;
+	// Open the object if it exists (QSystemSemaphore::Open) instead of AlreadyExists.
+	bool openExisting = false;
+	bool persistent = false;
+};
+
+Result<std::shared_ptr<Semaphore>> createSemaphore(Hub &hub, const Caller &caller,
+						   const std::string &key,
+						   const CreateOptions &options, uint32_t initial,
+						   const SemaphoreOptions &semaphore);
+
+// A segment created (or opened with open_existing) and the creator's read-write
+// descriptor of it.
+struct CreatedSegment {
+	std::shared_ptr<SharedMemory> segment;
+	UniqueFd fd;
+};
+// allowedAppsWrite: the listed apps may attach it writable (allowed_apps_access).
+// Opening an existing one gives a read-write descriptor too, so it must be the size
+// asked for, writable by the caller and not sealed.
+Result<CreatedSegment> createSegment(Hub &hub, const Caller &caller, const std::string &key,
+				     const CreateOptions &options, uint64_t size,
+				     bool allowedAppsWrite);
+
+Result<std::shared_ptr<Lock>> createLock(Hub &hub, const Caller &caller, const std::string &key,
+					 const CreateOptions &options);
+
+// Opens the object of table at key in scope (the caller's own when absent), taking a
+// reference for the caller. A sandboxed caller gets the same refusal for an object it
+// may not use and for no object (access::checkOpen).
+template <typename Object>
+Result<std::shared_ptr<Object>> openObject(Hub &hub, ObjectTable<Object> &table,
+					   const Caller &caller, const std::string &key,
+					   const std::optional<std::string> &scope)
+{
+	if (auto valid = checkKey(key, hub.limits().keyLength); !valid)
+		return detail::Unexpected<Error>(valid.error());
+	auto resolved = access::scopeForOpen(caller.scope, scope);
+	if (!resolved)
+		return detail::Unexpected<Error>(resolved.error());
+	const ObjectKey id{std::move(*resolved), key};
+	const auto existing = table.find(id);
+	if (auto allowed = access::checkOpen(caller.scope, id.scope,
+					     existing ? &existing->info() : nullptr,
+					     table.describe(id));
+	    !allowed)
+		return detail::Unexpected<Error>(allowed.error());
+	return table.open(caller.client, id);
+}
+
+} // namespace ipchub::core
