@@ -27,6 +27,18 @@ void giveUpReaderSlot(const LockView &lock, uint32_t slot, uint32_t token)
 	releaseIfNoReaders(lock, 1, kLastOutAttempts);
 }
 
+// A free reader slot now recording token; readerSlots() when none is free.
+uint32_t claimReaderSlot(const LockView &lock, uint32_t token)
+{
+	for (uint32_t i = 0; i < lock.readerSlots(); ++i) {
+		uint32_t s = lock.reader(i).load(std::memory_order_relaxed);
+		if (isFreeSlot(s) &&
+		    lock.reader(i).compare_exchange_strong(s, token, std::memory_order_seq_cst))
+			return i;
+	}
+	return lock.readerSlots();
+}
+
 } // namespace
 
 namespace detail {
@@ -91,59 +103,60 @@ Result<Acquired> lockShared(const LockView &lock, uint32_t token, const Deadline
 	    holdsReaderSlot(lock, token))
 		return fail(Errc::Deadlock);
 
-	uint32_t slot = lock.readerSlots();
-	for (uint32_t i = 0; i < lock.readerSlots() && slot == lock.readerSlots(); ++i) {
-		uint32_t s = lock.reader(i).load(std::memory_order_relaxed);
-		if (isFreeSlot(s) &&
-		    lock.reader(i).compare_exchange_strong(s, token, std::memory_order_seq_cst))
-			slot = i;
-	}
-	if (slot == lock.readerSlots())
-		return fail(Errc::Exhausted);
-
 	uint32_t keep = 0;
 	int spins = 0;
 	for (;;) {
-		uint32_t w = word.load(std::memory_order_seq_cst);
-		if (w & kShared) {
-			const uint32_t desired = (w & ~kVersionMask) | ((w + 1) & kVersionMask);
-			if (word.compare_exchange_weak(w, desired, std::memory_order_seq_cst))
-				return (w & kDied) ? Acquired::OwnerDied : Acquired::Clean;
-			continue;
-		}
-		if ((w & kTokenMask) == 0) {
-			const uint32_t desired = kShared | (w & kWaiters) | keep;
-			if (!word.compare_exchange_weak(w, desired, std::memory_order_seq_cst))
+		const uint32_t slot = claimReaderSlot(lock, token);
+		if (slot == lock.readerSlots())
+			return fail(Errc::Exhausted);
+		uint32_t w = 0;
+		for (;;) {
+			w = word.load(std::memory_order_seq_cst);
+			if (w & kShared) {
+				const uint32_t desired = (w & ~kVersionMask) |
+							 ((w + 1) & kVersionMask);
+				if (word.compare_exchange_weak(w, desired,
+							       std::memory_order_seq_cst))
+					return (w & kDied) ? Acquired::OwnerDied : Acquired::Clean;
 				continue;
-			// Other readers may sleep behind the writer that just left: they can
-			// all come in now (writers among them go back to sleep).
-			if (desired & kWaiters)
-				futexWake(word, INT_MAX);
-			return (w & kDied) ? Acquired::OwnerDied : Acquired::Clean;
-		}
-		if ((w & kTokenMask) == token) {
-			giveUpReaderSlot(lock, slot, token);
-			return fail(Errc::Deadlock);
-		}
-		if (deadline.isNone()) {
-			giveUpReaderSlot(lock, slot, token);
-			return fail(Errc::WouldBlock);
-		}
-		if (spins < kSpins) {
+			}
+			if ((w & kTokenMask) == 0) {
+				const uint32_t desired = kShared | (w & kWaiters) | keep;
+				if (!word.compare_exchange_weak(w, desired,
+								std::memory_order_seq_cst))
+					continue;
+				// Other readers may sleep behind the writer that just left:
+				// they can all come in now (writers go back to sleep).
+				if (desired & kWaiters)
+					futexWake(word, INT_MAX);
+				return (w & kDied) ? Acquired::OwnerDied : Acquired::Clean;
+			}
+			if ((w & kTokenMask) == token) {
+				giveUpReaderSlot(lock, slot, token);
+				return fail(Errc::Deadlock);
+			}
+			if (deadline.isNone()) {
+				giveUpReaderSlot(lock, slot, token);
+				return fail(Errc::WouldBlock);
+			}
+			if (spins >= kSpins)
+				break;
 			++spins;
 			cpuRelax();
-			continue;
 		}
+		// Sleep without a slot: a slot claimed by a sleeper would stop the last
+		// reader of a later shared hold from freeing the word, and nobody would
+		// wake the sleeper.
+		giveUpReaderSlot(lock, slot, token);
 		if (!(w & kWaiters)) {
-			if (!word.compare_exchange_weak(w, w | kWaiters, std::memory_order_seq_cst))
+			if (!word.compare_exchange_strong(w, w | kWaiters,
+							  std::memory_order_seq_cst))
 				continue;
 			w |= kWaiters;
 		}
 		keep = kWaiters;
-		if (futexWait(word, w, deadline) == WaitOutcome::TimedOut) {
-			giveUpReaderSlot(lock, slot, token);
+		if (futexWait(word, w, deadline) == WaitOutcome::TimedOut)
 			return fail(Errc::Timeout);
-		}
 	}
 }
 

@@ -12,7 +12,9 @@
 // reader leaves by freeing its slot, then ("last one out") reading the word, scanning
 // the slots, and, when none is held, CAS-ing the word it read back to free. A reader
 // entering meanwhile bumps the version, so the stale CAS fails and that reader leaves
-// the word to its own exit. Because each slot names its holder, recovery can give back
+// the word to its own exit. A reader that has to sleep gives its slot back first (a
+// sleeper's slot would keep the word SHARED with nobody in it) and claims one again when
+// woken. Because each slot names its holder, recovery can give back
 // a dead reader's share without any counter to repair.
 
 #include "error.hpp"
