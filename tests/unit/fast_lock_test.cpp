@@ -92,11 +92,14 @@ TEST_F(FastLock, TimeoutIsHonouredAndLeavesTheHolder)
 	EXPECT_EQ(word(), 0u);
 }
 
-void onSignal(int) {}
+void onSignal(int)
+{
+}
 
 TEST_F(FastLock, SignalsDoNotStretchOrCutTheTimeout)
 {
-	struct sigaction action {};
+	struct sigaction action {
+	};
 	action.sa_handler = onSignal;
 	// No SA_RESTART: the futex wait returns EINTR on each signal.
 	ASSERT_EQ(sigaction(SIGUSR1, &action, nullptr), 0);
