@@ -14,8 +14,8 @@
 // entering meanwhile bumps the version, so the stale CAS fails and that reader leaves
 // the word to its own exit. A reader that has to sleep gives its slot back first (a
 // sleeper's slot would keep the word SHARED with nobody in it) and claims one again when
-// woken. Because each slot names its holder, recovery can give back
-// a dead reader's share without any counter to repair.
+// woken. Because each slot names its holder, recovery can give back a dead reader's
+// share without any counter to repair.
 
 #include "error.hpp"
 #include "futex.hpp"

@@ -80,11 +80,8 @@ private:
 inline pid_t forkChild(const std::function<int()> &body)
 {
 	const pid_t pid = fork();
-	if (pid == 0) {
-		int code = 99;
-		code = body();
-		_exit(code);
-	}
+	if (pid == 0)
+		_exit(body());
 	return pid;
 }
 
