@@ -105,22 +105,23 @@ TEST_F(FastLock, SignalsDoNotStretchOrCutTheTimeout)
 	ASSERT_EQ(sigaction(SIGUSR1, &action, nullptr), 0);
 	ASSERT_TRUE(lock(view, kA, Deadline::never()));
 
+	std::atomic<bool> started{false};
 	std::atomic<bool> done{false};
-	std::atomic<pthread_t> waiterThread{};
 	std::chrono::steady_clock::duration took{};
 	Errc code = Errc::System;
 	std::thread waiter([&] {
-		waiterThread = pthread_self();
+		started = true;
 		const auto start = std::chrono::steady_clock::now();
 		auto timed = lock(view, kB, Deadline::after(150ms));
 		took = std::chrono::steady_clock::now() - start;
 		code = timed ? Errc::System : timed.error().code;
 		done = true;
 	});
+	ASSERT_TRUE(test::waitFor([&] { return started.load(); }));
 	int signals = 0;
 	while (!done) {
 		std::this_thread::sleep_for(5ms);
-		if (!done && pthread_kill(waiterThread.load(), SIGUSR1) == 0)
+		if (!done && pthread_kill(waiter.native_handle(), SIGUSR1) == 0)
 			++signals;
 	}
 	waiter.join();
