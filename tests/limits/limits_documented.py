@@ -19,7 +19,7 @@ UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
 
 def size(text):
     """4096, 1G, 1 GiB, 64 MiB, 512 KiB: the number of bytes (or the count)."""
-    match = re.fullmatch(r"(\d+)\s*([KMG]?)(?:i?B)?", text.strip())
+    match = re.fullmatch(r"(\d+)\s*([KMG]?)(?:i?B| bytes)?", text.strip())
     if not match:
         raise ValueError(f"not a number or size: {text!r}")
     return int(match.group(1)) * UNITS[match.group(2)]
@@ -103,13 +103,19 @@ def from_readme(path):
     limits = {}
     for row in table[2:]:
         cells = [cell.strip() for cell in row.strip("|").split("|")]
-        names = re.findall(r"`(\w+)`", cells[0])
-        defaults = [value for value in re.split(r",\s*", cells[1]) if value]
-        if len(names) != len(defaults):
-            raise SystemExit(f"{path}: {len(names)} names and {len(defaults)} "
-                             f"defaults in: {row}")
-        for name, value in zip(names, defaults):
-            limits[name] = size(value)
+        # name | default, possibly twice in a row; "`a_per_uid`, `_per_app`" is
+        # a_per_uid and a_per_app
+        for name_cell, default_cell in zip(cells[0::2], cells[1::2]):
+            names = re.findall(r"`(\w+)`", name_cell)
+            names = [name if not name.startswith("_") or not names else
+                     names[0][:names[0].rfind("_" + name.split("_")[1])] + name
+                     for name in names]
+            defaults = [value for value in re.split(r",\s*", default_cell) if value]
+            if len(names) != len(defaults):
+                raise SystemExit(f"{path}: {len(names)} names and {len(defaults)} "
+                                 f"defaults in: {row}")
+            for name, value in zip(names, defaults):
+                limits[name] = size(value)
     if not limits:
         raise SystemExit(f"{path}: no table of limits under the Limits heading")
     return limits
