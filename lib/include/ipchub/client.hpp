@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -57,6 +58,9 @@ public:
 
 	// This connection's unique bus name.
 	std::string uniqueName() const;
+	// How long a call that takes no timeout of its own (create, open, release, a
+	// property...) waits for ipchubd before it fails with Timeout; 25 s by default.
+	void setCallTimeout(std::chrono::microseconds timeout);
 
 private:
 	explicit Client(std::shared_ptr<detail::Session> session);

@@ -61,8 +61,10 @@ public:
 
 private:
 	friend class SharedMemory;
-	explicit SharedMemoryLock(std::weak_ptr<detail::SharedMemoryProxy> proxy);
+	SharedMemoryLock(std::shared_ptr<detail::Session> session,
+			 std::weak_ptr<detail::SharedMemoryProxy> proxy);
 
+	std::shared_ptr<detail::Session> session_;
 	std::weak_ptr<detail::SharedMemoryProxy> proxy_;
 };
 

@@ -53,6 +53,7 @@ private:
 	friend class Client;
 	struct State;
 	Watch(std::shared_ptr<detail::Session> session, std::unique_ptr<State> state);
+	void reset();
 
 	std::shared_ptr<detail::Session> session_;
 	std::unique_ptr<State> state_;
