@@ -22,9 +22,22 @@ struct Session;
 // A connection to ipchubd (io.github.ipchub1). Objects it creates or opens share the
 // connection and keep it open; everything they hold is given back by the service if
 // the process dies.
+//
+// Threads: a Client and the objects it handed out may be used from several threads at
+// once. Every call takes the connection's lock for what it sends and reads; a call
+// that waits (for a grant, a reply) sleeps without it, while one waiting thread reads
+// the connection for all of them, so waits on one Client do not hold each other up.
+// Like any C++ object, one Semaphore, Lock, SharedMemory, guard or Watch must not be
+// moved, closed or destroyed while another thread uses it. A Client is move-only:
+// every object it hands out keeps the connection open, so none of them needs a copy.
 class Client
 {
 public:
+	Client(Client &&) noexcept = default;
+	Client &operator=(Client &&) noexcept = default;
+	Client(const Client &) = delete;
+	Client &operator=(const Client &) = delete;
+
 	// The session bus ($DBUS_SESSION_BUS_ADDRESS).
 	static Result<Client> connect();
 	// A bus at address, such as "unix:path=/run/user/1000/bus".

@@ -106,8 +106,8 @@ private:
 };
 
 // A reference to a named readers-writer lock of ipchubd. Closing it (or destroying
-// it) ends every grant this connection holds on it and its waits. Use a Client and
-// its objects from one thread at a time.
+// it) ends every grant this connection holds on it and its waits. Threads: as
+// Client says; several threads may wait on one Lock at once.
 class Lock
 {
 public:

@@ -48,8 +48,8 @@ struct SemaphoreHolder {
 };
 
 // A reference to a named semaphore of ipchubd. Closing it (or destroying it) gives
-// back the units this connection holds. Use a Client and its objects from one
-// thread at a time.
+// back the units this connection holds. Threads: as Client says; several threads
+// may wait on one Semaphore at once.
 class Semaphore
 {
 public:

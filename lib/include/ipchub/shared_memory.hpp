@@ -72,9 +72,8 @@ private:
 // crosses the bus: the service hands out a memfd that is mapped here. The segment's
 // size never changes, so the mapping never gets SIGBUS. Destroying the object (or
 // close()) unmaps it, closes the descriptor and drops the reference: the segment
-// goes once nobody references it, unless it is persistent. Use a Client and its
-// objects from one thread at a time; the mapped bytes themselves may be used from
-// any thread.
+// goes once nobody references it, unless it is persistent. Threads: as Client says;
+// the mapped bytes themselves are the program's to share between its threads.
 class SharedMemory
 {
 public:

@@ -33,8 +33,9 @@ struct ObjectEvent {
 // A subscription to every object change of ipchubd, from Client::watch. The
 // signals are subscribed to before Client::watch returns, so nothing that happens
 // after it returned is missed: events wait in the connection until run()
-// dispatches them. Use it from one thread, and not while other calls of the same
-// Client run.
+// dispatches them. run() is for one thread at a time; other threads may use the
+// same Client meanwhile (the handler runs without the Client's lock, so it may call
+// the Client too).
 class Watch
 {
 public:
