@@ -70,7 +70,7 @@ Result<Client> Client::connect(const std::string &address)
 	if (detail::needsHandshakeRelay()) {
 		auto relay = detail::HandshakeRelay::start(address);
 		if (!relay)
-			return detail::Unexpected<Error>(relay.error());
+			return errorOf(relay);
 		session->relay = std::move(*relay);
 		busAddress = session->relay->address();
 	}
@@ -98,7 +98,7 @@ Result<std::string> managerCall(detail::Session &session, const char *method,
 	sdbus::ObjectPath path;
 	auto reply = session.call(held, manager, make, session.callDeadline());
 	if (auto read = detail::readValues(reply, path); !read)
-		return detail::errorOf(read);
+		return errorOf(read);
 	return std::string(path);
 }
 
@@ -114,15 +114,16 @@ Result<Semaphore> Client::createSemaphore(std::string_view key, uint32_t initial
 		map.emplace("return_on_exit", sdbus::Variant(false));
 	auto path = managerCall(*session_, "CreateSemaphore", std::string(key), initial, map);
 	if (!path)
-		return detail::errorOf(path);
+		return errorOf(path);
 	return Semaphore(session_, *path);
 }
 
 Result<Semaphore> Client::openSemaphore(std::string_view key, const OpenOptions &options)
 {
-	auto path = managerCall(*session_, "OpenSemaphore", std::string(key), std::nullopt, openOptions(options));
+	auto path = managerCall(*session_, "OpenSemaphore", std::string(key), std::nullopt,
+				openOptions(options));
 	if (!path)
-		return detail::errorOf(path);
+		return errorOf(path);
 	return Semaphore(session_, *path);
 }
 
@@ -134,31 +135,31 @@ Result<SharedMemory> Client::createSharedMemory(std::string_view key, uint64_t s
 		map.emplace("allowed_apps_access", sdbus::Variant(std::string("write")));
 	std::string path;
 	UniqueFd fd;
-	std::shared_ptr<detail::SharedMemoryProxy> proxy;
 	{
 		detail::Session::Held held(*session_);
 		auto &manager = session_->manager(held);
-		auto reply = session_->call(
-			held, manager,
-			detail::methodCall(manager, kManager, "CreateSharedMemory", std::string(key),
-					   size, map),
-			session_->callDeadline());
+		auto reply =
+			session_->call(held, manager,
+				       detail::methodCall(manager, kManager, "CreateSharedMemory",
+							  std::string(key), size, map),
+				       session_->callDeadline());
 		if (!reply)
-			return detail::errorOf(reply);
+			return errorOf(reply);
 		try {
 			sdbus::ObjectPath objectPath;
 			*reply >> objectPath;
 			fd = detail::readFd(*reply);
 			path = objectPath;
 		} catch (const sdbus::Error &e) {
-			return fail(ErrorCode::Failed, "unexpected reply from ipchubd: " + e.getMessage());
+			return fail(ErrorCode::Failed,
+				    "unexpected reply from ipchubd: " + e.getMessage());
 		}
-		proxy = std::make_shared<detail::SharedMemoryProxy>(*session_->connection, path);
 	}
+	// Closing it drops the reference Create took when the segment cannot be mapped.
+	SharedMemory segment(session_, path, Access::ReadWrite);
 	auto mapping = detail::Mapping::map(std::move(fd), size, Access::ReadWrite);
-	SharedMemory segment(session_, path, std::move(proxy), nullptr, Access::ReadWrite);
 	if (!mapping)
-		return detail::errorOf(mapping);
+		return errorOf(mapping);
 	segment.mapping_ = std::move(*mapping);
 	return segment;
 }
@@ -169,55 +170,52 @@ Result<SharedMemory> Client::openSharedMemory(std::string_view key, Access acces
 	auto path = managerCall(*session_, "OpenSharedMemory", std::string(key), std::nullopt,
 				openOptions(options));
 	if (!path)
-		return detail::errorOf(path);
-	std::shared_ptr<detail::SharedMemoryProxy> proxy;
+		return errorOf(path);
+	// Closing it drops the reference Open took when the segment cannot be mapped.
+	SharedMemory segment(session_, *path, access);
 	UniqueFd fd;
 	uint64_t size = 0;
-	Result<void> attached;
 	{
 		detail::Session::Held held(*session_);
-		proxy = std::make_shared<detail::SharedMemoryProxy>(*session_->connection, *path);
-		auto &bus = proxy->getProxy();
-		auto reply = session_->call(held, bus,
-					    detail::methodCall(bus, detail::SharedMemoryProxy::INTERFACE_NAME,
-							       "Attach", access == Access::ReadWrite),
-					    session_->callDeadline());
-		if (reply) {
-			try {
-				fd = detail::readFd(*reply);
-				*reply >> size;
-			} catch (const sdbus::Error &e) {
-				attached = fail(ErrorCode::Failed,
-						"unexpected reply from ipchubd: " + e.getMessage());
-			}
-		} else {
-			attached = detail::errorOf(reply);
+		auto &bus = segment.proxy_->getProxy();
+		auto reply =
+			session_->call(held, bus,
+				       detail::methodCall(bus,
+							  detail::SharedMemoryProxy::INTERFACE_NAME,
+							  "Attach", access == Access::ReadWrite),
+				       session_->callDeadline());
+		if (!reply)
+			return errorOf(reply);
+		try {
+			fd = detail::readFd(*reply);
+			*reply >> size;
+		} catch (const sdbus::Error &e) {
+			return fail(ErrorCode::Failed,
+				    "unexpected reply from ipchubd: " + e.getMessage());
 		}
 	}
-	// Closing it drops the reference Open took when the segment cannot be mapped.
-	SharedMemory segment(session_, *path, std::move(proxy), nullptr, access);
-	if (!attached)
-		return detail::errorOf(attached);
 	auto mapping = detail::Mapping::map(std::move(fd), size, access);
 	if (!mapping)
-		return detail::errorOf(mapping);
+		return errorOf(mapping);
 	segment.mapping_ = std::move(*mapping);
 	return segment;
 }
 
 Result<Lock> Client::createLock(std::string_view key, const LockOptions &options)
 {
-	auto path = managerCall(*session_, "CreateLock", std::string(key), std::nullopt, createOptions(options));
+	auto path = managerCall(*session_, "CreateLock", std::string(key), std::nullopt,
+				createOptions(options));
 	if (!path)
-		return detail::errorOf(path);
+		return errorOf(path);
 	return Lock(session_, *path);
 }
 
 Result<Lock> Client::openLock(std::string_view key, const OpenOptions &options)
 {
-	auto path = managerCall(*session_, "OpenLock", std::string(key), std::nullopt, openOptions(options));
+	auto path = managerCall(*session_, "OpenLock", std::string(key), std::nullopt,
+				openOptions(options));
 	if (!path)
-		return detail::errorOf(path);
+		return errorOf(path);
 	return Lock(session_, *path);
 }
 
@@ -227,7 +225,8 @@ Result<void> Client::remove(const std::string &path)
 	auto &manager = session_->manager(held);
 	return detail::readReply<void>(
 		session_->call(held, manager,
-			       detail::methodCall(manager, kManager, "Remove", sdbus::ObjectPath(path)),
+			       detail::methodCall(manager, kManager, "Remove",
+						  sdbus::ObjectPath(path)),
 			       session_->callDeadline()));
 }
 
@@ -238,11 +237,12 @@ Result<std::vector<ObjectStatus>> Client::listObjects()
 		detail::Session::Held held(*session_);
 		auto &manager = session_->manager(held);
 		auto reply = session_->call(held, manager,
-					    detail::methodCall(manager, "org.freedesktop.DBus.ObjectManager",
+					    detail::methodCall(manager,
+							       "org.freedesktop.DBus.ObjectManager",
 							       "GetManagedObjects"),
 					    session_->callDeadline());
 		if (auto read = detail::readValues(reply, managed); !read)
-			return detail::errorOf(read);
+			return errorOf(read);
 	}
 	std::vector<ObjectStatus> objects;
 	for (const auto &[path, interfaces] : managed)
@@ -269,10 +269,11 @@ Result<ObjectStatus> Client::status(ObjectKind kind, std::string_view key,
 	// No object at the path at all, or a node that only holds other objects (a host
 	// key that is an app id names that app's scope node).
 	if (!reply && reply.error().code == ErrorCode::NotFound)
-		return fail(ErrorCode::NotFound, detail::describe(kind, scope, key) + " does not exist");
+		return fail(ErrorCode::NotFound,
+			    detail::describe(kind, scope, key) + " does not exist");
 	detail::PropertyMap properties;
 	if (auto read = detail::readValues(reply, properties); !read)
-		return detail::errorOf(read);
+		return errorOf(read);
 	return detail::objectStatus(kind, path, properties);
 }
 

@@ -16,12 +16,14 @@ public:
 	static Deadline never() { return Deadline(); }
 	static Deadline at(Clock::time_point when) { return Deadline(when); }
 	// from + timeout; never() when that is past what the clock can hold.
-	static Deadline after(std::chrono::microseconds timeout, Clock::time_point from = Clock::now())
+	static Deadline after(std::chrono::microseconds timeout,
+			      Clock::time_point from = Clock::now())
 	{
 		using std::chrono::duration_cast;
 		if (timeout.count() <= 0)
 			return Deadline(from);
-		const auto room = duration_cast<std::chrono::microseconds>(Clock::time_point::max() - from);
+		const auto room =
+			duration_cast<std::chrono::microseconds>(Clock::time_point::max() - from);
 		if (timeout >= room)
 			return never();
 		return Deadline(from + duration_cast<Clock::duration>(timeout));
@@ -36,10 +38,7 @@ public:
 		return never_ ? *this : after(extra, when_);
 	}
 	// The earlier of the two.
-	Deadline min(const Deadline &other) const
-	{
-		return when() <= other.when() ? *this : other;
-	}
+	Deadline min(const Deadline &other) const { return when() <= other.when() ? *this : other; }
 	// What is left, at least zero; microseconds::max() for none.
 	std::chrono::microseconds left() const
 	{

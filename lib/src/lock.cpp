@@ -56,9 +56,10 @@ Result<void> LockGuard::release()
 	{
 		detail::Session::Held held(*session_);
 		auto &proxy = proxy_->getProxy();
-		result = detail::readReply<void>(session_->call(
-			held, proxy, detail::methodCall(proxy, kInterface, "Release"),
-			session_->callDeadline()));
+		result = detail::readReply<void>(
+			session_->call(held, proxy,
+				       detail::methodCall(proxy, kInterface, "Release"),
+				       session_->callDeadline()));
 		proxy_.reset();
 	}
 	session_.reset();
@@ -102,32 +103,9 @@ int LockHandle::releaseFd()
 	return std::exchange(fd_, -1);
 }
 
-Lock::Lock(std::shared_ptr<detail::Session> session, std::string path)
-	: session_(std::move(session)), path_(std::move(path))
+Result<LockGuard> Lock::acquire(LockMode mode, Timeout limit)
 {
-	detail::Session::Held held(*session_);
-	proxy_ = std::make_shared<detail::LockProxy>(*session_->connection, path_);
-}
-
-Lock::Lock(Lock &&) noexcept = default;
-Lock &Lock::operator=(Lock &&other) noexcept
-{
-	if (this != &other) {
-		(void)close();
-		session_ = std::move(other.session_);
-		path_ = std::move(other.path_);
-		proxy_ = std::move(other.proxy_);
-	}
-	return *this;
-}
-
-Lock::~Lock()
-{
-	(void)close();
-}
-
-Result<LockGuard> Lock::acquire(LockMode mode, std::chrono::microseconds timeout)
-{
+	const std::chrono::microseconds timeout = limit.duration();
 	if (!proxy_)
 		return detail::closedError(kWhat);
 	detail::Session::Held held(*session_);
@@ -136,16 +114,20 @@ Result<LockGuard> Lock::acquire(LockMode mode, std::chrono::microseconds timeout
 	// WouldBlock): dbus-daemon slows down with every call that awaits a reply.
 	if (usec != 0)
 		if (auto listening = detail::listen(*proxy_); !listening)
-			return detail::errorOf(listening);
+			return errorOf(listening);
 	auto &proxy = proxy_->getProxy();
-	const detail::WaitCall call{*session_, proxy, proxy_->tickets, kInterface,
-				    detail::methodCall(proxy, kInterface, "Wait", modeName(mode), usec),
+	const detail::WaitCall call{*session_,
+				    proxy,
+				    proxy_->tickets,
+				    kInterface,
+				    detail::methodCall(proxy, kInterface, "Wait", modeName(mode),
+						       usec),
 				    true};
 	auto token = detail::awaitWait(held, call,
 				       detail::sendLater(*session_, proxy, kInterface, "Release"),
 				       timeout);
 	if (!token)
-		return detail::errorOf(token);
+		return errorOf(token);
 	return LockGuard(session_, proxy_, *token);
 }
 
@@ -156,39 +138,41 @@ Result<std::optional<LockGuard>> Lock::tryAcquire(LockMode mode)
 	detail::Session::Held held(*session_);
 	auto &proxy = proxy_->getProxy();
 	auto giveBack = detail::sendLater(*session_, proxy, kInterface, "Release");
-	auto reply = session_->call(held, proxy,
-				    detail::methodCall(proxy, kInterface, "TryAcquire", modeName(mode)),
-				    session_->callDeadline(),
-				    [giveBack](sdbus::MethodReply &reply, bool abandoned) {
-					    // A grant nobody waited for goes back.
-					    if (abandoned && detail::replyFlag(reply))
-						    giveBack();
-				    });
+	auto reply =
+		session_->call(held, proxy,
+			       detail::methodCall(proxy, kInterface, "TryAcquire", modeName(mode)),
+			       session_->callDeadline(),
+			       [giveBack](sdbus::MethodReply &reply, bool abandoned) {
+				       // A grant nobody waited for goes back.
+				       if (abandoned && detail::replyFlag(reply))
+					       giveBack();
+			       });
 	bool acquired = false;
 	uint64_t token = 0;
 	if (auto read = detail::readValues(reply, acquired, token); !read)
-		return detail::errorOf(read);
+		return errorOf(read);
 	if (!acquired)
 		return std::optional<LockGuard>{};
 	return std::optional<LockGuard>{LockGuard(session_, proxy_, token)};
 }
 
-Result<LockHandle> Lock::acquireHandle(LockMode mode, std::chrono::microseconds timeout)
+Result<LockHandle> Lock::acquireHandle(LockMode mode, Timeout limit)
 {
+	const std::chrono::microseconds timeout = limit.duration();
 	if (!proxy_)
 		return detail::closedError(kWhat);
 	detail::Session::Held held(*session_);
 	const uint64_t usec = detail::timeoutUsec(timeout);
 	// A pending call: its reply carries the handle. One that comes after the caller
 	// gave up is dropped, and with it the handle, which releases the grant.
-	const detail::Deadline bound =
-		detail::Deadline::after(timeout).plus(detail::kReplyMargin);
+	const detail::Deadline bound = detail::Deadline::after(timeout).plus(detail::kReplyMargin);
 	auto &proxy = proxy_->getProxy();
-	auto reply = session_->call(
-		held, proxy, detail::methodCall(proxy, kInterface, "AcquireHandle", modeName(mode), usec),
-		bound);
+	auto reply = session_->call(held, proxy,
+				    detail::methodCall(proxy, kInterface, "AcquireHandle",
+						       modeName(mode), usec),
+				    bound);
 	if (!reply)
-		return detail::errorOf(reply);
+		return errorOf(reply);
 	try {
 		UniqueFd fd = detail::readFd(*reply);
 		uint64_t token = 0;
@@ -204,10 +188,10 @@ Result<LockState> Lock::mode() const
 	if (!proxy_)
 		return detail::closedError(kWhat);
 	detail::Session::Held held(*session_);
-	auto mode = detail::getProperty<std::string>(*session_, held, proxy_->getProxy(), kInterface,
-						     "Mode");
+	auto mode = detail::getProperty<std::string>(*session_, held, proxy_->getProxy(),
+						     kInterface, "Mode");
 	if (!mode)
-		return detail::errorOf(mode);
+		return errorOf(mode);
 	if (*mode == "unlocked")
 		return LockState::Unlocked;
 	if (*mode == "shared")
@@ -225,15 +209,16 @@ Result<std::vector<LockHolder>> Lock::holders() const
 	detail::Session::Held held(*session_);
 	using Holders = std::vector<
 		sdbus::Struct<std::string, std::string, uint32_t, std::string, uint64_t, uint64_t>>;
-	auto holders = detail::getProperty<Holders>(*session_, held, proxy_->getProxy(),
-						    kInterface, "Holders");
+	auto holders = detail::getProperty<Holders>(*session_, held, proxy_->getProxy(), kInterface,
+						    "Holders");
 	if (!holders)
-		return detail::errorOf(holders);
+		return errorOf(holders);
 	std::vector<LockHolder> result;
 	for (const auto &holder : *holders)
 		result.push_back({
 			.uniqueName = holder.get<0>(),
-			.mode = holder.get<1>() == "exclusive" ? LockMode::Exclusive : LockMode::Shared,
+			.mode = holder.get<1>() == "exclusive" ? LockMode::Exclusive
+							       : LockMode::Shared,
 			.pid = static_cast<pid_t>(holder.get<2>()),
 			.appId = holder.get<3>(),
 			.token = holder.get<4>(),
@@ -263,15 +248,7 @@ Result<uint64_t> Lock::token() const
 
 Result<void> Lock::close()
 {
-	if (!proxy_)
-		return {};
-	detail::Session::Held held(*session_);
-	auto &proxy = proxy_->getProxy();
-	auto result = detail::readReply<void>(session_->call(
-		held, proxy, detail::methodCall(proxy, kInterface, "Close"),
-		session_->callDeadline()));
-	proxy_.reset();
-	return result;
+	return closeObject();
 }
 
 } // namespace ipchub

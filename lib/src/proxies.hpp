@@ -117,7 +117,7 @@ private:
 // The error of a call on an object that was closed (its proxy is gone).
 inline Unexpected<Error> closedError(const char *what)
 {
-	return Unexpected<Error>(Error{ErrorCode::InvalidArgument, std::string(what) + " was closed"});
+	return fail(ErrorCode::InvalidArgument, std::string(what) + " was closed");
 }
 
 // Sends method with args on proxy without waiting for the reply: how a grant that

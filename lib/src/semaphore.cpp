@@ -1,5 +1,7 @@
 #include "ipchub/semaphore.hpp"
 
+#include <utility>
+
 #include "proxies.hpp"
 
 namespace ipchub {
@@ -11,32 +13,75 @@ constexpr const char *kWhat = "the semaphore";
 
 } // namespace
 
-Semaphore::Semaphore(std::shared_ptr<detail::Session> session, std::string path)
-	: session_(std::move(session)), path_(std::move(path))
+SemaphoreGuard::SemaphoreGuard(std::shared_ptr<detail::Session> session,
+			       std::shared_ptr<detail::SemaphoreProxy> proxy, uint32_t units)
+	: session_(std::move(session)), proxy_(std::move(proxy)), units_(units)
 {
-	detail::Session::Held held(*session_);
-	proxy_ = std::make_unique<detail::SemaphoreProxy>(*session_->connection, path_);
 }
 
-Semaphore::Semaphore(Semaphore &&) noexcept = default;
-Semaphore &Semaphore::operator=(Semaphore &&other) noexcept
+SemaphoreGuard::SemaphoreGuard(SemaphoreGuard &&other) noexcept
+	: session_(std::move(other.session_)), proxy_(std::move(other.proxy_)),
+	  units_(std::exchange(other.units_, 0))
+{
+}
+
+SemaphoreGuard &SemaphoreGuard::operator=(SemaphoreGuard &&other) noexcept
 {
 	if (this != &other) {
-		(void)close();
+		(void)release();
 		session_ = std::move(other.session_);
-		path_ = std::move(other.path_);
 		proxy_ = std::move(other.proxy_);
+		units_ = std::exchange(other.units_, 0);
 	}
 	return *this;
 }
 
-Semaphore::~Semaphore()
+SemaphoreGuard::~SemaphoreGuard()
 {
-	(void)close();
+	(void)release();
 }
 
-Result<void> Semaphore::acquire(uint32_t n, std::chrono::microseconds timeout)
+Result<void> SemaphoreGuard::release()
 {
+	if (!proxy_)
+		return {};
+	const uint32_t units = std::exchange(units_, 0);
+	Result<void> result;
+	{
+		detail::Session::Held held(*session_);
+		auto &proxy = proxy_->getProxy();
+		if (units != 0)
+			result = detail::readReply<void>(
+				session_->call(held, proxy,
+					       detail::methodCall(proxy, kInterface, "Release",
+								  units),
+					       session_->callDeadline()));
+		proxy_.reset();
+	}
+	session_.reset();
+	return result;
+}
+
+uint32_t SemaphoreGuard::dismiss()
+{
+	if (proxy_) {
+		detail::Session::Held held(*session_);
+		proxy_.reset();
+	}
+	session_.reset();
+	return std::exchange(units_, 0);
+}
+
+Result<SemaphoreGuard> Semaphore::acquireGuard(uint32_t n, Timeout timeout)
+{
+	if (auto acquired = acquire(n, timeout); !acquired)
+		return errorOf(acquired);
+	return SemaphoreGuard(session_, proxy_, n);
+}
+
+Result<void> Semaphore::acquire(uint32_t n, Timeout limit)
+{
+	const std::chrono::microseconds timeout = limit.duration();
 	if (!proxy_)
 		return detail::closedError(kWhat);
 	detail::Session::Held held(*session_);
@@ -47,12 +92,18 @@ Result<void> Semaphore::acquire(uint32_t n, std::chrono::microseconds timeout)
 		if (auto listening = detail::listen(*proxy_); !listening)
 			return listening;
 	auto &proxy = proxy_->getProxy();
-	const detail::WaitCall call{*session_, proxy, proxy_->tickets, kInterface,
-				    detail::methodCall(proxy, kInterface, "Wait", n, usec), false};
-	auto granted = detail::awaitWait(
-		held, call, detail::sendLater(*session_, proxy, kInterface, "Release", n), timeout);
+	const detail::WaitCall call{*session_,
+				    proxy,
+				    proxy_->tickets,
+				    kInterface,
+				    detail::methodCall(proxy, kInterface, "Wait", n, usec),
+				    false};
+	auto granted =
+		detail::awaitWait(held, call,
+				  detail::sendLater(*session_, proxy, kInterface, "Release", n),
+				  timeout);
 	if (!granted)
-		return detail::errorOf(granted);
+		return errorOf(granted);
 	return {};
 }
 
@@ -63,13 +114,14 @@ Result<bool> Semaphore::tryAcquire(uint32_t n)
 	detail::Session::Held held(*session_);
 	auto &proxy = proxy_->getProxy();
 	auto giveBack = detail::sendLater(*session_, proxy, kInterface, "Release", n);
-	return detail::readReply<bool>(session_->call(
-		held, proxy, detail::methodCall(proxy, kInterface, "TryAcquire", n),
-		session_->callDeadline(), [giveBack](sdbus::MethodReply &reply, bool abandoned) {
-			// Units taken by a reply nobody waited for go back.
-			if (abandoned && detail::replyFlag(reply))
-				giveBack();
-		}));
+	return detail::readReply<bool>(
+		session_->call(held, proxy, detail::methodCall(proxy, kInterface, "TryAcquire", n),
+			       session_->callDeadline(),
+			       [giveBack](sdbus::MethodReply &reply, bool abandoned) {
+				       // Units taken by a reply nobody waited for go back.
+				       if (abandoned && detail::replyFlag(reply))
+					       giveBack();
+			       }));
 }
 
 Result<void> Semaphore::release(uint32_t n)
@@ -78,9 +130,9 @@ Result<void> Semaphore::release(uint32_t n)
 		return detail::closedError(kWhat);
 	detail::Session::Held held(*session_);
 	auto &proxy = proxy_->getProxy();
-	return detail::readReply<void>(session_->call(
-		held, proxy, detail::methodCall(proxy, kInterface, "Release", n),
-		session_->callDeadline()));
+	return detail::readReply<void>(
+		session_->call(held, proxy, detail::methodCall(proxy, kInterface, "Release", n),
+			       session_->callDeadline()));
 }
 
 Result<uint32_t> Semaphore::value() const
@@ -107,10 +159,10 @@ Result<std::vector<SemaphoreHolder>> Semaphore::holders() const
 		return detail::closedError(kWhat);
 	detail::Session::Held held(*session_);
 	using Holders = std::vector<sdbus::Struct<std::string, uint32_t>>;
-	auto holders = detail::getProperty<Holders>(*session_, held, proxy_->getProxy(),
-						    kInterface, "Holders");
+	auto holders = detail::getProperty<Holders>(*session_, held, proxy_->getProxy(), kInterface,
+						    "Holders");
 	if (!holders)
-		return detail::errorOf(holders);
+		return errorOf(holders);
 	std::vector<SemaphoreHolder> result;
 	for (const auto &holder : *holders)
 		result.push_back({holder.get<0>(), holder.get<1>()});
@@ -119,15 +171,7 @@ Result<std::vector<SemaphoreHolder>> Semaphore::holders() const
 
 Result<void> Semaphore::close()
 {
-	if (!proxy_)
-		return {};
-	detail::Session::Held held(*session_);
-	auto &proxy = proxy_->getProxy();
-	auto result = detail::readReply<void>(session_->call(
-		held, proxy, detail::methodCall(proxy, kInterface, "Close"),
-		session_->callDeadline()));
-	proxy_.reset();
-	return result;
+	return closeObject();
 }
 
 } // namespace ipchub

@@ -9,7 +9,7 @@
 #include <cstring>
 #include <optional>
 
-#include "ipchub/semaphore.hpp"
+#include "ipchub/timeout.hpp"
 
 namespace ipchub::detail {
 
@@ -51,7 +51,9 @@ std::chrono::milliseconds restartWait()
 	return std::chrono::milliseconds(5000);
 }
 
-Session::Held::Held(Session &session) : session_(session), lock_(session.mutex_) {}
+Session::Held::Held(Session &session) : session_(session), lock_(session.mutex_)
+{
+}
 
 Session::Held::~Held()
 {
@@ -59,7 +61,9 @@ Session::Held::~Held()
 		session_.poke();
 }
 
-Session::Session() : wake_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
+Session::Session() : wake_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK))
+{
+}
 
 Session::~Session()
 {
@@ -134,8 +138,9 @@ Result<bool> Session::waitUntil(Held &held, const std::function<bool()> &done, D
 		// Someone else may take over the polling.
 		progressed_.notify_all();
 		if (polled < 0 && saved != EINTR)
-			return fail(ErrorCode::Failed, std::string("poll on the bus connection failed: ") +
-							       std::strerror(saved));
+			return fail(ErrorCode::Failed,
+				    std::string("poll on the bus connection failed: ") +
+					    std::strerror(saved));
 	}
 }
 
@@ -175,7 +180,8 @@ Result<sdbus::MethodReply> Session::call(Held &held, sdbus::IProxy &proxy, const
 			dirty_ = true;
 			proxy.callMethod(
 				make(),
-				[this, pending](sdbus::MethodReply &reply, const sdbus::Error *error) {
+				[this, pending](sdbus::MethodReply &reply,
+						const sdbus::Error *error) {
 					pending->done = true;
 					if (error) {
 						if (error->getName().rfind(kErrorPrefix, 0) == 0)
@@ -195,13 +201,15 @@ Result<sdbus::MethodReply> Session::call(Held &held, sdbus::IProxy &proxy, const
 		} catch (const sdbus::Error &e) {
 			return fail(ErrorCode::Failed, "cannot send to ipchubd: " + e.getMessage());
 		}
-		auto finished = waitUntil(held, [&] { return pending->done; }, deadline);
+		auto finished = waitUntil(
+			held, [&] { return pending->done; }, deadline);
 		if (!finished || !*finished) {
 			// A late reply still runs the hook, which gives back what it grants.
 			pending->abandoned = true;
 			if (!finished)
 				return errorOf(finished);
-			return fail(ErrorCode::Timeout, "ipchubd did not answer within the timeout");
+			return fail(ErrorCode::Timeout,
+				    "ipchubd did not answer within the timeout");
 		}
 		if (pending->reply)
 			return std::move(*pending->reply);
@@ -218,7 +226,8 @@ Result<sdbus::MethodReply> Session::call(Held &held, sdbus::IProxy &proxy, const
 		const Deadline step = Deadline::after(std::chrono::milliseconds(20)).min(restarted);
 		if (restarted.passed())
 			return Unexpected<Error>(callError(error));
-		auto slept = waitUntil(held, [] { return false; }, step);
+		auto slept = waitUntil(
+			held, [] { return false; }, step);
 		if (!slept)
 			return errorOf(slept);
 	}

@@ -19,13 +19,6 @@ namespace ipchub::detail {
 inline constexpr const char *kBusName = "io.github.ipchub1";
 inline constexpr const char *kManagerPath = "/io/github/ipchub1";
 
-// The error of a Result, for returning it as another Result's.
-template <typename T>
-Unexpected<Error> errorOf(const Result<T> &result)
-{
-	return Unexpected<Error>(result.error());
-}
-
 // How long ipchubd may take to answer beyond a caller's timeout before the library gives
 // up on it: a wait's WaitEnded first, then the reply to its CancelWait.
 inline constexpr std::chrono::milliseconds kEndMargin{100};
@@ -178,11 +171,11 @@ template <typename T>
 Result<T> getProperty(Session &session, Session::Held &held, sdbus::IProxy &proxy,
 		      const char *interface, const char *name)
 {
-	auto variant = readReply<sdbus::Variant>(session.call(
-		held, proxy,
-		methodCall(proxy, "org.freedesktop.DBus.Properties", "Get", std::string(interface),
-			   std::string(name)),
-		session.callDeadline()));
+	auto variant = readReply<sdbus::Variant>(
+		session.call(held, proxy,
+			     methodCall(proxy, "org.freedesktop.DBus.Properties", "Get",
+					std::string(interface), std::string(name)),
+			     session.callDeadline()));
 	if (!variant)
 		return errorOf(variant);
 	try {

@@ -51,9 +51,10 @@ Result<void> SharedMemoryLock::unlock()
 		// The segment holds the proxy; a closed segment's lock went back with the Close.
 		if (auto proxy = proxy_.lock()) {
 			auto &bus = proxy->getProxy();
-			result = detail::readReply<void>(session_->call(
-				held, bus, detail::methodCall(bus, kInterface, "Unlock"),
-				session_->callDeadline()));
+			result = detail::readReply<void>(
+				session_->call(held, bus,
+					       detail::methodCall(bus, kInterface, "Unlock"),
+					       session_->callDeadline()));
 		}
 		proxy_.reset();
 	}
@@ -62,32 +63,14 @@ Result<void> SharedMemoryLock::unlock()
 }
 
 SharedMemory::SharedMemory(std::shared_ptr<detail::Session> session, std::string path,
-			   std::shared_ptr<detail::SharedMemoryProxy> proxy,
-			   std::unique_ptr<detail::Mapping> mapping, Access access)
-	: session_(std::move(session)), path_(std::move(path)), proxy_(std::move(proxy)),
-	  mapping_(std::move(mapping)), access_(access)
+			   Access access)
+	: ObjectHandle(std::move(session), std::move(path)), access_(access)
 {
 }
 
 SharedMemory::SharedMemory(SharedMemory &&) noexcept = default;
-
-SharedMemory &SharedMemory::operator=(SharedMemory &&other) noexcept
-{
-	if (this != &other) {
-		(void)close();
-		session_ = std::move(other.session_);
-		path_ = std::move(other.path_);
-		proxy_ = std::move(other.proxy_);
-		mapping_ = std::move(other.mapping_);
-		access_ = other.access_;
-	}
-	return *this;
-}
-
-SharedMemory::~SharedMemory()
-{
-	(void)close();
-}
+SharedMemory &SharedMemory::operator=(SharedMemory &&) noexcept = default;
+SharedMemory::~SharedMemory() = default;
 
 size_t SharedMemory::size() const
 {
@@ -119,8 +102,9 @@ Result<void> SharedMemory::seal()
 		return detail::closedError(kWhat);
 	detail::Session::Held held(*session_);
 	auto &proxy = proxy_->getProxy();
-	return detail::readReply<void>(session_->call(
-		held, proxy, detail::methodCall(proxy, kInterface, "Seal"), session_->callDeadline()));
+	return detail::readReply<void>(session_->call(held, proxy,
+						      detail::methodCall(proxy, kInterface, "Seal"),
+						      session_->callDeadline()));
 }
 
 Result<bool> SharedMemory::sealed() const
@@ -140,8 +124,9 @@ Result<uint32_t> SharedMemory::attachments() const
 					     "Attachments");
 }
 
-Result<SharedMemoryLock> SharedMemory::lock(std::chrono::microseconds timeout)
+Result<SharedMemoryLock> SharedMemory::lock(Timeout limit)
 {
+	const std::chrono::microseconds timeout = limit.duration();
 	if (!proxy_)
 		return detail::closedError(kWhat);
 	detail::Session::Held held(*session_);
@@ -150,14 +135,19 @@ Result<SharedMemoryLock> SharedMemory::lock(std::chrono::microseconds timeout)
 	// WouldBlock): dbus-daemon slows down with every call that awaits a reply.
 	if (usec != 0)
 		if (auto listening = detail::listen(*proxy_); !listening)
-			return detail::errorOf(listening);
+			return errorOf(listening);
 	auto &proxy = proxy_->getProxy();
-	const detail::WaitCall call{*session_, proxy, proxy_->tickets, kInterface,
-				    detail::methodCall(proxy, kInterface, "WaitLock", usec), false};
-	auto granted = detail::awaitWait(
-		held, call, detail::sendLater(*session_, proxy, kInterface, "Unlock"), timeout);
+	const detail::WaitCall call{*session_,
+				    proxy,
+				    proxy_->tickets,
+				    kInterface,
+				    detail::methodCall(proxy, kInterface, "WaitLock", usec),
+				    false};
+	auto granted = detail::awaitWait(held, call,
+					 detail::sendLater(*session_, proxy, kInterface, "Unlock"),
+					 timeout);
 	if (!granted)
-		return detail::errorOf(granted);
+		return errorOf(granted);
 	return SharedMemoryLock(session_, proxy_);
 }
 
@@ -165,15 +155,7 @@ Result<void> SharedMemory::close()
 {
 	// The mapping goes first: after close() nothing of the segment is left here.
 	mapping_.reset();
-	if (!proxy_)
-		return {};
-	detail::Session::Held held(*session_);
-	auto &proxy = proxy_->getProxy();
-	auto result = detail::readReply<void>(session_->call(
-		held, proxy, detail::methodCall(proxy, kInterface, "Close"),
-		session_->callDeadline()));
-	proxy_.reset();
-	return result;
+	return closeObject();
 }
 
 } // namespace ipchub

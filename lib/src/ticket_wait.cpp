@@ -94,7 +94,8 @@ Result<uint64_t> awaitWait(Session::Held &held, const WaitCall &call,
 	if (auto started = startWait(held, call, wait, bound); !started)
 		return errorOf(started);
 
-	auto waited = call.session.waitUntil(held, [&] { return wait->ended; }, endBy);
+	auto waited = call.session.waitUntil(
+		held, [&] { return wait->ended; }, endBy);
 	bool cancelled = false;
 	if (waited && !*waited) {
 		// ipchubd is late (stopped, overloaded): cancel, and take what it answers
@@ -102,8 +103,9 @@ Result<uint64_t> awaitWait(Session::Held &held, const WaitCall &call,
 		cancelled = true;
 		auto cancel = call.proxy.createMethodCall(call.interface, "CancelWait");
 		cancel << wait->ticket;
-		call.session.send(call.proxy, cancel,
-				  [wait](sdbus::MethodReply &, bool) { wait->cancelAnswered = true; });
+		call.session.send(call.proxy, cancel, [wait](sdbus::MethodReply &, bool) {
+			wait->cancelAnswered = true;
+		});
 		waited = call.session.waitUntil(
 			held, [&] { return wait->ended || wait->cancelAnswered; }, bound);
 	}
@@ -118,8 +120,8 @@ Result<uint64_t> awaitWait(Session::Held &held, const WaitCall &call,
 	if (wait->error.empty())
 		return wait->token;
 	if (cancelled && wait->error == kCancelled)
-		return fail(ErrorCode::Timeout, "the wait timed out after " +
-							std::to_string(timeout.count()) + " µs");
+		return fail(ErrorCode::Timeout,
+			    "the wait timed out after " + std::to_string(timeout.count()) + " µs");
 	return fail(errorCodeFromDbusName(wait->error), wait->message);
 }
 

@@ -136,7 +136,7 @@ Result<void> Watch::run(int stopFd)
 			detail::Session::Held held(*session_);
 			auto dispatched = session_->dispatchPending(held);
 			if (!dispatched)
-				return detail::errorOf(dispatched);
+				return errorOf(dispatched);
 			events.swap(state_->events);
 			poll = session_->connection->getEventLoopPollData();
 		}
@@ -190,7 +190,8 @@ Result<Watch> Client::watch(Watch::Handler handler)
 	} catch (const sdbus::Error &e) {
 		detail::Session::Held held(*session_);
 		state.reset();
-		return fail(ErrorCode::Failed, "cannot subscribe to the changes: " + e.getMessage());
+		return fail(ErrorCode::Failed,
+			    "cannot subscribe to the changes: " + e.getMessage());
 	}
 	// The objects there already, so that their changes can name key and scope. A
 	// caller that may not list them all (a sandboxed one, when another scope has

@@ -73,7 +73,8 @@ TEST_F(ClientThreadsTest, EightThreadsShareOneClientWithoutLosingAUnit)
 					if (auto released = semaphore.release(1); !released)
 						record(released.error());
 				} else {
-					auto guard = locks[object - 3].acquire(LockMode::Exclusive, 30s);
+					auto guard =
+						locks[object - 3].acquire(LockMode::Exclusive, 30s);
 					if (!guard) {
 						record(guard.error());
 						continue;

@@ -58,9 +58,9 @@ TEST_F(TimeoutBoundTest, AGrantThatComesAfterTheCallerGaveUpIsGivenBack)
 	EXPECT_EQ(acquired.error().code, ErrorCode::Timeout) << acquired.error().message;
 	// Sent after the Wait above: ipchubd, thawed, queues the wait, then grants it
 	// before it reads the cancel that followed.
-	Child poster = spawn({"gdbus", "call", "--session", "--dest", "io.github.ipchub1",
-			      "--object-path", semaphore->path(), "--method",
-			      "io.github.ipchub1.Semaphore.Release", "1"});
+	Child poster =
+		spawn({"gdbus", "call", "--session", "--dest", "io.github.ipchub1", "--object-path",
+		       semaphore->path(), "--method", "io.github.ipchub1.Semaphore.Release", "1"});
 	std::this_thread::sleep_for(100ms);
 	thaw();
 	EXPECT_EQ(poster.wait(), 0);
@@ -102,7 +102,9 @@ TEST_F(TimeoutBoundTest, LockAndSegmentWaitsAreBoundedToo)
 	auto other = connect();
 	auto otherLock = other.openLock("db");
 	ASSERT_TRUE(otherLock);
-	EXPECT_TRUE(waitFor([&] { return lock->mode().value_or(LockState::Exclusive) == LockState::Unlocked; }));
+	EXPECT_TRUE(waitFor([&] {
+		return lock->mode().value_or(LockState::Exclusive) == LockState::Unlocked;
+	}));
 	EXPECT_TRUE(otherLock->acquire(LockMode::Exclusive, 2s));
 }
 

@@ -16,7 +16,7 @@
 namespace ipchub {
 
 namespace detail {
-struct Session;
+class Session;
 }
 
 // A connection to ipchubd (io.github.ipchub1). Objects it creates or opens share the
@@ -38,36 +38,51 @@ public:
 	Client(const Client &) = delete;
 	Client &operator=(const Client &) = delete;
 
-	// The session bus ($DBUS_SESSION_BUS_ADDRESS).
-	static Result<Client> connect();
+	// The session bus ($DBUS_SESSION_BUS_ADDRESS). Failed when it cannot connect.
+	[[nodiscard]] static Result<Client> connect();
 	// A bus at address, such as "unix:path=/run/user/1000/bus".
-	static Result<Client> connect(const std::string &address);
+	[[nodiscard]] static Result<Client> connect(const std::string &address);
 
-	Result<Semaphore> createSemaphore(std::string_view key, uint32_t initial,
-					  const SemaphoreOptions &options = {});
-	Result<Semaphore> openSemaphore(std::string_view key, const OpenOptions &options = {});
+	// Every call below waits for ipchubd at most the call timeout (setCallTimeout) and
+	// returns the service's errors as they are (AlreadyExists, NotFound, InvalidKey,
+	// InvalidArgument, LimitExceeded, PermissionDenied: see the D-Bus API), Timeout when
+	// ipchubd does not answer in time, Failed when the bus fails or ipchubd is not on
+	// it (at once if this Client never reached it; else after waiting for a restart).
+
+	// Creates the semaphore key with initial free units (CreateSemaphore).
+	[[nodiscard]] Result<Semaphore> createSemaphore(std::string_view key, uint32_t initial,
+							const SemaphoreOptions &options = {});
+	// Opens the semaphore key, which must exist (NotFound).
+	[[nodiscard]] Result<Semaphore> openSemaphore(std::string_view key,
+						      const OpenOptions &options = {});
 	// Creates a segment of size bytes, mapped read-write.
-	Result<SharedMemory> createSharedMemory(std::string_view key, uint64_t size,
-						const SharedMemoryOptions &options = {});
-	// Opens an existing segment and maps it as access says.
-	Result<SharedMemory> openSharedMemory(std::string_view key, Access access,
-					      const OpenOptions &options = {});
-	Result<Lock> createLock(std::string_view key, const LockOptions &options = {});
-	Result<Lock> openLock(std::string_view key, const OpenOptions &options = {});
-	// Ends an object now, persistent or not.
-	Result<void> remove(const std::string &path);
+	[[nodiscard]] Result<SharedMemory>
+	createSharedMemory(std::string_view key, uint64_t size,
+			   const SharedMemoryOptions &options = {});
+	// Opens an existing segment and maps it as access says (PermissionDenied for a
+	// writable mapping of a sealed segment).
+	[[nodiscard]] Result<SharedMemory> openSharedMemory(std::string_view key, Access access,
+							    const OpenOptions &options = {});
+	// Creates the lock key (CreateLock).
+	[[nodiscard]] Result<Lock> createLock(std::string_view key,
+					      const LockOptions &options = {});
+	// Opens the lock key, which must exist (NotFound).
+	[[nodiscard]] Result<Lock> openLock(std::string_view key, const OpenOptions &options = {});
+	// Ends the object at path now, persistent or not; its holders lose what they hold
+	// and its waits fail with Cancelled.
+	[[nodiscard]] Result<void> remove(const std::string &path);
 
 	// Every object the caller may see, with its properties (GetManagedObjects).
-	Result<std::vector<ObjectStatus>> listObjects();
+	[[nodiscard]] Result<std::vector<ObjectStatus>> listObjects();
 	// The properties of the object of kind named key (in options.scope, else the
 	// caller's own scope), read with GetAll on its path: nothing this connection holds
 	// on the object changes, and no reference is taken. NotFound when it does not
 	// exist; the service's scope rules apply (PermissionDenied for an object a
 	// sandboxed caller may not use).
-	Result<ObjectStatus> status(ObjectKind kind, std::string_view key,
-				    const OpenOptions &options = {});
+	[[nodiscard]] Result<ObjectStatus> status(ObjectKind kind, std::string_view key,
+						  const OpenOptions &options = {});
 	// Subscribes to every object change; handler is called from Watch::run.
-	Result<Watch> watch(Watch::Handler handler);
+	[[nodiscard]] Result<Watch> watch(Watch::Handler handler);
 
 	// This connection's unique bus name.
 	std::string uniqueName() const;

@@ -9,4 +9,5 @@
 #include <ipchub/semaphore.hpp>
 #include <ipchub/shared_memory.hpp>
 #include <ipchub/span.hpp>
+#include <ipchub/timeout.hpp>
 #include <ipchub/watch.hpp>

@@ -12,7 +12,7 @@
 namespace ipchub {
 
 namespace detail {
-struct Session;
+class Session;
 }
 
 // One change of the objects ipchubd publishes, as its signals tell it.
@@ -41,6 +41,7 @@ class Watch
 public:
 	using Handler = std::function<void(const ObjectEvent &)>;
 
+	// Move-only; destroying the Watch (or assigning over it) ends the subscription.
 	Watch(Watch &&) noexcept;
 	Watch &operator=(Watch &&) noexcept;
 	~Watch();
@@ -48,7 +49,7 @@ public:
 	// Calls the handler with each event, in order, until stopFd (when not -1)
 	// becomes readable: then returns success. Returns an error if the bus
 	// connection fails.
-	Result<void> run(int stopFd = -1);
+	[[nodiscard]] Result<void> run(int stopFd = -1);
 
 private:
 	friend class Client;
