@@ -289,4 +289,21 @@ void Client::setCallTimeout(std::chrono::microseconds timeout)
 	session_->setCallTimeout(timeout);
 }
 
+int Client::fd() const
+{
+	detail::Session::Held held(*session_);
+	return session_->loopFd(held);
+}
+
+Result<void> Client::process()
+{
+	return session_->process();
+}
+
+std::optional<std::chrono::microseconds> Client::nextTimeout() const
+{
+	detail::Session::Held held(*session_);
+	return session_->nextTimeout(held);
+}
+
 } // namespace ipchub

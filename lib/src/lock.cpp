@@ -103,6 +103,45 @@ int LockHandle::releaseFd()
 	return std::exchange(fd_, -1);
 }
 
+PendingWait Lock::acquireAsync(LockMode mode, Timeout limit,
+			       std::function<void(Result<LockGuard>)> callback)
+{
+	auto session = session_;
+	auto owner = proxy_;
+	auto complete = [session, owner, callback = std::move(callback)](Result<uint64_t> outcome) {
+		if (!outcome)
+			callback(errorOf(outcome));
+		else
+			callback(LockGuard(session, owner, *outcome));
+	};
+	detail::Session::Held held(*session_);
+	if (!proxy_)
+		return PendingWait(session_,
+				   detail::failedAsyncWait(*session_,
+							   detail::closedError(kWhat).value(),
+							   std::move(complete)));
+	const std::chrono::microseconds timeout = limit.duration();
+	const uint64_t usec = detail::timeoutUsec(timeout);
+	if (usec != 0)
+		if (auto listening = detail::listen(*proxy_); !listening)
+			return PendingWait(session_,
+					   detail::failedAsyncWait(*session_, listening.error(),
+								   std::move(complete)));
+	auto &proxy = proxy_->getProxy();
+	const detail::WaitCall call{*session_,
+				    proxy,
+				    proxy_->tickets,
+				    kInterface,
+				    detail::methodCall(proxy, kInterface, "Wait", modeName(mode),
+						       usec),
+				    true};
+	return PendingWait(session_,
+			   detail::startAsyncWait(held, call, proxy_,
+						  detail::sendLater(*session_, proxy, kInterface,
+								    "Release"),
+						  timeout, std::move(complete)));
+}
+
 Result<LockGuard> Lock::acquire(LockMode mode, Timeout limit)
 {
 	const std::chrono::microseconds timeout = limit.duration();

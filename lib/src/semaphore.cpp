@@ -79,6 +79,42 @@ Result<SemaphoreGuard> Semaphore::acquireGuard(uint32_t n, Timeout timeout)
 	return SemaphoreGuard(session_, proxy_, n);
 }
 
+PendingWait Semaphore::acquireAsync(uint32_t n, Timeout limit,
+				    std::function<void(Result<void>)> callback)
+{
+	auto complete = [callback = std::move(callback)](Result<uint64_t> outcome) {
+		if (!outcome)
+			callback(errorOf(outcome));
+		else
+			callback({});
+	};
+	detail::Session::Held held(*session_);
+	if (!proxy_)
+		return PendingWait(session_,
+				   detail::failedAsyncWait(*session_,
+							   detail::closedError(kWhat).value(),
+							   std::move(complete)));
+	const std::chrono::microseconds timeout = limit.duration();
+	const uint64_t usec = detail::timeoutUsec(timeout);
+	if (usec != 0)
+		if (auto listening = detail::listen(*proxy_); !listening)
+			return PendingWait(session_,
+					   detail::failedAsyncWait(*session_, listening.error(),
+								   std::move(complete)));
+	auto &proxy = proxy_->getProxy();
+	const detail::WaitCall call{*session_,
+				    proxy,
+				    proxy_->tickets,
+				    kInterface,
+				    detail::methodCall(proxy, kInterface, "Wait", n, usec),
+				    false};
+	return PendingWait(session_,
+			   detail::startAsyncWait(held, call, proxy_,
+						  detail::sendLater(*session_, proxy, kInterface,
+								    "Release", n),
+						  timeout, std::move(complete)));
+}
+
 Result<void> Semaphore::acquire(uint32_t n, Timeout limit)
 {
 	const std::chrono::microseconds timeout = limit.duration();

@@ -1,7 +1,9 @@
 #include "session.hpp"
 
 #include <poll.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -10,6 +12,7 @@
 #include <optional>
 
 #include "ipchub/timeout.hpp"
+#include "ticket_wait.hpp"
 
 namespace ipchub::detail {
 
@@ -231,6 +234,154 @@ Result<sdbus::MethodReply> Session::call(Held &held, sdbus::IProxy &proxy, const
 		if (!slept)
 			return errorOf(slept);
 	}
+}
+
+namespace {
+
+// Empties an eventfd or a timerfd, so that the epoll fd is not readable for it.
+void drain(const UniqueFd &fd)
+{
+	uint64_t count = 0;
+	if (fd)
+		(void)!read(fd.get(), &count, sizeof count);
+}
+
+// The steady clock's time as CLOCK_MONOTONIC microseconds (the same clock on Linux).
+uint64_t monotonicUsec(Deadline::Clock::time_point when)
+{
+	using namespace std::chrono;
+	return static_cast<uint64_t>(duration_cast<microseconds>(when.time_since_epoch()).count());
+}
+
+} // namespace
+
+int Session::loopFd(Held &held)
+{
+	if (epoll_)
+		return epoll_.get();
+	UniqueFd epoll(epoll_create1(EPOLL_CLOEXEC));
+	UniqueFd timer(timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
+	UniqueFd notify(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+	if (!epoll || !timer || !notify)
+		return -1;
+	const int busFd = connection->getEventLoopPollData().fd;
+	for (int fd : {busFd, timer.get(), notify.get()}) {
+		epoll_event event{};
+		event.events = EPOLLIN;
+		event.data.fd = fd;
+		if (epoll_ctl(epoll.get(), EPOLL_CTL_ADD, fd, &event) < 0)
+			return -1;
+	}
+	epoll_ = std::move(epoll);
+	timer_ = std::move(timer);
+	notify_ = std::move(notify);
+	if (!completions_.empty())
+		queueCompletion(nullptr, {});
+	arm(held);
+	return epoll_.get();
+}
+
+void Session::arm(Held &)
+{
+	if (!epoll_)
+		return;
+	const auto data = connection->getEventLoopPollData();
+	epoll_event event{};
+	event.events = ((data.events & POLLIN) ? EPOLLIN : 0u) |
+		       ((data.events & POLLOUT) ? EPOLLOUT : 0u);
+	event.data.fd = data.fd;
+	(void)epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, data.fd, &event);
+	uint64_t due = data.timeout_usec;
+	if (!timers_.empty())
+		due = std::min(due, monotonicUsec(timers_.begin()->first));
+	itimerspec spec{};
+	if (due != UINT64_MAX) {
+		// 0 would disarm the timer: a due time in the past is any time in the past.
+		due = std::max<uint64_t>(due, 1);
+		spec.it_value.tv_sec = static_cast<time_t>(due / 1'000'000);
+		spec.it_value.tv_nsec = static_cast<long>(due % 1'000'000 * 1000);
+	}
+	(void)timerfd_settime(timer_.get(), TFD_TIMER_ABSTIME, &spec, nullptr);
+}
+
+std::optional<std::chrono::microseconds> Session::nextTimeout(Held &)
+{
+	using namespace std::chrono;
+	if (!completions_.empty())
+		return microseconds(0);
+	std::optional<Deadline::Clock::time_point> due;
+	const auto data = connection->getEventLoopPollData();
+	if (const auto busTimeout = data.getRelativeTimeout())
+		due = Deadline::after(*busTimeout).when();
+	if (!timers_.empty() && (!due || timers_.begin()->first < *due))
+		due = timers_.begin()->first;
+	if (!due)
+		return std::nullopt;
+	const auto now = Deadline::Clock::now();
+	if (*due <= now)
+		return microseconds(0);
+	return ceil<microseconds>(*due - now);
+}
+
+void Session::addTimer(Deadline when, std::function<void()> fire)
+{
+	if (when.isNever())
+		return;
+	timers_.emplace(when.when(), std::move(fire));
+}
+
+void Session::queueCompletion(std::shared_ptr<AsyncWait> wait, Result<uint64_t> outcome)
+{
+	if (wait)
+		completions_.emplace_back(std::move(wait), std::move(outcome));
+	if (notify_) {
+		const uint64_t one = 1;
+		(void)!write(notify_.get(), &one, sizeof one);
+	}
+}
+
+Result<void> Session::process()
+{
+	std::vector<std::pair<std::shared_ptr<AsyncWait>, Result<uint64_t>>> ready;
+	Result<bool> dispatched;
+	{
+		Held held(*this);
+		drain(timer_);
+		drain(notify_);
+		dispatched = dispatch(held);
+		const auto now = Deadline::Clock::now();
+		while (!timers_.empty() && timers_.begin()->first <= now) {
+			auto fire = std::move(timers_.begin()->second);
+			timers_.erase(timers_.begin());
+			fire();
+		}
+		for (auto &completion : completions_) {
+			auto &[wait, outcome] = completion;
+			if (!wait->cancelled)
+				ready.push_back(std::move(completion));
+			else if (outcome && wait->ticket->giveBack)
+				wait->ticket->giveBack();
+		}
+		completions_.clear();
+		arm(held);
+	}
+	for (auto &[wait, outcome] : ready) {
+		if (wait->cancelled)
+			continue;
+		wait->ran = true;
+		// Moved out: what the callback holds goes here, outside the lock.
+		auto complete = std::move(wait->complete);
+		if (complete)
+			complete(outcome);
+	}
+	if (!ready.empty()) {
+		// The waits' proxies go under the lock.
+		Held held(*this);
+		ready.clear();
+	}
+	if (!dispatched)
+		return errorOf(dispatched);
+	return {};
 }
 
 } // namespace ipchub::detail

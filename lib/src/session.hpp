@@ -3,9 +3,13 @@
 #include <chrono>
 #include <condition_variable>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <sdbus-c++/sdbus-c++.h>
 
@@ -15,6 +19,8 @@
 #include "ipchub/unique_fd.hpp"
 
 namespace ipchub::detail {
+
+struct AsyncWait;
 
 inline constexpr const char *kBusName = "io.github.ipchub1";
 inline constexpr const char *kManagerPath = "/io/github/ipchub1";
@@ -88,6 +94,22 @@ public:
 	}
 	sdbus::IProxy &manager(Held &held);
 
+	// The event loop's side (Client::fd, process, nextTimeout). loopFd is an epoll fd,
+	// made on first use, readable when the connection, a timer or a completion wants
+	// process(): it never changes afterwards.
+	int loopFd(Held &held);
+	Result<void> process();
+	std::optional<std::chrono::microseconds> nextTimeout(Held &held);
+	// Says that a message was sent outside call() and send(), for the polling thread.
+	void sent() { dirty_ = true; }
+	// Runs fire under the lock from the first process() at or after when.
+	void addTimer(Deadline when, std::function<void()> fire);
+	// Runs the wait's completion with outcome from the next process(), outside the
+	// lock, unless the wait is cancelled by then (a grant is given back then).
+	void queueCompletion(std::shared_ptr<AsyncWait> wait, Result<uint64_t> outcome);
+	// Points the event loop's fd at what the connection and the timers wait for.
+	void arm(Held &held);
+
 private:
 	Result<bool> dispatch(Held &held);
 	void poke();
@@ -104,6 +126,13 @@ private:
 	bool served_ = false;
 	std::chrono::microseconds callTimeout_{std::chrono::seconds(25)};
 	std::unique_ptr<sdbus::IProxy> manager_;
+
+	// The event loop's epoll fd, its timer fd, and an eventfd that says completions wait.
+	UniqueFd epoll_;
+	UniqueFd timer_;
+	UniqueFd notify_;
+	std::multimap<Deadline::Clock::time_point, std::function<void()>> timers_;
+	std::vector<std::pair<std::shared_ptr<AsyncWait>, Result<uint64_t>>> completions_;
 };
 
 // The error a failed call reports, with what the restart of ipchubd means for it (see

@@ -124,6 +124,43 @@ Result<uint32_t> SharedMemory::attachments() const
 					     "Attachments");
 }
 
+PendingWait SharedMemory::lockAsync(Timeout limit,
+				    std::function<void(Result<SharedMemoryLock>)> callback)
+{
+	auto session = session_;
+	std::weak_ptr<detail::SharedMemoryProxy> weak = proxy_;
+	auto complete = [session, weak, callback = std::move(callback)](Result<uint64_t> outcome) {
+		if (!outcome)
+			callback(errorOf(outcome));
+		else
+			callback(SharedMemoryLock(session, weak));
+	};
+	detail::Session::Held held(*session_);
+	if (!proxy_)
+		return PendingWait(session_,
+				   detail::failedAsyncWait(*session_,
+							   detail::closedError(kWhat).value(),
+							   std::move(complete)));
+	const std::chrono::microseconds timeout = limit.duration();
+	const uint64_t usec = detail::timeoutUsec(timeout);
+	if (usec != 0)
+		if (auto listening = detail::listen(*proxy_); !listening)
+			return PendingWait(session_,
+					   detail::failedAsyncWait(*session_, listening.error(),
+								   std::move(complete)));
+	auto &proxy = proxy_->getProxy();
+	const detail::WaitCall call{*session_,
+				    proxy,
+				    proxy_->tickets,
+				    kInterface,
+				    detail::methodCall(proxy, kInterface, "WaitLock", usec),
+				    false};
+	return PendingWait(session_, detail::startAsyncWait(held, call, proxy_,
+							    detail::sendLater(*session_, proxy,
+									      kInterface, "Unlock"),
+							    timeout, std::move(complete)));
+}
+
 Result<SharedMemoryLock> SharedMemory::lock(Timeout limit)
 {
 	const std::chrono::microseconds timeout = limit.duration();

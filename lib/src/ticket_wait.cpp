@@ -125,4 +125,150 @@ Result<uint64_t> awaitWait(Session::Held &held, const WaitCall &call,
 	return fail(errorCodeFromDbusName(wait->error), wait->message);
 }
 
+namespace {
+
+// What a wait that ended says: the token, or its error (Timeout for a wait the library
+// cancelled at its timeout's margin).
+Result<uint64_t> outcomeOf(const TicketWait &wait, bool timedOut, std::chrono::microseconds timeout)
+{
+	if (wait.error.empty())
+		return wait.token;
+	if (timedOut && wait.error == kCancelled)
+		return fail(ErrorCode::Timeout,
+			    "the wait timed out after " + std::to_string(timeout.count()) + " µs");
+	return fail(errorCodeFromDbusName(wait.error), wait.message);
+}
+
+} // namespace
+
+void AsyncWait::sendCancel(Session &session)
+{
+	if (ticket->ticket == 0 || ticket->ended)
+		return;
+	auto call = proxy->createMethodCall(interface, "CancelWait");
+	call << ticket->ticket;
+	session.send(*proxy, call);
+}
+
+std::shared_ptr<AsyncWait> startAsyncWait(Session::Held &held, const WaitCall &call,
+					  std::shared_ptr<void> owner,
+					  std::function<void()> giveBack,
+					  std::chrono::microseconds timeout,
+					  std::function<void(Result<uint64_t>)> complete)
+{
+	Session *session = &call.session;
+	auto async = std::make_shared<AsyncWait>();
+	async->ticket = std::make_shared<TicketWait>();
+	async->owner = std::move(owner);
+	async->proxy = &call.proxy;
+	async->interface = call.interface;
+	async->timeout = timeout;
+	async->complete = std::move(complete);
+	auto wait = async->ticket;
+	wait->giveBack = std::move(giveBack);
+	std::weak_ptr<AsyncWait> weak = async;
+	wait->onEnded = [session, weak] {
+		auto async = weak.lock();
+		if (!async || async->done)
+			return;
+		async->done = true;
+		session->queueCompletion(async, outcomeOf(*async->ticket, async->timedOut,
+							  async->timeout));
+	};
+
+	const Deadline serviceEnds = Deadline::after(timeout);
+	const Deadline bound = serviceEnds.plus(kReplyMargin);
+	sdbus::IProxy *proxy = &call.proxy;
+	TicketTable *table = &call.table;
+	const char *interface = call.interface;
+	const bool hasToken = call.replyHasToken;
+	try {
+		session->sent();
+		proxy->callMethod(
+			call.make(),
+			[=](sdbus::MethodReply &reply, const sdbus::Error *error) {
+				if (error) {
+					wait->end(0, error->getName(), error->getMessage());
+					return;
+				}
+				uint64_t ticket = 0;
+				uint64_t token = 0;
+				try {
+					reply >> ticket;
+					if (hasToken)
+						reply >> token;
+				} catch (const sdbus::Error &e) {
+					wait->end(0, dbusErrorName(ErrorCode::Failed),
+						  "unexpected reply from ipchubd: " +
+							  e.getMessage());
+					return;
+				}
+				if (ticket == 0) {
+					wait->end(token, "", "");
+					return;
+				}
+				wait->ticket = ticket;
+				table->add(wait);
+				if (wait->abandoned) {
+					auto cancel =
+						proxy->createMethodCall(interface, "CancelWait");
+					cancel << ticket;
+					session->send(*proxy, cancel);
+				}
+			},
+			bound.plus(std::chrono::seconds(25)).busTimeoutUsec());
+	} catch (const sdbus::Error &e) {
+		return failedAsyncWait(*session,
+				       Error{ErrorCode::Failed,
+					     "cannot send to ipchubd: " + e.getMessage()},
+				       std::move(async->complete));
+	}
+	// ipchubd late (stopped, overloaded): cancel at the first margin, give up at the
+	// second; a grant that comes after is given back (the wait is abandoned).
+	session->addTimer(serviceEnds.plus(kEndMargin), [session, weak] {
+		auto async = weak.lock();
+		if (!async || async->done)
+			return;
+		async->timedOut = true;
+		async->sendCancel(*session);
+	});
+	session->addTimer(bound, [session, weak] {
+		auto async = weak.lock();
+		if (!async || async->done)
+			return;
+		async->done = true;
+		async->ticket->abandoned = true;
+		session->queueCompletion(
+			async, fail(ErrorCode::Timeout,
+				    "ipchubd did not end the wait within the timeout of " +
+					    std::to_string(async->timeout.count()) + " µs"));
+	});
+	session->arm(held);
+	return async;
+}
+
+std::shared_ptr<AsyncWait> failedAsyncWait(Session &session, Error error,
+					   std::function<void(Result<uint64_t>)> complete)
+{
+	auto async = std::make_shared<AsyncWait>();
+	async->ticket = std::make_shared<TicketWait>();
+	async->complete = std::move(complete);
+	async->done = true;
+	session.queueCompletion(async, Unexpected<Error>(std::move(error)));
+	return async;
+}
+
+void cancelAsyncWait(Session &session, AsyncWait &wait)
+{
+	if (wait.cancelled || wait.ran)
+		return;
+	wait.cancelled = true;
+	// A queued completion is dropped by process(), which gives back its grant.
+	if (wait.done)
+		return;
+	wait.done = true;
+	wait.ticket->abandoned = true;
+	wait.sendCancel(session);
+}
+
 } // namespace ipchub::detail

@@ -70,6 +70,43 @@ struct WaitCall {
 Result<void> startWait(Session::Held &held, const WaitCall &call,
 		       const std::shared_ptr<TicketWait> &wait, Deadline replyBy);
 
+// A wait whose outcome runs from Client::process(), and what its handle needs.
+struct AsyncWait {
+	std::shared_ptr<TicketWait> ticket;
+	// The object's proxy, kept while the wait may still send (CancelWait, a give-back).
+	std::shared_ptr<void> owner;
+	sdbus::IProxy *proxy = nullptr;
+	const char *interface = nullptr;
+	std::chrono::microseconds timeout{0};
+	// The outcome is queued for process() (or the wait was cancelled).
+	bool done = false;
+	bool cancelled = false;
+	// The library cancelled the queued wait at its timeout's margin.
+	bool timedOut = false;
+	// The completion ran.
+	bool ran = false;
+	std::function<void(Result<uint64_t>)> complete;
+
+	// Cancels the queued ticket, if any, without waiting for the answer.
+	void sendCancel(Session &session);
+};
+
+// Starts a wait like awaitWait's, bounded the same way, whose outcome (the grant's
+// token or the error) runs complete from Client::process(). owner keeps the proxy.
+std::shared_ptr<AsyncWait> startAsyncWait(Session::Held &held, const WaitCall &call,
+					  std::shared_ptr<void> owner,
+					  std::function<void()> giveBack,
+					  std::chrono::microseconds timeout,
+					  std::function<void(Result<uint64_t>)> complete);
+
+// An async wait that ends at once with error (the object was closed, say), from the
+// next process().
+std::shared_ptr<AsyncWait> failedAsyncWait(Session &session, Error error,
+					   std::function<void(Result<uint64_t>)> complete);
+
+// Cancels an async wait (see PendingWait::cancel), under the lock.
+void cancelAsyncWait(Session &session, AsyncWait &wait);
+
 // A blocking wait of at most timeout (plus the margins): the grant's token, or the error
 // that ended the wait. ipchubd ends the wait at timeout; if its WaitEnded has not come
 // kEndMargin later, the wait is cancelled, and if the cancel is not answered by

@@ -2,7 +2,10 @@
 // wait in flight, stopped before a call that takes no timeout of its own, or absent
 // from the bus. Nothing a call left behind stays held once ipchubd runs again.
 
+#include <poll.h>
+
 #include <csignal>
+#include <optional>
 #include <thread>
 
 #include "bus_fixture.hpp"
@@ -106,6 +109,44 @@ TEST_F(TimeoutBoundTest, LockAndSegmentWaitsAreBoundedToo)
 		return lock->mode().value_or(LockState::Exclusive) == LockState::Unlocked;
 	}));
 	EXPECT_TRUE(otherLock->acquire(LockMode::Exclusive, 2s));
+}
+
+TEST_F(TimeoutBoundTest, AnAsyncWaitAgainstAStoppedIpchubdEndsFromProcessWithinItsBound)
+{
+	auto client = connect();
+	auto semaphore = client.createSemaphore("jobs", 0);
+	ASSERT_TRUE(semaphore);
+	const int fd = client.fd();
+	ASSERT_GE(fd, 0);
+	freeze();
+	std::optional<Result<void>> outcome;
+	const auto start = Clock::now();
+	auto wait =
+		semaphore->acquireAsync(1, 300ms, [&](Result<void> result) { outcome = result; });
+	// An event loop: poll the Client's fd, wake for its next timeout, call process().
+	while (!outcome && Clock::now() - start < 3s) {
+		pollfd readable{fd, POLLIN, 0};
+		const auto next = client.nextTimeout();
+		const int ms =
+			next ? static_cast<int>(
+				       std::chrono::ceil<std::chrono::milliseconds>(*next).count())
+			     : 1000;
+		::poll(&readable, 1, ms);
+		ASSERT_TRUE(client.process());
+	}
+	const auto elapsed = Clock::now() - start;
+	thaw();
+	ASSERT_TRUE(outcome) << "the callback did not run";
+	ASSERT_FALSE(*outcome);
+	EXPECT_EQ(outcome->error().code, ErrorCode::Timeout) << outcome->error().message;
+	EXPECT_GE(elapsed, 300ms);
+	EXPECT_LT(elapsed, 500ms);
+	EXPECT_FALSE(wait.pending());
+	// The wait left behind takes nothing once ipchubd runs again.
+	ASSERT_TRUE(semaphore->release(1));
+	EXPECT_TRUE(waitFor([&] {
+		return semaphore->waiters().value_or(1) == 0 && semaphore->value().value_or(0) == 1;
+	}));
 }
 
 TEST_F(TimeoutBoundTest, ACallWithoutATimeoutOfItsOwnFollowsTheClientsCallTimeout)

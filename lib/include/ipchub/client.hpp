@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -83,6 +84,19 @@ public:
 						  const OpenOptions &options = {});
 	// Subscribes to every object change; handler is called from Watch::run.
 	[[nodiscard]] Result<Watch> watch(Watch::Handler handler);
+
+	// Event loops, the sd-bus way: poll fd() for POLLIN (it never changes for the
+	// Client's life; it is an epoll fd of the connection, a timer and the completions)
+	// and call process() when it is readable, or when nextTimeout() (if any) has
+	// passed. process() never blocks: it handles what has arrived, cancels or gives
+	// up waits at their timeouts' margins, and runs the callbacks of acquireAsync and
+	// lockAsync, in the calling thread, without the Client's lock (so they may call
+	// the Client). -1 if the descriptors cannot be made.
+	int fd() const;
+	// Failed when the connection failed (ipchubd's own departure is a callback's error).
+	[[nodiscard]] Result<void> process();
+	// How soon process() is due at the latest; nullopt for no timer.
+	std::optional<std::chrono::microseconds> nextTimeout() const;
 
 	// This connection's unique bus name.
 	std::string uniqueName() const;

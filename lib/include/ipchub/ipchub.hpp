@@ -5,6 +5,7 @@
 #include <ipchub/client.hpp>
 #include <ipchub/lock.hpp>
 #include <ipchub/object_status.hpp>
+#include <ipchub/pending_wait.hpp>
 #include <ipchub/result.hpp>
 #include <ipchub/semaphore.hpp>
 #include <ipchub/shared_memory.hpp>

@@ -8,7 +8,10 @@
 #include <sys/types.h>
 #include <vector>
 
+#include <functional>
+
 #include <ipchub/object_handle.hpp>
+#include <ipchub/pending_wait.hpp>
 #include <ipchub/result.hpp>
 #include <ipchub/timeout.hpp>
 
@@ -132,6 +135,10 @@ public:
 	// signal, as Semaphore::acquire's does; Failed if ipchubd leaves meanwhile.
 	[[nodiscard]] Result<LockGuard> acquire(LockMode mode = LockMode::Exclusive,
 						Timeout timeout = kForever);
+	// As acquire, without blocking: callback runs once with the outcome, from
+	// Client::process(), unless the returned handle cancels the wait first.
+	PendingWait acquireAsync(LockMode mode, Timeout timeout,
+				 std::function<void(Result<LockGuard>)> callback);
 	// The lock if it can be granted now and nobody waits; nullopt otherwise.
 	[[nodiscard]] Result<std::optional<LockGuard>>
 	tryAcquire(LockMode mode = LockMode::Exclusive);

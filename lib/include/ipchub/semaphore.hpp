@@ -7,7 +7,10 @@
 #include <string>
 #include <vector>
 
+#include <functional>
+
 #include <ipchub/object_handle.hpp>
+#include <ipchub/pending_wait.hpp>
 #include <ipchub/result.hpp>
 #include <ipchub/timeout.hpp>
 
@@ -103,6 +106,11 @@ public:
 	// so no call stays pending on the bus; it fails with Failed if ipchubd leaves the
 	// bus meanwhile. InvalidArgument for n = 0 or n above max.
 	[[nodiscard]] Result<void> acquire(uint32_t n = 1, Timeout timeout = kForever);
+	// As acquire, without blocking: callback runs once with the outcome, from
+	// Client::process() (see Client::fd), unless the returned handle cancels the wait
+	// first (destroying it does). The same bounds as acquire's.
+	PendingWait acquireAsync(uint32_t n, Timeout timeout,
+				 std::function<void(Result<void>)> callback);
 	// As acquire, the units held by a guard that releases them.
 	[[nodiscard]] Result<SemaphoreGuard> acquireGuard(uint32_t n = 1,
 							  Timeout timeout = kForever);

@@ -8,7 +8,10 @@
 #include <string>
 #include <vector>
 
+#include <functional>
+
 #include <ipchub/object_handle.hpp>
+#include <ipchub/pending_wait.hpp>
 #include <ipchub/result.hpp>
 #include <ipchub/semaphore.hpp>
 #include <ipchub/span.hpp>
@@ -118,6 +121,10 @@ public:
 	// back. A wait goes through WaitLock and its WaitEnded signal, as
 	// Semaphore::acquire's does.
 	[[nodiscard]] Result<SharedMemoryLock> lock(Timeout timeout = kForever);
+	// As lock, without blocking: callback runs once with the outcome, from
+	// Client::process(), unless the returned handle cancels the wait first.
+	PendingWait lockAsync(Timeout timeout,
+			      std::function<void(Result<SharedMemoryLock>)> callback);
 	// Unmaps, closes the descriptor and drops the reference; the object is unusable
 	// afterwards. The lock, if this connection holds it, is given back.
 	Result<void> close();
