@@ -26,6 +26,7 @@ Result<int> create(Client &client, const Arguments &args)
 			return fail(ErrorCode::InvalidArgument, "--max must be 1 or more");
 		options.max = *value;
 	}
+	options.returnOnExit = !args.has("--no-return-on-exit");
 	auto semaphore = client.createSemaphore(args.positional[0], initial, options);
 	if (!semaphore)
 		return detail::Unexpected<Error>(semaphore.error());
@@ -85,17 +86,24 @@ std::vector<Verb> semaphoreVerbs()
 	return {
 		{
 			.name = "sem create",
-			.synopsis = "KEY [--initial N] [--max N] [--persistent] [--scope APP_ID]",
+			.synopsis = "KEY [--initial N] [--max N] [--persistent] [--no-return-on-exit] "
+				    "[--scope APP_ID]",
 			.summary = "create a semaphore",
 			.help = R"(Creates the semaphore KEY with N free units (--initial, default 1) and at
 most --max units (default 4294967295). It fails if KEY exists already.
 
 The semaphore is persistent: it stays after ipchubctl exits (a semaphore
 referenced by nobody would vanish at once) until it is removed with
-"ipchubctl remove semaphore KEY". --persistent says so explicitly.)",
+"ipchubctl remove semaphore KEY". --persistent says so explicitly.
+
+--no-return-on-exit makes a plain counter, like a POSIX semaphore: units a
+process acquires are consumed, not given back when it exits. Use it for a
+semaphore that one process posts to and another takes from: with the default,
+the taker's units come back at its exit on top of the poster's posts.)",
 			.options = {{"--initial", true},
 				    {"--max", true},
 				    {"--persistent", false},
+				    {"--no-return-on-exit", false},
 				    kScopeOption},
 			.minPositional = 1,
 			.maxPositional = 1,

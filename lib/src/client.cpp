@@ -13,6 +13,8 @@ namespace ipchub {
 
 namespace {
 
+constexpr const char *kManager = detail::ManagerProxy::INTERFACE_NAME;
+
 using OptionMap = std::map<std::string, sdbus::Variant>;
 
 // The options every Create takes besides its own.
@@ -69,7 +71,7 @@ Result<Client> Client::connect(const std::string &address)
 	if (detail::needsHandshakeRelay()) {
 		auto relay = detail::HandshakeRelay::start(address);
 		if (!relay)
-			return detail::Unexpected<Error>(relay.error());
+			return errorOf(relay);
 		session->relay = std::move(*relay);
 		busAddress = session->relay->address();
 	}
@@ -82,6 +84,27 @@ Result<Client> Client::connect(const std::string &address)
 	}
 }
 
+namespace {
+
+// Calls a Manager method that takes a key (and an initial value) with options and
+// answers an object path.
+Result<std::string> managerCall(detail::Session &session, const char *method,
+				const std::string &key, const std::optional<uint32_t> &initial,
+				const OptionMap &options)
+{
+	detail::Session::Held held(session);
+	auto &manager = session.manager(held);
+	auto make = initial ? detail::methodCall(manager, kManager, method, key, *initial, options)
+			    : detail::methodCall(manager, kManager, method, key, options);
+	sdbus::ObjectPath path;
+	auto reply = session.call(held, manager, make, session.callDeadline());
+	if (auto read = detail::readValues(reply, path); !read)
+		return errorOf(read);
+	return std::string(path);
+}
+
+} // namespace
+
 Result<Semaphore> Client::createSemaphore(std::string_view key, uint32_t initial,
 					  const SemaphoreOptions &options)
 {
@@ -90,21 +113,18 @@ Result<Semaphore> Client::createSemaphore(std::string_view key, uint32_t initial
 		map.emplace("max", sdbus::Variant(options.max));
 	if (!options.returnOnExit)
 		map.emplace("return_on_exit", sdbus::Variant(false));
-	detail::ManagerProxy manager(*session_->connection, detail::kManagerPath);
-	auto path = detail::callBus(
-		[&] { return manager.CreateSemaphore(std::string(key), initial, map); });
+	auto path = managerCall(*session_, "CreateSemaphore", std::string(key), initial, map);
 	if (!path)
-		return detail::Unexpected<Error>(path.error());
+		return errorOf(path);
 	return Semaphore(session_, *path);
 }
 
 Result<Semaphore> Client::openSemaphore(std::string_view key, const OpenOptions &options)
 {
-	const OptionMap map = openOptions(options);
-	detail::ManagerProxy manager(*session_->connection, detail::kManagerPath);
-	auto path = detail::callBus([&] { return manager.OpenSemaphore(std::string(key), map); });
+	auto path = managerCall(*session_, "OpenSemaphore", std::string(key), std::nullopt,
+				openOptions(options));
 	if (!path)
-		return detail::Unexpected<Error>(path.error());
+		return errorOf(path);
 	return Semaphore(session_, *path);
 }
 
@@ -114,106 +134,119 @@ Result<SharedMemory> Client::createSharedMemory(std::string_view key, uint64_t s
 	OptionMap map = createOptions(options);
 	if (options.allowedAppsAccess == Access::ReadWrite)
 		map.emplace("allowed_apps_access", sdbus::Variant(std::string("write")));
-	detail::ManagerProxy manager(*session_->connection, detail::kManagerPath);
-	auto created = detail::callBus([&] {
-		auto reply = detail::callForReply(manager.getProxy(),
-						  detail::ManagerProxy::INTERFACE_NAME,
-						  "CreateSharedMemory", 0, std::string(key), size,
-						  map);
-		sdbus::ObjectPath path;
-		reply >> path;
-		UniqueFd fd = detail::readFd(reply);
-		auto proxy = std::make_shared<detail::SharedMemoryProxy>(*session_->connection, path);
-		return std::tuple(std::string(path), std::move(fd), std::move(proxy));
-	});
-	if (!created)
-		return detail::Unexpected<Error>(created.error());
-	auto &[path, fd, proxy] = *created;
-	auto mapping = detail::Mapping::map(std::move(fd), size, Access::ReadWrite);
-	if (!mapping) {
-		(void)detail::callBus([&] { proxy->Close(); });
-		return detail::Unexpected<Error>(mapping.error());
+	std::string path;
+	UniqueFd fd;
+	{
+		detail::Session::Held held(*session_);
+		auto &manager = session_->manager(held);
+		auto reply =
+			session_->call(held, manager,
+				       detail::methodCall(manager, kManager, "CreateSharedMemory",
+							  std::string(key), size, map),
+				       session_->callDeadline());
+		if (!reply)
+			return errorOf(reply);
+		try {
+			sdbus::ObjectPath objectPath;
+			*reply >> objectPath;
+			fd = detail::readFd(*reply);
+			path = objectPath;
+		} catch (const sdbus::Error &e) {
+			return fail(ErrorCode::Failed,
+				    "unexpected reply from ipchubd: " + e.getMessage());
+		}
 	}
-	return SharedMemory(session_, path, std::move(proxy), std::move(*mapping),
-			    Access::ReadWrite);
+	// Closing it drops the reference Create took when the segment cannot be mapped.
+	SharedMemory segment(session_, path, Access::ReadWrite);
+	auto mapping = detail::Mapping::map(std::move(fd), size, Access::ReadWrite);
+	if (!mapping)
+		return errorOf(mapping);
+	segment.mapping_ = std::move(*mapping);
+	return segment;
 }
 
 Result<SharedMemory> Client::openSharedMemory(std::string_view key, Access access,
 					      const OpenOptions &options)
 {
-	const OptionMap map = openOptions(options);
-	detail::ManagerProxy manager(*session_->connection, detail::kManagerPath);
-	auto opened = detail::callBus([&] {
-		std::string path = manager.OpenSharedMemory(std::string(key), map);
-		return std::pair(path, std::make_shared<detail::SharedMemoryProxy>(
-					       *session_->connection, path));
-	});
-	if (!opened)
-		return detail::Unexpected<Error>(opened.error());
-	auto &[path, proxy] = *opened;
-	// Drops the reference Open took when the segment cannot be mapped after all.
-	auto closeOnError = [&](const Error &error) -> Result<SharedMemory> {
-		(void)detail::callBus([&] { proxy->Close(); });
-		return detail::Unexpected<Error>(error);
-	};
-	auto attached = detail::callBus([&] {
-		auto reply = detail::callForReply(proxy->getProxy(),
-						  detail::SharedMemoryProxy::INTERFACE_NAME,
-						  "Attach", 0, access == Access::ReadWrite);
-		UniqueFd fd = detail::readFd(reply);
-		uint64_t size = 0;
-		reply >> size;
-		return std::pair(std::move(fd), size);
-	});
-	if (!attached)
-		return closeOnError(attached.error());
-	auto &[fd, size] = *attached;
+	auto path = managerCall(*session_, "OpenSharedMemory", std::string(key), std::nullopt,
+				openOptions(options));
+	if (!path)
+		return errorOf(path);
+	// Closing it drops the reference Open took when the segment cannot be mapped.
+	SharedMemory segment(session_, *path, access);
+	UniqueFd fd;
+	uint64_t size = 0;
+	{
+		detail::Session::Held held(*session_);
+		auto &bus = segment.proxy_->getProxy();
+		auto reply =
+			session_->call(held, bus,
+				       detail::methodCall(bus,
+							  detail::SharedMemoryProxy::INTERFACE_NAME,
+							  "Attach", access == Access::ReadWrite),
+				       session_->callDeadline());
+		if (!reply)
+			return errorOf(reply);
+		try {
+			fd = detail::readFd(*reply);
+			*reply >> size;
+		} catch (const sdbus::Error &e) {
+			return fail(ErrorCode::Failed,
+				    "unexpected reply from ipchubd: " + e.getMessage());
+		}
+	}
 	auto mapping = detail::Mapping::map(std::move(fd), size, access);
 	if (!mapping)
-		return closeOnError(mapping.error());
-	return SharedMemory(session_, path, std::move(proxy), std::move(*mapping), access);
+		return errorOf(mapping);
+	segment.mapping_ = std::move(*mapping);
+	return segment;
 }
 
 Result<Lock> Client::createLock(std::string_view key, const LockOptions &options)
 {
-	const OptionMap map = createOptions(options);
-	detail::ManagerProxy manager(*session_->connection, detail::kManagerPath);
-	auto path = detail::callBus([&] { return manager.CreateLock(std::string(key), map); });
+	auto path = managerCall(*session_, "CreateLock", std::string(key), std::nullopt,
+				createOptions(options));
 	if (!path)
-		return detail::Unexpected<Error>(path.error());
+		return errorOf(path);
 	return Lock(session_, *path);
 }
 
 Result<Lock> Client::openLock(std::string_view key, const OpenOptions &options)
 {
-	const OptionMap map = openOptions(options);
-	detail::ManagerProxy manager(*session_->connection, detail::kManagerPath);
-	auto path = detail::callBus([&] { return manager.OpenLock(std::string(key), map); });
+	auto path = managerCall(*session_, "OpenLock", std::string(key), std::nullopt,
+				openOptions(options));
 	if (!path)
-		return detail::Unexpected<Error>(path.error());
+		return errorOf(path);
 	return Lock(session_, *path);
 }
 
 Result<void> Client::remove(const std::string &path)
 {
-	detail::ManagerProxy manager(*session_->connection, detail::kManagerPath);
-	return detail::callBus([&] { manager.Remove(sdbus::ObjectPath(path)); });
+	detail::Session::Held held(*session_);
+	auto &manager = session_->manager(held);
+	return detail::readReply<void>(
+		session_->call(held, manager,
+			       detail::methodCall(manager, kManager, "Remove",
+						  sdbus::ObjectPath(path)),
+			       session_->callDeadline()));
 }
 
 Result<std::vector<ObjectStatus>> Client::listObjects()
 {
-	auto managed = detail::callBus([&] {
-		std::map<sdbus::ObjectPath, detail::InterfaceMap> objects;
-		session_->proxy(detail::kManagerPath)
-			->callMethod("GetManagedObjects")
-			.onInterface("org.freedesktop.DBus.ObjectManager")
-			.storeResultsTo(objects);
-		return objects;
-	});
-	if (!managed)
-		return detail::Unexpected<Error>(managed.error());
+	std::map<sdbus::ObjectPath, detail::InterfaceMap> managed;
+	{
+		detail::Session::Held held(*session_);
+		auto &manager = session_->manager(held);
+		auto reply = session_->call(held, manager,
+					    detail::methodCall(manager,
+							       "org.freedesktop.DBus.ObjectManager",
+							       "GetManagedObjects"),
+					    session_->callDeadline());
+		if (auto read = detail::readValues(reply, managed); !read)
+			return errorOf(read);
+	}
 	std::vector<ObjectStatus> objects;
-	for (const auto &[path, interfaces] : *managed)
+	for (const auto &[path, interfaces] : managed)
 		if (auto status = detail::objectStatus(path, interfaces))
 			objects.push_back(std::move(*status));
 	return objects;
@@ -228,27 +261,50 @@ Result<ObjectStatus> Client::status(ObjectKind kind, std::string_view key,
 	const std::string scope = options.scope ? *options.scope : detail::ownScope();
 	const std::string path = common::objectPath(kind, scope, key);
 	const std::string interface(common::namesOf(kind).interface);
-	return detail::callBus([&] {
-		detail::PropertyMap properties;
-		try {
-			session_->proxy(path)
-				->callMethod("GetAll")
-				.onInterface("org.freedesktop.DBus.Properties")
-				.withArguments(interface)
-				.storeResultsTo(properties);
-		} catch (const sdbus::Error &e) {
-			if (!detail::isUnknownObject(e))
-				throw;
-			throw sdbus::Error(dbusErrorName(ErrorCode::NotFound),
-					   detail::describe(kind, scope, key) + " does not exist");
-		}
-		return detail::objectStatus(kind, path, properties);
-	});
+	detail::Session::Held held(*session_);
+	auto proxy = session_->proxy(path);
+	auto reply = session_->call(held, *proxy,
+				    detail::methodCall(*proxy, "org.freedesktop.DBus.Properties",
+						       "GetAll", interface),
+				    session_->callDeadline());
+	// No object at the path at all, or a node that only holds other objects (a host
+	// key that is an app id names that app's scope node).
+	if (!reply && reply.error().code == ErrorCode::NotFound)
+		return fail(ErrorCode::NotFound,
+			    detail::describe(kind, scope, key) + " does not exist");
+	detail::PropertyMap properties;
+	if (auto read = detail::readValues(reply, properties); !read)
+		return errorOf(read);
+	return detail::objectStatus(kind, path, properties);
 }
 
 std::string Client::uniqueName() const
 {
+	detail::Session::Held held(*session_);
 	return session_->connection->getUniqueName();
+}
+
+void Client::setCallTimeout(std::chrono::microseconds timeout)
+{
+	detail::Session::Held held(*session_);
+	session_->setCallTimeout(timeout);
+}
+
+int Client::fd() const
+{
+	detail::Session::Held held(*session_);
+	return session_->loopFd(held);
+}
+
+Result<void> Client::process()
+{
+	return session_->process();
+}
+
+std::optional<std::chrono::microseconds> Client::nextTimeout() const
+{
+	detail::Session::Held held(*session_);
+	return session_->nextTimeout(held);
 }
 
 } // namespace ipchub

@@ -263,7 +263,7 @@ Result<std::unique_ptr<HandshakeRelay>> HandshakeRelay::start(const std::string 
 	socklen_t busLength = 0;
 	auto busSocket = parseUnixAddress(busAddress, busLength);
 	if (!busSocket)
-		return detail::Unexpected<Error>(busSocket.error());
+		return errorOf(busSocket);
 	UniqueFd upstream(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
 	if (!upstream || connect(upstream.get(), reinterpret_cast<sockaddr *>(&*busSocket),
 				 busLength) < 0) {

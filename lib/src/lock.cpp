@@ -11,6 +11,9 @@ namespace ipchub {
 
 namespace {
 
+constexpr const char *kInterface = detail::LockProxy::INTERFACE_NAME;
+constexpr const char *kWhat = "the lock";
+
 std::string modeName(LockMode mode)
 {
 	return std::string(common::lockModeName(mode));
@@ -50,8 +53,16 @@ Result<void> LockGuard::release()
 {
 	if (!proxy_)
 		return {};
-	auto result = detail::callBus([&] { proxy_->Release(); });
-	proxy_.reset();
+	Result<void> result;
+	{
+		detail::Session::Held held(*session_);
+		auto &proxy = proxy_->getProxy();
+		result = detail::readReply<void>(
+			session_->call(held, proxy,
+				       detail::methodCall(proxy, kInterface, "Release"),
+				       session_->callDeadline()));
+		proxy_.reset();
+	}
 	session_.reset();
 	return result;
 }
@@ -93,87 +104,134 @@ int LockHandle::releaseFd()
 	return std::exchange(fd_, -1);
 }
 
-Lock::Lock(std::shared_ptr<detail::Session> session, std::string path)
-	: session_(std::move(session)), path_(std::move(path)),
-	  proxy_(std::make_shared<detail::LockProxy>(*session_->connection, path_))
+PendingWait Lock::acquireAsync(LockMode mode, Timeout limit,
+			       std::function<void(Result<LockGuard>)> callback)
 {
+	auto session = session_;
+	auto owner = proxy_;
+	auto complete = [session, owner, callback = std::move(callback)](Result<uint64_t> outcome) {
+		if (!outcome)
+			callback(errorOf(outcome));
+		else
+			callback(LockGuard(session, owner, *outcome));
+	};
+	detail::Session::Held held(*session_);
+	if (!proxy_)
+		return PendingWait(session_,
+				   detail::failedAsyncWait(*session_,
+							   detail::closedError(kWhat).value(),
+							   std::move(complete)));
+	const std::chrono::microseconds timeout = limit.duration();
+	const uint64_t usec = detail::timeoutUsec(timeout);
+	if (usec != 0)
+		if (auto listening = detail::listen(*proxy_); !listening)
+			return PendingWait(session_,
+					   detail::failedAsyncWait(*session_, listening.error(),
+								   std::move(complete)));
+	auto &proxy = proxy_->getProxy();
+	const detail::WaitCall call{*session_,
+				    proxy,
+				    proxy_->tickets,
+				    kInterface,
+				    detail::methodCall(proxy, kInterface, "Wait", modeName(mode),
+						       usec),
+				    true};
+	return PendingWait(session_,
+			   detail::startAsyncWait(held, call, proxy_,
+						  detail::sendLater(*session_, proxy, kInterface,
+								    "Release"),
+						  timeout, std::move(complete)));
 }
 
-Lock::Lock(Lock &&) noexcept = default;
-Lock &Lock::operator=(Lock &&other) noexcept
+Result<LockGuard> Lock::acquire(LockMode mode, Timeout limit)
 {
-	if (this != &other) {
-		(void)close();
-		session_ = std::move(other.session_);
-		path_ = std::move(other.path_);
-		proxy_ = std::move(other.proxy_);
-	}
-	return *this;
-}
-
-Lock::~Lock()
-{
-	(void)close();
-}
-
-Result<LockGuard> Lock::acquire(LockMode mode, std::chrono::microseconds timeout)
-{
+	const std::chrono::microseconds timeout = limit.duration();
+	if (!proxy_)
+		return detail::closedError(kWhat);
+	detail::Session::Held held(*session_);
 	const uint64_t usec = detail::timeoutUsec(timeout);
 	// A ticket rather than a pending Acquire call (usec 0 fails at once with
 	// WouldBlock): dbus-daemon slows down with every call that awaits a reply.
-	auto reply = detail::callOpen(proxy_, "the lock", [&] {
-		if (usec != 0)
-			proxy_->listen();
-		return proxy_->Wait(modeName(mode), usec);
-	});
-	if (!reply)
-		return detail::Unexpected<Error>(reply.error());
-	const auto [ticket, token] = *reply;
-	if (ticket == 0)
-		return LockGuard(session_, proxy_, token);
-	proxy_->waiting = detail::TicketEnd{};
-	proxy_->waiting.ticket = ticket;
-	auto waited = detail::awaitTicket(*session_->connection, proxy_->waiting, usec,
-					  [&] { proxy_->CancelWait(ticket); });
-	if (!waited)
-		return detail::Unexpected<Error>(waited.error());
-	return LockGuard(session_, proxy_, proxy_->waiting.token);
+	if (usec != 0)
+		if (auto listening = detail::listen(*proxy_); !listening)
+			return errorOf(listening);
+	auto &proxy = proxy_->getProxy();
+	const detail::WaitCall call{*session_,
+				    proxy,
+				    proxy_->tickets,
+				    kInterface,
+				    detail::methodCall(proxy, kInterface, "Wait", modeName(mode),
+						       usec),
+				    true};
+	auto token = detail::awaitWait(held, call,
+				       detail::sendLater(*session_, proxy, kInterface, "Release"),
+				       timeout);
+	if (!token)
+		return errorOf(token);
+	return LockGuard(session_, proxy_, *token);
 }
 
 Result<std::optional<LockGuard>> Lock::tryAcquire(LockMode mode)
 {
-	auto reply = detail::callOpen(proxy_, "the lock", [&] { return proxy_->TryAcquire(modeName(mode)); });
-	if (!reply)
-		return detail::Unexpected<Error>(reply.error());
-	const auto [acquired, token] = *reply;
+	if (!proxy_)
+		return detail::closedError(kWhat);
+	detail::Session::Held held(*session_);
+	auto &proxy = proxy_->getProxy();
+	auto giveBack = detail::sendLater(*session_, proxy, kInterface, "Release");
+	auto reply =
+		session_->call(held, proxy,
+			       detail::methodCall(proxy, kInterface, "TryAcquire", modeName(mode)),
+			       session_->callDeadline(),
+			       [giveBack](sdbus::MethodReply &reply, bool abandoned) {
+				       // A grant nobody waited for goes back.
+				       if (abandoned && detail::replyFlag(reply))
+					       giveBack();
+			       });
+	bool acquired = false;
+	uint64_t token = 0;
+	if (auto read = detail::readValues(reply, acquired, token); !read)
+		return errorOf(read);
 	if (!acquired)
 		return std::optional<LockGuard>{};
 	return std::optional<LockGuard>{LockGuard(session_, proxy_, token)};
 }
 
-Result<LockHandle> Lock::acquireHandle(LockMode mode, std::chrono::microseconds timeout)
+Result<LockHandle> Lock::acquireHandle(LockMode mode, Timeout limit)
 {
+	const std::chrono::microseconds timeout = limit.duration();
+	if (!proxy_)
+		return detail::closedError(kWhat);
+	detail::Session::Held held(*session_);
 	const uint64_t usec = detail::timeoutUsec(timeout);
-	UniqueFd fd;
-	uint64_t token = 0;
-	auto called = detail::callOpen(proxy_, "the lock", [&] {
-		auto reply = detail::callForReply(proxy_->getProxy(),
-						  detail::LockProxy::INTERFACE_NAME,
-						  "AcquireHandle", detail::callTimeoutFor(usec),
-						  modeName(mode), usec);
-		fd = detail::readFd(reply);
-		reply >> token;
-	});
-	if (!called)
-		return detail::Unexpected<Error>(called.error());
-	return LockHandle(fd.release(), token);
+	// A pending call: its reply carries the handle. One that comes after the caller
+	// gave up is dropped, and with it the handle, which releases the grant.
+	const detail::Deadline bound = detail::Deadline::after(timeout).plus(detail::kReplyMargin);
+	auto &proxy = proxy_->getProxy();
+	auto reply = session_->call(held, proxy,
+				    detail::methodCall(proxy, kInterface, "AcquireHandle",
+						       modeName(mode), usec),
+				    bound);
+	if (!reply)
+		return errorOf(reply);
+	try {
+		UniqueFd fd = detail::readFd(*reply);
+		uint64_t token = 0;
+		*reply >> token;
+		return LockHandle(fd.release(), token);
+	} catch (const sdbus::Error &e) {
+		return fail(ErrorCode::Failed, "unexpected reply from ipchubd: " + e.getMessage());
+	}
 }
 
 Result<LockState> Lock::mode() const
 {
-	auto mode = detail::callOpen(proxy_, "the lock", [&] { return proxy_->Mode(); });
+	if (!proxy_)
+		return detail::closedError(kWhat);
+	detail::Session::Held held(*session_);
+	auto mode = detail::getProperty<std::string>(*session_, held, proxy_->getProxy(),
+						     kInterface, "Mode");
 	if (!mode)
-		return detail::Unexpected<Error>(mode.error());
+		return errorOf(mode);
 	if (*mode == "unlocked")
 		return LockState::Unlocked;
 	if (*mode == "shared")
@@ -186,40 +244,51 @@ Result<LockState> Lock::mode() const
 
 Result<std::vector<LockHolder>> Lock::holders() const
 {
-	return detail::callOpen(proxy_, "the lock", [&] {
-		std::vector<LockHolder> holders;
-		for (const auto &holder : proxy_->Holders())
-			holders.push_back({
-				.uniqueName = holder.get<0>(),
-				.mode = common::parseLockMode(holder.get<1>())
+	if (!proxy_)
+		return detail::closedError(kWhat);
+	detail::Session::Held held(*session_);
+	using Holders = std::vector<
+		sdbus::Struct<std::string, std::string, uint32_t, std::string, uint64_t, uint64_t>>;
+	auto holders = detail::getProperty<Holders>(*session_, held, proxy_->getProxy(), kInterface,
+						    "Holders");
+	if (!holders)
+		return errorOf(holders);
+	std::vector<LockHolder> result;
+	for (const auto &holder : *holders)
+		result.push_back({
+			.uniqueName = holder.get<0>(),
+			.mode = common::parseLockMode(holder.get<1>())
 						.value_or(LockMode::Shared),
-				.pid = static_cast<pid_t>(holder.get<2>()),
-				.appId = holder.get<3>(),
-				.token = holder.get<4>(),
-				.acquiredAt = std::chrono::system_clock::time_point(
-					std::chrono::microseconds(holder.get<5>())),
-			});
-		return holders;
-	});
+			.pid = static_cast<pid_t>(holder.get<2>()),
+			.appId = holder.get<3>(),
+			.token = holder.get<4>(),
+			.acquiredAt = std::chrono::system_clock::time_point(
+				std::chrono::microseconds(holder.get<5>())),
+		});
+	return result;
 }
 
 Result<uint32_t> Lock::waiters() const
 {
-	return detail::callOpen(proxy_, "the lock", [&] { return proxy_->Waiters(); });
+	if (!proxy_)
+		return detail::closedError(kWhat);
+	detail::Session::Held held(*session_);
+	return detail::getProperty<uint32_t>(*session_, held, proxy_->getProxy(), kInterface,
+					     "Waiters");
 }
 
 Result<uint64_t> Lock::token() const
 {
-	return detail::callOpen(proxy_, "the lock", [&] { return proxy_->Token(); });
+	if (!proxy_)
+		return detail::closedError(kWhat);
+	detail::Session::Held held(*session_);
+	return detail::getProperty<uint64_t>(*session_, held, proxy_->getProxy(), kInterface,
+					     "Token");
 }
 
 Result<void> Lock::close()
 {
-	if (!proxy_)
-		return {};
-	auto result = detail::callBus([&] { proxy_->Close(); });
-	proxy_.reset();
-	return result;
+	return closeObject();
 }
 
 } // namespace ipchub

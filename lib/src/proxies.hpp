@@ -35,6 +35,7 @@ class ManagerProxy final : public BoundProxy<io::github::ipchub1::Manager_proxy>
 
 // A proxy of an interface with Wait and WaitEnded. It subscribes to WaitEnded only on
 // the first ticketed wait (listen: one AddMatch), so objects that never wait pay nothing.
+// Used under the session lock, as the connection is.
 template <typename Interface>
 class WaitingProxy : public sdbus::ProxyInterfaces<Interface>
 {
@@ -60,26 +61,14 @@ public:
 				    "arg0='") +
 				kBusName + "'",
 			[this](sdbus::Message &) {
-				ended(waiting.ticket, 0, "io.github.ipchub1.Error.Failed",
-				      "ipchubd left the bus while this connection waited");
+				tickets.endAll(dbusErrorName(ErrorCode::Failed),
+					       "ipchubd left the bus while this connection waited");
 			});
 		listening_ = true;
 	}
 
-	// The ticket the calling thread waits for (one per Client at a time).
-	TicketEnd waiting;
-
-protected:
-	void ended(uint64_t ticket, uint64_t token, const std::string &error,
-		   const std::string &message)
-	{
-		if (ticket == 0 || ticket != waiting.ticket || waiting.ended)
-			return;
-		waiting.ended = true;
-		waiting.token = token;
-		waiting.error = error;
-		waiting.message = message;
-	}
+	// The waits of this connection queued on the object.
+	TicketTable tickets;
 
 private:
 	bool listening_ = false;
@@ -95,7 +84,7 @@ private:
 	void onWaitEnded(const uint64_t &ticket, const std::string &error,
 			 const std::string &message) override
 	{
-		ended(ticket, 0, error, message);
+		tickets.ended(ticket, 0, error, message);
 	}
 };
 
@@ -108,7 +97,7 @@ private:
 	void onWaitEnded(const uint64_t &ticket, const std::string &error,
 			 const std::string &message) override
 	{
-		ended(ticket, 0, error, message);
+		tickets.ended(ticket, 0, error, message);
 	}
 };
 
@@ -121,8 +110,51 @@ private:
 	void onWaitEnded(const uint64_t &ticket, const uint64_t &token, const std::string &error,
 			 const std::string &message) override
 	{
-		ended(ticket, token, error, message);
+		tickets.ended(ticket, token, error, message);
 	}
 };
+
+// The error of a call on an object that was closed (its proxy is gone).
+inline Unexpected<Error> closedError(const char *what)
+{
+	return fail(ErrorCode::InvalidArgument, std::string(what) + " was closed");
+}
+
+// Sends method with args on proxy without waiting for the reply: how a grant that
+// nobody takes is given back.
+template <typename... Args>
+std::function<void()> sendLater(Session &session, sdbus::IProxy &proxy, const char *interface,
+				const char *method, Args... args)
+{
+	return [&session, &proxy, interface, method, args...] {
+		auto call = proxy.createMethodCall(interface, method);
+		((call << args), ...);
+		session.send(proxy, call);
+	};
+}
+
+// The first argument of a reply that starts with a boolean; false if it does not.
+inline bool replyFlag(sdbus::MethodReply &reply)
+{
+	bool flag = false;
+	try {
+		reply >> flag;
+	} catch (const sdbus::Error &) {
+		return false;
+	}
+	return flag;
+}
+
+// Subscribes proxy to its WaitEnded signals; an error if the bus refuses.
+template <typename Proxy>
+Result<void> listen(Proxy &proxy)
+{
+	try {
+		proxy.listen();
+		return {};
+	} catch (const sdbus::Error &e) {
+		return fail(ErrorCode::Failed, "cannot subscribe to WaitEnded: " + e.getMessage());
+	}
+}
 
 } // namespace ipchub::detail

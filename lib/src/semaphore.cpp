@@ -1,95 +1,213 @@
 #include "ipchub/semaphore.hpp"
 
+#include <utility>
+
 #include "proxies.hpp"
 
 namespace ipchub {
 
-Semaphore::Semaphore(std::shared_ptr<detail::Session> session, std::string path)
-	: session_(std::move(session)), path_(std::move(path)),
-	  proxy_(std::make_unique<detail::SemaphoreProxy>(*session_->connection, path_))
+namespace {
+
+constexpr const char *kInterface = detail::SemaphoreProxy::INTERFACE_NAME;
+constexpr const char *kWhat = "the semaphore";
+
+} // namespace
+
+SemaphoreGuard::SemaphoreGuard(std::shared_ptr<detail::Session> session,
+			       std::shared_ptr<detail::SemaphoreProxy> proxy, uint32_t units)
+	: session_(std::move(session)), proxy_(std::move(proxy)), units_(units)
 {
 }
 
-Semaphore::Semaphore(Semaphore &&) noexcept = default;
-Semaphore &Semaphore::operator=(Semaphore &&other) noexcept
+SemaphoreGuard::SemaphoreGuard(SemaphoreGuard &&other) noexcept
+	: session_(std::move(other.session_)), proxy_(std::move(other.proxy_)),
+	  units_(std::exchange(other.units_, 0))
+{
+}
+
+SemaphoreGuard &SemaphoreGuard::operator=(SemaphoreGuard &&other) noexcept
 {
 	if (this != &other) {
-		(void)close();
+		(void)release();
 		session_ = std::move(other.session_);
-		path_ = std::move(other.path_);
 		proxy_ = std::move(other.proxy_);
+		units_ = std::exchange(other.units_, 0);
 	}
 	return *this;
 }
 
-Semaphore::~Semaphore()
+SemaphoreGuard::~SemaphoreGuard()
 {
-	(void)close();
+	(void)release();
 }
 
-Result<void> Semaphore::acquire(uint32_t n, std::chrono::microseconds timeout)
+Result<void> SemaphoreGuard::release()
 {
+	if (!proxy_)
+		return {};
+	const uint32_t units = std::exchange(units_, 0);
+	Result<void> result;
+	{
+		detail::Session::Held held(*session_);
+		auto &proxy = proxy_->getProxy();
+		if (units != 0)
+			result = detail::readReply<void>(
+				session_->call(held, proxy,
+					       detail::methodCall(proxy, kInterface, "Release",
+								  units),
+					       session_->callDeadline()));
+		proxy_.reset();
+	}
+	session_.reset();
+	return result;
+}
+
+uint32_t SemaphoreGuard::dismiss()
+{
+	if (proxy_) {
+		detail::Session::Held held(*session_);
+		proxy_.reset();
+	}
+	session_.reset();
+	return std::exchange(units_, 0);
+}
+
+Result<SemaphoreGuard> Semaphore::acquireGuard(uint32_t n, Timeout timeout)
+{
+	if (auto acquired = acquire(n, timeout); !acquired)
+		return errorOf(acquired);
+	return SemaphoreGuard(session_, proxy_, n);
+}
+
+PendingWait Semaphore::acquireAsync(uint32_t n, Timeout limit,
+				    std::function<void(Result<void>)> callback)
+{
+	auto complete = [callback = std::move(callback)](Result<uint64_t> outcome) {
+		if (!outcome)
+			callback(errorOf(outcome));
+		else
+			callback({});
+	};
+	detail::Session::Held held(*session_);
+	if (!proxy_)
+		return PendingWait(session_,
+				   detail::failedAsyncWait(*session_,
+							   detail::closedError(kWhat).value(),
+							   std::move(complete)));
+	const std::chrono::microseconds timeout = limit.duration();
 	const uint64_t usec = detail::timeoutUsec(timeout);
-	if (usec == 0)
-		return detail::callOpen(proxy_, "the semaphore", [&] {
-			proxy_->getProxy()
-				.callMethod("Acquire")
-				.onInterface(detail::SemaphoreProxy::INTERFACE_NAME)
-				.withArguments(n, usec);
-		});
+	if (usec != 0)
+		if (auto listening = detail::listen(*proxy_); !listening)
+			return PendingWait(session_,
+					   detail::failedAsyncWait(*session_, listening.error(),
+								   std::move(complete)));
+	auto &proxy = proxy_->getProxy();
+	const detail::WaitCall call{*session_,
+				    proxy,
+				    proxy_->tickets,
+				    kInterface,
+				    detail::methodCall(proxy, kInterface, "Wait", n, usec),
+				    false};
+	return PendingWait(session_,
+			   detail::startAsyncWait(held, call, proxy_,
+						  detail::sendLater(*session_, proxy, kInterface,
+								    "Release", n),
+						  timeout, std::move(complete)));
+}
+
+Result<void> Semaphore::acquire(uint32_t n, Timeout limit)
+{
+	const std::chrono::microseconds timeout = limit.duration();
+	if (!proxy_)
+		return detail::closedError(kWhat);
+	detail::Session::Held held(*session_);
+	const uint64_t usec = detail::timeoutUsec(timeout);
 	// A ticket rather than a pending Acquire call: dbus-daemon slows down with every
 	// call that awaits a reply, and a waiter may wait long.
-	auto ticket = detail::callOpen(proxy_, "the semaphore", [&] {
-		proxy_->listen();
-		return proxy_->Wait(n, usec);
-	});
-	if (!ticket)
-		return detail::Unexpected<Error>(ticket.error());
-	if (*ticket == 0)
-		return {};
-	proxy_->waiting = detail::TicketEnd{};
-	proxy_->waiting.ticket = *ticket;
-	return detail::awaitTicket(*session_->connection, proxy_->waiting, usec,
-				   [&] { proxy_->CancelWait(*ticket); });
+	if (usec != 0)
+		if (auto listening = detail::listen(*proxy_); !listening)
+			return listening;
+	auto &proxy = proxy_->getProxy();
+	const detail::WaitCall call{*session_,
+				    proxy,
+				    proxy_->tickets,
+				    kInterface,
+				    detail::methodCall(proxy, kInterface, "Wait", n, usec),
+				    false};
+	auto granted =
+		detail::awaitWait(held, call,
+				  detail::sendLater(*session_, proxy, kInterface, "Release", n),
+				  timeout);
+	if (!granted)
+		return errorOf(granted);
+	return {};
 }
 
 Result<bool> Semaphore::tryAcquire(uint32_t n)
 {
-	return detail::callOpen(proxy_, "the semaphore", [&] { return proxy_->TryAcquire(n); });
+	if (!proxy_)
+		return detail::closedError(kWhat);
+	detail::Session::Held held(*session_);
+	auto &proxy = proxy_->getProxy();
+	auto giveBack = detail::sendLater(*session_, proxy, kInterface, "Release", n);
+	return detail::readReply<bool>(
+		session_->call(held, proxy, detail::methodCall(proxy, kInterface, "TryAcquire", n),
+			       session_->callDeadline(),
+			       [giveBack](sdbus::MethodReply &reply, bool abandoned) {
+				       // Units taken by a reply nobody waited for go back.
+				       if (abandoned && detail::replyFlag(reply))
+					       giveBack();
+			       }));
 }
 
 Result<void> Semaphore::release(uint32_t n)
 {
-	return detail::callOpen(proxy_, "the semaphore", [&] { proxy_->Release(n); });
+	if (!proxy_)
+		return detail::closedError(kWhat);
+	detail::Session::Held held(*session_);
+	auto &proxy = proxy_->getProxy();
+	return detail::readReply<void>(
+		session_->call(held, proxy, detail::methodCall(proxy, kInterface, "Release", n),
+			       session_->callDeadline()));
 }
 
 Result<uint32_t> Semaphore::value() const
 {
-	return detail::callOpen(proxy_, "the semaphore", [&] { return proxy_->Value(); });
+	if (!proxy_)
+		return detail::closedError(kWhat);
+	detail::Session::Held held(*session_);
+	return detail::getProperty<uint32_t>(*session_, held, proxy_->getProxy(), kInterface,
+					     "Value");
 }
 
 Result<uint32_t> Semaphore::waiters() const
 {
-	return detail::callOpen(proxy_, "the semaphore", [&] { return proxy_->Waiters(); });
+	if (!proxy_)
+		return detail::closedError(kWhat);
+	detail::Session::Held held(*session_);
+	return detail::getProperty<uint32_t>(*session_, held, proxy_->getProxy(), kInterface,
+					     "Waiters");
 }
 
 Result<std::vector<SemaphoreHolder>> Semaphore::holders() const
 {
-	return detail::callOpen(proxy_, "the semaphore", [&] {
-		std::vector<SemaphoreHolder> holders;
-		for (const auto &holder : proxy_->Holders())
-			holders.push_back({holder.get<0>(), holder.get<1>()});
-		return holders;
-	});
+	if (!proxy_)
+		return detail::closedError(kWhat);
+	detail::Session::Held held(*session_);
+	using Holders = std::vector<sdbus::Struct<std::string, uint32_t>>;
+	auto holders = detail::getProperty<Holders>(*session_, held, proxy_->getProxy(), kInterface,
+						    "Holders");
+	if (!holders)
+		return errorOf(holders);
+	std::vector<SemaphoreHolder> result;
+	for (const auto &holder : *holders)
+		result.push_back({holder.get<0>(), holder.get<1>()});
+	return result;
 }
 
 Result<void> Semaphore::close()
 {
-	if (!proxy_)
-		return {};
-	auto result = detail::callBus([&] { proxy_->Close(); });
-	proxy_.reset();
-	return result;
+	return closeObject();
 }
 
 } // namespace ipchub

@@ -5,8 +5,16 @@
 
 namespace ipchub {
 
-SharedMemoryLock::SharedMemoryLock(std::weak_ptr<detail::SharedMemoryProxy> proxy)
-	: proxy_(std::move(proxy))
+namespace {
+
+constexpr const char *kInterface = detail::SharedMemoryProxy::INTERFACE_NAME;
+constexpr const char *kWhat = "the shared memory";
+
+} // namespace
+
+SharedMemoryLock::SharedMemoryLock(std::shared_ptr<detail::Session> session,
+				   std::weak_ptr<detail::SharedMemoryProxy> proxy)
+	: session_(std::move(session)), proxy_(std::move(proxy))
 {
 }
 
@@ -16,6 +24,7 @@ SharedMemoryLock &SharedMemoryLock::operator=(SharedMemoryLock &&other) noexcept
 {
 	if (this != &other) {
 		(void)unlock();
+		session_ = std::move(other.session_);
 		proxy_ = std::move(other.proxy_);
 	}
 	return *this;
@@ -34,40 +43,34 @@ bool SharedMemoryLock::held() const
 
 Result<void> SharedMemoryLock::unlock()
 {
-	auto proxy = proxy_.lock();
-	proxy_.reset();
-	if (!proxy)
+	if (!session_)
 		return {};
-	return detail::callBus([&] { proxy->Unlock(); });
+	Result<void> result;
+	{
+		detail::Session::Held held(*session_);
+		// The segment holds the proxy; a closed segment's lock went back with the Close.
+		if (auto proxy = proxy_.lock()) {
+			auto &bus = proxy->getProxy();
+			result = detail::readReply<void>(
+				session_->call(held, bus,
+					       detail::methodCall(bus, kInterface, "Unlock"),
+					       session_->callDeadline()));
+		}
+		proxy_.reset();
+	}
+	session_.reset();
+	return result;
 }
 
 SharedMemory::SharedMemory(std::shared_ptr<detail::Session> session, std::string path,
-			   std::shared_ptr<detail::SharedMemoryProxy> proxy,
-			   std::unique_ptr<detail::Mapping> mapping, Access access)
-	: session_(std::move(session)), path_(std::move(path)), proxy_(std::move(proxy)),
-	  mapping_(std::move(mapping)), access_(access)
+			   Access access)
+	: ObjectHandle(std::move(session), std::move(path)), access_(access)
 {
 }
 
 SharedMemory::SharedMemory(SharedMemory &&) noexcept = default;
-
-SharedMemory &SharedMemory::operator=(SharedMemory &&other) noexcept
-{
-	if (this != &other) {
-		(void)close();
-		session_ = std::move(other.session_);
-		path_ = std::move(other.path_);
-		proxy_ = std::move(other.proxy_);
-		mapping_ = std::move(other.mapping_);
-		access_ = other.access_;
-	}
-	return *this;
-}
-
-SharedMemory::~SharedMemory()
-{
-	(void)close();
-}
+SharedMemory &SharedMemory::operator=(SharedMemory &&) noexcept = default;
+SharedMemory::~SharedMemory() = default;
 
 size_t SharedMemory::size() const
 {
@@ -95,52 +98,101 @@ int SharedMemory::fd() const
 
 Result<void> SharedMemory::seal()
 {
-	return detail::callOpen(proxy_, "the shared memory", [&] { proxy_->Seal(); });
+	if (!proxy_)
+		return detail::closedError(kWhat);
+	detail::Session::Held held(*session_);
+	auto &proxy = proxy_->getProxy();
+	return detail::readReply<void>(session_->call(held, proxy,
+						      detail::methodCall(proxy, kInterface, "Seal"),
+						      session_->callDeadline()));
 }
 
 Result<bool> SharedMemory::sealed() const
 {
-	return detail::callOpen(proxy_, "the shared memory", [&] { return proxy_->Sealed(); });
+	if (!proxy_)
+		return detail::closedError(kWhat);
+	detail::Session::Held held(*session_);
+	return detail::getProperty<bool>(*session_, held, proxy_->getProxy(), kInterface, "Sealed");
 }
 
 Result<uint32_t> SharedMemory::attachments() const
 {
-	return detail::callOpen(proxy_, "the shared memory",
-				[&] { return proxy_->Attachments(); });
+	if (!proxy_)
+		return detail::closedError(kWhat);
+	detail::Session::Held held(*session_);
+	return detail::getProperty<uint32_t>(*session_, held, proxy_->getProxy(), kInterface,
+					     "Attachments");
 }
 
-Result<SharedMemoryLock> SharedMemory::lock(std::chrono::microseconds timeout)
+PendingWait SharedMemory::lockAsync(Timeout limit,
+				    std::function<void(Result<SharedMemoryLock>)> callback)
 {
+	auto session = session_;
+	std::weak_ptr<detail::SharedMemoryProxy> weak = proxy_;
+	auto complete = [session, weak, callback = std::move(callback)](Result<uint64_t> outcome) {
+		if (!outcome)
+			callback(errorOf(outcome));
+		else
+			callback(SharedMemoryLock(session, weak));
+	};
+	detail::Session::Held held(*session_);
+	if (!proxy_)
+		return PendingWait(session_,
+				   detail::failedAsyncWait(*session_,
+							   detail::closedError(kWhat).value(),
+							   std::move(complete)));
+	const std::chrono::microseconds timeout = limit.duration();
+	const uint64_t usec = detail::timeoutUsec(timeout);
+	if (usec != 0)
+		if (auto listening = detail::listen(*proxy_); !listening)
+			return PendingWait(session_,
+					   detail::failedAsyncWait(*session_, listening.error(),
+								   std::move(complete)));
+	auto &proxy = proxy_->getProxy();
+	const detail::WaitCall call{*session_,
+				    proxy,
+				    proxy_->tickets,
+				    kInterface,
+				    detail::methodCall(proxy, kInterface, "WaitLock", usec),
+				    false};
+	return PendingWait(session_, detail::startAsyncWait(held, call, proxy_,
+							    detail::sendLater(*session_, proxy,
+									      kInterface, "Unlock"),
+							    timeout, std::move(complete)));
+}
+
+Result<SharedMemoryLock> SharedMemory::lock(Timeout limit)
+{
+	const std::chrono::microseconds timeout = limit.duration();
+	if (!proxy_)
+		return detail::closedError(kWhat);
+	detail::Session::Held held(*session_);
 	const uint64_t usec = detail::timeoutUsec(timeout);
 	// A ticket rather than a pending Lock call (usec 0 fails at once with
 	// WouldBlock): dbus-daemon slows down with every call that awaits a reply.
-	auto ticket = detail::callOpen(proxy_, "the shared memory", [&] {
-		if (usec != 0)
-			proxy_->listen();
-		return proxy_->WaitLock(usec);
-	});
-	if (!ticket)
-		return detail::Unexpected<Error>(ticket.error());
-	if (*ticket != 0) {
-		proxy_->waiting = detail::TicketEnd{};
-		proxy_->waiting.ticket = *ticket;
-		auto waited = detail::awaitTicket(*session_->connection, proxy_->waiting, usec,
-						  [&] { proxy_->CancelWait(*ticket); });
-		if (!waited)
-			return detail::Unexpected<Error>(waited.error());
-	}
-	return SharedMemoryLock(proxy_);
+	if (usec != 0)
+		if (auto listening = detail::listen(*proxy_); !listening)
+			return errorOf(listening);
+	auto &proxy = proxy_->getProxy();
+	const detail::WaitCall call{*session_,
+				    proxy,
+				    proxy_->tickets,
+				    kInterface,
+				    detail::methodCall(proxy, kInterface, "WaitLock", usec),
+				    false};
+	auto granted = detail::awaitWait(held, call,
+					 detail::sendLater(*session_, proxy, kInterface, "Unlock"),
+					 timeout);
+	if (!granted)
+		return errorOf(granted);
+	return SharedMemoryLock(session_, proxy_);
 }
 
 Result<void> SharedMemory::close()
 {
 	// The mapping goes first: after close() nothing of the segment is left here.
 	mapping_.reset();
-	if (!proxy_)
-		return {};
-	auto result = detail::callBus([&] { proxy_->Close(); });
-	proxy_.reset();
-	return result;
+	return closeObject();
 }
 
 } // namespace ipchub

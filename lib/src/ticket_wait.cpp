@@ -1,73 +1,274 @@
 #include "ticket_wait.hpp"
 
-#include <poll.h>
-
-#include <algorithm>
-#include <cerrno>
-#include <chrono>
-#include <cstring>
-#include <optional>
-
-#include "session.hpp"
-
 namespace ipchub::detail {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+const std::string kCancelled = dbusErrorName(ErrorCode::Cancelled);
 
-// Dispatches what the connection has read or can read without blocking.
-void drain(sdbus::IConnection &connection, const TicketEnd &end)
+} // namespace
+
+void TicketWait::end(uint64_t grantToken, std::string errorName, std::string errorMessage)
 {
-	while (!end.ended && connection.processPendingRequest()) {
+	if (ended)
+		return;
+	ended = true;
+	token = grantToken;
+	error = std::move(errorName);
+	message = std::move(errorMessage);
+	if (abandoned && error.empty() && giveBack)
+		giveBack();
+	if (onEnded)
+		onEnded();
+}
+
+void TicketTable::ended(uint64_t ticket, uint64_t token, const std::string &error,
+			const std::string &message)
+{
+	auto it = queued_.find(ticket);
+	if (ticket == 0 || it == queued_.end())
+		return;
+	auto wait = std::move(it->second);
+	queued_.erase(it);
+	wait->end(token, error, message);
+}
+
+void TicketTable::endAll(const std::string &error, const std::string &message)
+{
+	auto queued = std::move(queued_);
+	queued_.clear();
+	for (auto &[ticket, wait] : queued)
+		wait->end(0, error, message);
+}
+
+Result<void> startWait(Session::Held &held, const WaitCall &call,
+		       const std::shared_ptr<TicketWait> &wait, Deadline replyBy)
+{
+	Session *session = &call.session;
+	sdbus::IProxy *proxy = &call.proxy;
+	TicketTable *table = &call.table;
+	const char *interface = call.interface;
+	const bool hasToken = call.replyHasToken;
+	// Runs in the reply's dispatch, before the WaitEnded that may follow it. The proxy
+	// and its table outlive every pending call of theirs (a proxy cancels its pending
+	// calls when it goes).
+	auto queue = [=](sdbus::MethodReply &reply, bool abandoned) {
+		uint64_t ticket = 0;
+		uint64_t token = 0;
+		try {
+			reply >> ticket;
+			if (hasToken)
+				reply >> token;
+		} catch (const sdbus::Error &) {
+			return;
+		}
+		if (abandoned)
+			wait->abandoned = true;
+		if (ticket == 0) {
+			wait->end(token, "", "");
+			return;
+		}
+		wait->ticket = ticket;
+		table->add(wait);
+		if (abandoned) {
+			auto cancel = proxy->createMethodCall(interface, "CancelWait");
+			cancel << ticket;
+			session->send(*proxy, cancel);
+		}
+	};
+	auto replied = call.session.call(held, call.proxy, call.make, replyBy, queue);
+	if (!replied)
+		return errorOf(replied);
+	return {};
+}
+
+Result<uint64_t> awaitWait(Session::Held &held, const WaitCall &call,
+			   std::function<void()> giveBack, std::chrono::microseconds timeout)
+{
+	// Saturating: a timeout too large for the clock (kForever among them) is no limit.
+	const Deadline serviceEnds = Deadline::after(timeout);
+	const Deadline bound = serviceEnds.plus(kReplyMargin);
+	const Deadline endBy = serviceEnds.plus(kEndMargin);
+	auto wait = std::make_shared<TicketWait>();
+	wait->giveBack = std::move(giveBack);
+	if (auto started = startWait(held, call, wait, bound); !started)
+		return errorOf(started);
+
+	auto waited = call.session.waitUntil(
+		held, [&] { return wait->ended; }, endBy);
+	bool cancelled = false;
+	if (waited && !*waited) {
+		// ipchubd is late (stopped, overloaded): cancel, and take what it answers
+		// by the bound. A grant sent before the cancel comes before its reply.
+		cancelled = true;
+		auto cancel = call.proxy.createMethodCall(call.interface, "CancelWait");
+		cancel << wait->ticket;
+		call.session.send(call.proxy, cancel, [wait](sdbus::MethodReply &, bool) {
+			wait->cancelAnswered = true;
+		});
+		waited = call.session.waitUntil(
+			held, [&] { return wait->ended || wait->cancelAnswered; }, bound);
 	}
+	if (!wait->ended) {
+		wait->abandoned = true;
+		if (!waited)
+			return errorOf(waited);
+		return fail(ErrorCode::Timeout,
+			    "ipchubd did not end the wait within the timeout of " +
+				    std::to_string(timeout.count()) + " µs");
+	}
+	if (wait->error.empty())
+		return wait->token;
+	if (cancelled && wait->error == kCancelled)
+		return fail(ErrorCode::Timeout,
+			    "the wait timed out after " + std::to_string(timeout.count()) + " µs");
+	return fail(errorCodeFromDbusName(wait->error), wait->message);
+}
+
+namespace {
+
+// What a wait that ended says: the token, or its error (Timeout for a wait the library
+// cancelled at its timeout's margin).
+Result<uint64_t> outcomeOf(const TicketWait &wait, bool timedOut, std::chrono::microseconds timeout)
+{
+	if (wait.error.empty())
+		return wait.token;
+	if (timedOut && wait.error == kCancelled)
+		return fail(ErrorCode::Timeout,
+			    "the wait timed out after " + std::to_string(timeout.count()) + " µs");
+	return fail(errorCodeFromDbusName(wait.error), wait.message);
 }
 
 } // namespace
 
-Result<void> awaitTicket(sdbus::IConnection &connection, TicketEnd &end, uint64_t timeoutUsec,
-			 const std::function<void()> &cancel)
+void AsyncWait::sendCancel(Session &session)
 {
-	std::optional<Clock::time_point> deadline;
-	if (const uint64_t limit = callTimeoutFor(timeoutUsec); limit != UINT64_MAX)
-		deadline = Clock::now() + std::chrono::microseconds(limit);
+	if (ticket->ticket == 0 || ticket->ended)
+		return;
+	auto call = proxy->createMethodCall(interface, "CancelWait");
+	call << ticket->ticket;
+	session.send(*proxy, call);
+}
+
+std::shared_ptr<AsyncWait> startAsyncWait(Session::Held &held, const WaitCall &call,
+					  std::shared_ptr<void> owner,
+					  std::function<void()> giveBack,
+					  std::chrono::microseconds timeout,
+					  std::function<void(Result<uint64_t>)> complete)
+{
+	Session *session = &call.session;
+	auto async = std::make_shared<AsyncWait>();
+	async->ticket = std::make_shared<TicketWait>();
+	async->owner = std::move(owner);
+	async->proxy = &call.proxy;
+	async->interface = call.interface;
+	async->timeout = timeout;
+	async->complete = std::move(complete);
+	auto wait = async->ticket;
+	wait->giveBack = std::move(giveBack);
+	std::weak_ptr<AsyncWait> weak = async;
+	wait->onEnded = [session, weak] {
+		auto async = weak.lock();
+		if (!async || async->done)
+			return;
+		async->done = true;
+		session->queueCompletion(async, outcomeOf(*async->ticket, async->timedOut,
+							  async->timeout));
+	};
+
+	const Deadline serviceEnds = Deadline::after(timeout);
+	const Deadline bound = serviceEnds.plus(kReplyMargin);
+	sdbus::IProxy *proxy = &call.proxy;
+	TicketTable *table = &call.table;
+	const char *interface = call.interface;
+	const bool hasToken = call.replyHasToken;
 	try {
-		for (;;) {
-			drain(connection, end);
-			if (end.ended)
-				break;
-			const auto data = connection.getEventLoopPollData();
-			std::optional<std::chrono::microseconds> wait = data.getRelativeTimeout();
-			if (deadline) {
-				const auto left = std::chrono::duration_cast<std::chrono::microseconds>(
-					*deadline - Clock::now());
-				if (left.count() <= 0) {
-					// The WaitEnded of a wait that ended before the cancel comes
-					// before CancelWait's reply, so it is read by now.
-					cancel();
-					drain(connection, end);
-					break;
+		session->sent();
+		proxy->callMethod(
+			call.make(),
+			[=](sdbus::MethodReply &reply, const sdbus::Error *error) {
+				if (error) {
+					wait->end(0, error->getName(), error->getMessage());
+					return;
 				}
-				wait = wait ? std::min(*wait, left) : left;
-			}
-			pollfd fd{data.fd, data.events, 0};
-			const int ms = wait ? static_cast<int>((wait->count() + 999) / 1000) : -1;
-			if (poll(&fd, 1, ms) < 0 && errno != EINTR)
-				return fail(ErrorCode::Failed,
-					    std::string("poll on the bus connection failed: ") +
-						    strerror(errno));
-		}
+				uint64_t ticket = 0;
+				uint64_t token = 0;
+				try {
+					reply >> ticket;
+					if (hasToken)
+						reply >> token;
+				} catch (const sdbus::Error &e) {
+					wait->end(0, dbusErrorName(ErrorCode::Failed),
+						  "unexpected reply from ipchubd: " +
+							  e.getMessage());
+					return;
+				}
+				if (ticket == 0) {
+					wait->end(token, "", "");
+					return;
+				}
+				wait->ticket = ticket;
+				table->add(wait);
+				if (wait->abandoned) {
+					auto cancel =
+						proxy->createMethodCall(interface, "CancelWait");
+					cancel << ticket;
+					session->send(*proxy, cancel);
+				}
+			},
+			bound.plus(std::chrono::seconds(25)).busTimeoutUsec());
 	} catch (const sdbus::Error &e) {
-		if (!end.ended)
-			return fail(errorCodeFromDbusName(e.getName()), e.getMessage());
+		return failedAsyncWait(*session,
+				       Error{ErrorCode::Failed,
+					     "cannot send to ipchubd: " + e.getMessage()},
+				       std::move(async->complete));
 	}
-	if (!end.ended)
-		return fail(ErrorCode::Timeout, "ipchubd did not end wait ticket " +
-							std::to_string(end.ticket) + " within " +
-							std::to_string(timeoutUsec) + " µs");
-	if (!end.error.empty())
-		return fail(errorCodeFromDbusName(end.error), end.message);
-	return {};
+	// ipchubd late (stopped, overloaded): cancel at the first margin, give up at the
+	// second; a grant that comes after is given back (the wait is abandoned).
+	session->addTimer(serviceEnds.plus(kEndMargin), [session, weak] {
+		auto async = weak.lock();
+		if (!async || async->done)
+			return;
+		async->timedOut = true;
+		async->sendCancel(*session);
+	});
+	session->addTimer(bound, [session, weak] {
+		auto async = weak.lock();
+		if (!async || async->done)
+			return;
+		async->done = true;
+		async->ticket->abandoned = true;
+		session->queueCompletion(
+			async, fail(ErrorCode::Timeout,
+				    "ipchubd did not end the wait within the timeout of " +
+					    std::to_string(async->timeout.count()) + " µs"));
+	});
+	session->arm(held);
+	return async;
+}
+
+std::shared_ptr<AsyncWait> failedAsyncWait(Session &session, Error error,
+					   std::function<void(Result<uint64_t>)> complete)
+{
+	auto async = std::make_shared<AsyncWait>();
+	async->ticket = std::make_shared<TicketWait>();
+	async->complete = std::move(complete);
+	async->done = true;
+	session.queueCompletion(async, Unexpected<Error>(std::move(error)));
+	return async;
+}
+
+void cancelAsyncWait(Session &session, AsyncWait &wait)
+{
+	if (wait.cancelled || wait.ran)
+		return;
+	wait.cancelled = true;
+	// A queued completion is dropped by process(), which gives back its grant.
+	if (wait.done)
+		return;
+	wait.done = true;
+	wait.ticket->abandoned = true;
+	wait.sendCancel(session);
 }
 
 } // namespace ipchub::detail

@@ -38,6 +38,9 @@ struct Watch::State {
 	Handler handler;
 	std::map<std::string, ObjectStatus> known;
 	std::vector<sdbus::Slot> matches;
+	// Filled in by the dispatch (under the session lock), handed to the handler after
+	// it: a handler may call the Client.
+	std::vector<ObjectEvent> events;
 
 	void onAdded(sdbus::Message &message)
 	{
@@ -48,7 +51,7 @@ struct Watch::State {
 		if (!status)
 			return;
 		known.insert_or_assign(path, *status);
-		handler({ObjectEvent::Type::Added, std::move(*status)});
+		events.push_back({ObjectEvent::Type::Added, std::move(*status)});
 	}
 
 	void onRemoved(sdbus::Message &message)
@@ -71,7 +74,7 @@ struct Watch::State {
 			status = ObjectStatus{*kind, path, {}, {}, {}};
 		}
 		status.properties.clear();
-		handler({ObjectEvent::Type::Removed, std::move(status)});
+		events.push_back({ObjectEvent::Type::Removed, std::move(status)});
 	}
 
 	void onChanged(sdbus::Message &message)
@@ -88,7 +91,7 @@ struct Watch::State {
 			status.key = it->second.key;
 			status.scope = it->second.scope;
 		}
-		handler({ObjectEvent::Type::Changed, std::move(status)});
+		events.push_back({ObjectEvent::Type::Changed, std::move(status)});
 	}
 };
 
@@ -98,20 +101,49 @@ Watch::Watch(std::shared_ptr<detail::Session> session, std::unique_ptr<State> st
 }
 
 Watch::Watch(Watch &&) noexcept = default;
-Watch &Watch::operator=(Watch &&) noexcept = default;
-Watch::~Watch() = default;
+Watch &Watch::operator=(Watch &&other) noexcept
+{
+	if (this != &other) {
+		reset();
+		session_ = std::move(other.session_);
+		state_ = std::move(other.state_);
+	}
+	return *this;
+}
+
+Watch::~Watch()
+{
+	reset();
+}
+
+void Watch::reset()
+{
+	// The matches go under the lock, as everything that touches the connection.
+	if (!state_)
+		return;
+	detail::Session::Held held(*session_);
+	state_.reset();
+}
 
 Result<void> Watch::run(int stopFd)
 {
-	auto &connection = *session_->connection;
+	if (!state_)
+		return fail(ErrorCode::InvalidArgument, "the watch was moved from");
 	for (;;) {
-		auto processed = detail::callBus([&] {
-			while (connection.processPendingRequest()) {
-			}
-		});
-		if (!processed)
-			return processed;
-		const auto poll = connection.getEventLoopPollData();
+		std::vector<ObjectEvent> events;
+		sdbus::IConnection::PollData poll{};
+		{
+			detail::Session::Held held(*session_);
+			auto dispatched = session_->dispatchPending(held);
+			if (!dispatched)
+				return errorOf(dispatched);
+			events.swap(state_->events);
+			poll = session_->connection->getEventLoopPollData();
+		}
+		for (const auto &event : events)
+			state_->handler(event);
+		if (!events.empty())
+			continue;
 		pollfd fds[2] = {{poll.fd, poll.events, 0}, {stopFd, POLLIN, 0}};
 		const nfds_t count = stopFd >= 0 ? 2 : 1;
 		if (::poll(fds, count, pollTimeout(poll.timeout_usec)) < 0) {
@@ -148,15 +180,19 @@ Result<Watch> Client::watch(Watch::Handler handler)
 	};
 	// Subscribed first, listed second: whatever happens between the two is queued
 	// in the connection and dispatched by run(), not lost.
-	auto subscribed = detail::callBus([&] {
+	try {
+		detail::Session::Held held(*session_);
 		for (const auto &[rule, callback] : subscriptions)
 			raw->matches.push_back(session_->connection->addMatch(
 				rule, [raw, callback](sdbus::Message &message) {
 					(raw->*callback)(message);
 				}));
-	});
-	if (!subscribed)
-		return detail::Unexpected<Error>(subscribed.error());
+	} catch (const sdbus::Error &e) {
+		detail::Session::Held held(*session_);
+		state.reset();
+		return fail(ErrorCode::Failed,
+			    "cannot subscribe to the changes: " + e.getMessage());
+	}
 	// The objects there already, so that their changes can name key and scope. A
 	// caller that may not list them all (a sandboxed one, when another scope has
 	// objects) still gets the events, keyed by path.

@@ -139,7 +139,7 @@ TEST_F(AccountLimitsTest, ObjectsWaitsGrantsAndBytesAcrossConnections)
 	ASSERT_FALSE(g3);
 	EXPECT_EQ(g3.error().code, ErrorCode::LimitExceeded);
 	EXPECT_TRUE(mentions(g3.error(), "grants_per_uid is 2")) << g3.error().message;
-	g1->release();
+	ASSERT_TRUE(g1->release());
 	EXPECT_TRUE(fifth->tryAcquire(LockMode::Shared).value().has_value());
 
 	// Waits: queued by two connections, a third is refused.

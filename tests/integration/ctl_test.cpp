@@ -152,6 +152,23 @@ TEST_F(CtlTest, SemaphoreCreateStatusListPostRemove)
 	expectError(ctl({"status", "semaphore", "jobs"}), "semaphore \"jobs\" does not exist");
 }
 
+TEST_F(CtlTest, SemCreateNoReturnOnExitMakesAPlainCounter)
+{
+	ASSERT_EQ(ctl({"sem", "create", "counter", "--no-return-on-exit"}).status, 0);
+	ASSERT_EQ(ctl({"sem", "create", "kept"}).status, 0);
+	// A process takes a unit of each and closes them without releasing.
+	auto client = connect();
+	for (const char *key : {"counter", "kept"}) {
+		auto semaphore = client.openSemaphore(key);
+		ASSERT_TRUE(semaphore) << semaphore.error().message;
+		ASSERT_TRUE(semaphore->acquire(1, 0us));
+		ASSERT_TRUE(semaphore->close());
+	}
+	// The counter's unit was consumed; the default semaphore's came back.
+	EXPECT_THAT(status("semaphore", "counter"), HasSubstr("Value=0\n"));
+	EXPECT_THAT(status("semaphore", "kept"), HasSubstr("Value=1\n"));
+}
+
 TEST_F(CtlTest, ErrorsAreOneLineWithStatusOne)
 {
 	ASSERT_EQ(ctl({"sem", "create", "jobs"}).status, 0);

@@ -1,6 +1,8 @@
 #pragma once
 
+#include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -15,48 +17,92 @@
 namespace ipchub {
 
 namespace detail {
-struct Session;
+class Session;
 }
 
 // A connection to ipchubd (io.github.ipchub1). Objects it creates or opens share the
 // connection and keep it open; everything they hold is given back by the service if
 // the process dies.
+//
+// Threads: a Client and the objects it handed out may be used from several threads at
+// once. Every call takes the connection's lock for what it sends and reads; a call
+// that waits (for a grant, a reply) sleeps without it, while one waiting thread reads
+// the connection for all of them, so waits on one Client do not hold each other up.
+// Like any C++ object, one Semaphore, Lock, SharedMemory, guard or Watch must not be
+// moved, closed or destroyed while another thread uses it. A Client is move-only:
+// every object it hands out keeps the connection open, so none of them needs a copy.
 class Client
 {
 public:
-	// The session bus ($DBUS_SESSION_BUS_ADDRESS).
-	static Result<Client> connect();
-	// A bus at address, such as "unix:path=/run/user/1000/bus".
-	static Result<Client> connect(const std::string &address);
+	Client(Client &&) noexcept = default;
+	Client &operator=(Client &&) noexcept = default;
+	Client(const Client &) = delete;
+	Client &operator=(const Client &) = delete;
 
-	Result<Semaphore> createSemaphore(std::string_view key, uint32_t initial,
-					  const SemaphoreOptions &options = {});
-	Result<Semaphore> openSemaphore(std::string_view key, const OpenOptions &options = {});
+	// The session bus ($DBUS_SESSION_BUS_ADDRESS). Failed when it cannot connect.
+	[[nodiscard]] static Result<Client> connect();
+	// A bus at address, such as "unix:path=/run/user/1000/bus".
+	[[nodiscard]] static Result<Client> connect(const std::string &address);
+
+	// Every call below waits for ipchubd at most the call timeout (setCallTimeout) and
+	// returns the service's errors as they are (AlreadyExists, NotFound, InvalidKey,
+	// InvalidArgument, LimitExceeded, PermissionDenied: see the D-Bus API), Timeout when
+	// ipchubd does not answer in time, Failed when the bus fails or ipchubd is not on
+	// it (at once if this Client never reached it; else after waiting for a restart).
+
+	// Creates the semaphore key with initial free units (CreateSemaphore).
+	[[nodiscard]] Result<Semaphore> createSemaphore(std::string_view key, uint32_t initial,
+							const SemaphoreOptions &options = {});
+	// Opens the semaphore key, which must exist (NotFound).
+	[[nodiscard]] Result<Semaphore> openSemaphore(std::string_view key,
+						      const OpenOptions &options = {});
 	// Creates a segment of size bytes, mapped read-write.
-	Result<SharedMemory> createSharedMemory(std::string_view key, uint64_t size,
-						const SharedMemoryOptions &options = {});
-	// Opens an existing segment and maps it as access says.
-	Result<SharedMemory> openSharedMemory(std::string_view key, Access access,
-					      const OpenOptions &options = {});
-	Result<Lock> createLock(std::string_view key, const LockOptions &options = {});
-	Result<Lock> openLock(std::string_view key, const OpenOptions &options = {});
-	// Ends an object now, persistent or not.
-	Result<void> remove(const std::string &path);
+	[[nodiscard]] Result<SharedMemory>
+	createSharedMemory(std::string_view key, uint64_t size,
+			   const SharedMemoryOptions &options = {});
+	// Opens an existing segment and maps it as access says (PermissionDenied for a
+	// writable mapping of a sealed segment).
+	[[nodiscard]] Result<SharedMemory> openSharedMemory(std::string_view key, Access access,
+							    const OpenOptions &options = {});
+	// Creates the lock key (CreateLock).
+	[[nodiscard]] Result<Lock> createLock(std::string_view key,
+					      const LockOptions &options = {});
+	// Opens the lock key, which must exist (NotFound).
+	[[nodiscard]] Result<Lock> openLock(std::string_view key, const OpenOptions &options = {});
+	// Ends the object at path now, persistent or not; its holders lose what they hold
+	// and its waits fail with Cancelled.
+	[[nodiscard]] Result<void> remove(const std::string &path);
 
 	// Every object the caller may see, with its properties (GetManagedObjects).
-	Result<std::vector<ObjectStatus>> listObjects();
+	[[nodiscard]] Result<std::vector<ObjectStatus>> listObjects();
 	// The properties of the object of kind named key (in options.scope, else the
 	// caller's own scope), read with GetAll on its path: nothing this connection holds
 	// on the object changes, and no reference is taken. NotFound when it does not
 	// exist; the service's scope rules apply (PermissionDenied for an object a
 	// sandboxed caller may not use).
-	Result<ObjectStatus> status(ObjectKind kind, std::string_view key,
-				    const OpenOptions &options = {});
+	[[nodiscard]] Result<ObjectStatus> status(ObjectKind kind, std::string_view key,
+						  const OpenOptions &options = {});
 	// Subscribes to every object change; handler is called from Watch::run.
-	Result<Watch> watch(Watch::Handler handler);
+	[[nodiscard]] Result<Watch> watch(Watch::Handler handler);
+
+	// Event loops, the sd-bus way: poll fd() for POLLIN (it never changes for the
+	// Client's life; it is an epoll fd of the connection, a timer and the completions)
+	// and call process() when it is readable, or when nextTimeout() (if any) has
+	// passed. process() never blocks: it handles what has arrived, cancels or gives
+	// up waits at their timeouts' margins, and runs the callbacks of acquireAsync and
+	// lockAsync, in the calling thread, without the Client's lock (so they may call
+	// the Client). -1 if the descriptors cannot be made.
+	int fd() const;
+	// Failed when the connection failed (ipchubd's own departure is a callback's error).
+	[[nodiscard]] Result<void> process();
+	// How soon process() is due at the latest; nullopt for no timer.
+	std::optional<std::chrono::microseconds> nextTimeout() const;
 
 	// This connection's unique bus name.
 	std::string uniqueName() const;
+	// How long a call that takes no timeout of its own (create, open, release, a
+	// property...) waits for ipchubd before it fails with Timeout; 25 s by default.
+	void setCallTimeout(std::chrono::microseconds timeout);
 
 private:
 	explicit Client(std::shared_ptr<detail::Session> session);

@@ -8,14 +8,18 @@
 #include <sys/types.h>
 #include <vector>
 
+#include <functional>
+
 #include <ipchub/lock_mode.hpp>
+#include <ipchub/object_handle.hpp>
+#include <ipchub/pending_wait.hpp>
 #include <ipchub/result.hpp>
-#include <ipchub/semaphore.hpp>
+#include <ipchub/timeout.hpp>
 
 namespace ipchub {
 
 namespace detail {
-struct Session;
+class Session;
 class LockProxy;
 } // namespace detail
 
@@ -46,12 +50,14 @@ struct LockHolder {
 	std::chrono::system_clock::time_point acquiredAt;
 };
 
-// A grant from Lock::acquire or tryAcquire, released when the guard goes. Guards of
-// one connection are released newest grant first; its shared grants are alike, so
-// which one a guard ends makes no difference to anyone.
-class LockGuard
+// A grant from Lock::acquire or tryAcquire, released when the guard goes (discarding
+// it releases the lock at once, hence [[nodiscard]]). Guards of one connection are
+// released newest grant first; its shared grants are alike, so which one a guard ends
+// makes no difference to anyone.
+class [[nodiscard]] LockGuard
 {
 public:
+	// A moved-from guard holds nothing; assigning over a guard releases its grant.
 	LockGuard(LockGuard &&other) noexcept;
 	LockGuard &operator=(LockGuard &&other) noexcept;
 	~LockGuard();
@@ -59,8 +65,9 @@ public:
 	// The fencing token: larger than every token the lock handed out before. Pass it
 	// to whatever the lock protects, so it can refuse a holder that lost the lock.
 	uint64_t token() const { return token_; }
-	// Releases now; the guard holds nothing afterwards.
-	Result<void> release();
+	// Releases now; the guard holds nothing afterwards, even when the release failed
+	// (NotHeld: the lock was closed or ipchubd restarted without the grant).
+	[[nodiscard]] Result<void> release();
 
 private:
 	friend class Lock;
@@ -75,21 +82,23 @@ private:
 // A grant from Lock::acquireHandle: the lock is held until every copy of fd() is
 // closed (in this process and any it was passed to) and the service has seen the
 // hang-up, or until this connection leaves the bus. The fd is close-on-exec.
-class LockHandle
+class [[nodiscard]] LockHandle
 {
 public:
+	// A moved-from handle holds nothing; assigning over a handle closes its fd.
 	LockHandle(LockHandle &&other) noexcept;
 	LockHandle &operator=(LockHandle &&other) noexcept;
 	~LockHandle();
 
 	// -1 once closed or released.
 	int fd() const { return fd_; }
+	// The grant's fencing token, as LockGuard::token.
 	uint64_t token() const { return token_; }
 	// Closes this copy of the handle; the service releases the lock once every copy
 	// is closed, without a round trip of this process.
 	void close();
-	// Hands the fd over to the caller, who closes it.
-	int releaseFd();
+	// Hands the fd over to the caller, who closes it (or passes it on); -1 if closed.
+	[[nodiscard]] int releaseFd();
 
 private:
 	friend class Lock;
@@ -100,43 +109,53 @@ private:
 };
 
 // A reference to a named readers-writer lock of ipchubd. Closing it (or destroying
-// it) ends every grant this connection holds on it and its waits. Use a Client and
-// its objects from one thread at a time.
-class Lock
+// it) ends every grant this connection holds on it and its waits. Threads: as
+// Client says; several threads may wait on one Lock at once. Errors as Semaphore's.
+class Lock : private detail::ObjectHandle<detail::LockProxy>
 {
 public:
-	Lock(Lock &&) noexcept;
-	Lock &operator=(Lock &&) noexcept;
-	~Lock();
+	// Move-only: a moved-from Lock is closed (its calls fail with InvalidArgument);
+	// assigning over a live one closes it first.
+	Lock(Lock &&) noexcept = default;
+	Lock &operator=(Lock &&) noexcept = default;
+	~Lock() = default;
 
-	const std::string &path() const { return path_; }
+	using ObjectHandle::path;
 
 	// Takes the lock in mode, waiting up to timeout behind earlier waiters (kForever:
-	// no limit; zero: try once, WouldBlock when it cannot be granted now). A wait goes
-	// through Wait and its WaitEnded signal, as Semaphore::acquire's does.
-	Result<LockGuard> acquire(LockMode mode = LockMode::Exclusive,
-				  std::chrono::microseconds timeout = kForever);
+	// no limit; zero: try once, WouldBlock when it cannot be granted now; else
+	// Timeout). Returns at most 150 ms after the timeout whatever ipchubd does; a grant
+	// made after that is given back. A wait goes through Wait and its WaitEnded
+	// signal, as Semaphore::acquire's does; Failed if ipchubd leaves meanwhile.
+	[[nodiscard]] Result<LockGuard> acquire(LockMode mode = LockMode::Exclusive,
+						Timeout timeout = kForever);
+	// As acquire, without blocking: callback runs once with the outcome, from
+	// Client::process(), unless the returned handle cancels the wait first.
+	PendingWait acquireAsync(LockMode mode, Timeout timeout,
+				 std::function<void(Result<LockGuard>)> callback);
 	// The lock if it can be granted now and nobody waits; nullopt otherwise.
-	Result<std::optional<LockGuard>> tryAcquire(LockMode mode = LockMode::Exclusive);
-	// As acquire, held by an fd instead of a guard.
-	Result<LockHandle> acquireHandle(LockMode mode = LockMode::Exclusive,
-					 std::chrono::microseconds timeout = kForever);
+	[[nodiscard]] Result<std::optional<LockGuard>>
+	tryAcquire(LockMode mode = LockMode::Exclusive);
+	// As acquire, held by an fd instead of a guard (a pending AcquireHandle call: a
+	// handle that comes after the timeout is closed, which releases the grant).
+	[[nodiscard]] Result<LockHandle> acquireHandle(LockMode mode = LockMode::Exclusive,
+						       Timeout timeout = kForever);
 
-	Result<LockState> mode() const;
-	Result<std::vector<LockHolder>> holders() const;
-	Result<uint32_t> waiters() const;
+	// The Mode property: unlocked, shared or exclusive now.
+	[[nodiscard]] Result<LockState> mode() const;
+	// The Holders property: every grant, with who holds it.
+	[[nodiscard]] Result<std::vector<LockHolder>> holders() const;
+	// The Waiters property: the queued waits of every connection.
+	[[nodiscard]] Result<uint32_t> waiters() const;
 	// The token of the latest grant; 0 before the first.
-	Result<uint64_t> token() const;
-	// Drops this connection's reference; the object is unusable afterwards.
+	[[nodiscard]] Result<uint64_t> token() const;
+	// Drops this connection's reference, ending its grants and waits on the lock; the
+	// object is unusable afterwards. Nothing when closed already.
 	Result<void> close();
 
 private:
 	friend class Client;
-	Lock(std::shared_ptr<detail::Session> session, std::string path);
-
-	std::shared_ptr<detail::Session> session_;
-	std::string path_;
-	std::shared_ptr<detail::LockProxy> proxy_;
+	using ObjectHandle::ObjectHandle;
 };
 
 } // namespace ipchub

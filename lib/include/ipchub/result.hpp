@@ -59,4 +59,12 @@ inline detail::Unexpected<Error> fail(ErrorCode code, std::string message)
 	return detail::Unexpected<Error>(Error{code, std::move(message)});
 }
 
+// The error of a failed Result, to return as another Result's:
+// `if (!opened) return errorOf(opened);`.
+template <typename T>
+detail::Unexpected<Error> errorOf(const Result<T> &result)
+{
+	return detail::Unexpected<Error>(result.error());
+}
+
 } // namespace ipchub

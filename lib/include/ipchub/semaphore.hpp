@@ -7,17 +7,19 @@
 #include <string>
 #include <vector>
 
+#include <functional>
+
+#include <ipchub/object_handle.hpp>
+#include <ipchub/pending_wait.hpp>
 #include <ipchub/result.hpp>
+#include <ipchub/timeout.hpp>
 
 namespace ipchub {
 
 namespace detail {
-struct Session;
+class Session;
 class SemaphoreProxy;
 }
-
-// Waits without limit when passed as a timeout.
-inline constexpr std::chrono::microseconds kForever = std::chrono::microseconds::max();
 
 struct SemaphoreOptions {
 	// Open the semaphore if it exists already, as QSystemSemaphore::Open does.
@@ -26,7 +28,9 @@ struct SemaphoreOptions {
 	uint32_t max = 0;
 	// Keep the semaphore when nobody references it, until Client::remove.
 	bool persistent = false;
-	// Units this connection acquired come back when it closes or leaves the bus.
+	// Units this connection acquired come back when it closes or leaves the bus (see
+	// Semaphore::release for what that means to a hand-off). false makes a plain
+	// counter, like a POSIX semaphore: acquired units are consumed.
 	bool returnOnExit = true;
 	// Sandboxed apps that may use the semaphore too.
 	std::vector<std::string> allowedApps{};
@@ -47,38 +51,96 @@ struct SemaphoreHolder {
 	uint32_t units;
 };
 
-// A reference to a named semaphore of ipchubd. Closing it (or destroying it) gives
-// back the units this connection holds. Use a Client and its objects from one
-// thread at a time.
-class Semaphore
+class Semaphore;
+
+// n units of a semaphore, from Semaphore::acquireGuard: released (Release(n)) when the
+// guard goes. Discarding it releases them at once, hence [[nodiscard]].
+class [[nodiscard]] SemaphoreGuard
 {
 public:
-	Semaphore(Semaphore &&) noexcept;
-	Semaphore &operator=(Semaphore &&) noexcept;
-	~Semaphore();
+	// A moved-from guard holds nothing; assigning over a guard releases its units.
+	SemaphoreGuard(SemaphoreGuard &&other) noexcept;
+	SemaphoreGuard &operator=(SemaphoreGuard &&other) noexcept;
+	~SemaphoreGuard();
 
-	const std::string &path() const { return path_; }
+	// The units held; 0 once released or dismissed.
+	uint32_t units() const { return units_; }
+	// Releases the units now (see Semaphore::release); the guard holds nothing
+	// afterwards, even when the release failed.
+	[[nodiscard]] Result<void> release();
+	// Keeps the units without releasing them, for whoever releases them later (another
+	// process, in a hand-off); returns how many there were.
+	uint32_t dismiss();
 
-	// Takes n units, waiting up to timeout (kForever: no limit; zero: try once,
-	// WouldBlock when they are not free). A wait goes through Wait and its WaitEnded
-	// signal, so no call stays pending on the bus; meanwhile this thread reads the
-	// Client's connection. It fails with Failed if ipchubd leaves the bus.
-	Result<void> acquire(uint32_t n = 1, std::chrono::microseconds timeout = kForever);
-	Result<bool> tryAcquire(uint32_t n = 1);
-	Result<void> release(uint32_t n = 1);
-	Result<uint32_t> value() const;
-	Result<uint32_t> waiters() const;
-	Result<std::vector<SemaphoreHolder>> holders() const;
-	// Drops this connection's reference; the object is unusable afterwards.
+private:
+	friend class Semaphore;
+	SemaphoreGuard(std::shared_ptr<detail::Session> session,
+		       std::shared_ptr<detail::SemaphoreProxy> proxy, uint32_t units);
+
+	std::shared_ptr<detail::Session> session_;
+	std::shared_ptr<detail::SemaphoreProxy> proxy_;
+	uint32_t units_;
+};
+
+// A reference to a named semaphore of ipchubd. Closing it (or destroying it) gives
+// back the units this connection holds (unless it was made with returnOnExit =
+// false). Threads: as Client says; several threads may wait on one Semaphore at once.
+// Every call fails with InvalidArgument once the object is closed; the errors of
+// ipchubd (NotFound for an object that is gone, PermissionDenied...) come as they are,
+// and Failed when the bus or ipchubd fails.
+class Semaphore : private detail::ObjectHandle<detail::SemaphoreProxy>
+{
+public:
+	// Move-only: a moved-from Semaphore is closed (its calls fail with
+	// InvalidArgument); assigning over a live one closes it first.
+	Semaphore(Semaphore &&) noexcept = default;
+	Semaphore &operator=(Semaphore &&) noexcept = default;
+	~Semaphore() = default;
+
+	using ObjectHandle::path;
+
+	// Takes n units, waiting up to timeout behind earlier waiters (kForever: no limit;
+	// zero: try once, WouldBlock when they are not free; else Timeout). The call
+	// returns at most 150 ms after the timeout whatever ipchubd does; units it grants
+	// after that are given back. A wait goes through Wait and its WaitEnded signal,
+	// so no call stays pending on the bus; it fails with Failed if ipchubd leaves the
+	// bus meanwhile. InvalidArgument for n = 0 or n above max.
+	[[nodiscard]] Result<void> acquire(uint32_t n = 1, Timeout timeout = kForever);
+	// As acquire, without blocking: callback runs once with the outcome, from
+	// Client::process() (see Client::fd), unless the returned handle cancels the wait
+	// first (destroying it does). The same bounds as acquire's.
+	PendingWait acquireAsync(uint32_t n, Timeout timeout,
+				 std::function<void(Result<void>)> callback);
+	// As acquire, the units held by a guard that releases them.
+	[[nodiscard]] Result<SemaphoreGuard> acquireGuard(uint32_t n = 1,
+							  Timeout timeout = kForever);
+	// Takes n units if they are free now and nobody waits before: true, else false.
+	[[nodiscard]] Result<bool> tryAcquire(uint32_t n = 1);
+	// Gives n units back, or posts them: releasing more than this connection holds
+	// adds the rest to the value (the producer/consumer use); LimitExceeded past max.
+	//
+	// The hand-off rule: with returnOnExit (the default), units a connection acquired
+	// are its own and come back when it closes or leaves the bus, and units released
+	// by a connection that does not hold them are posts that stay. So when one process
+	// acquires (the consumer) and another releases (the producer), the consumer's units
+	// come back at its exit on top of the producer's posts: after 10 hand-offs a value
+	// of 1 is 11. Make a semaphore passed between processes a plain counter
+	// (returnOnExit = false, ipchubctl sem create --no-return-on-exit), or release
+	// what you acquire in the same process.
+	[[nodiscard]] Result<void> release(uint32_t n = 1);
+	// The Value property: the free units now.
+	[[nodiscard]] Result<uint32_t> value() const;
+	// The Waiters property: the queued waits of every connection.
+	[[nodiscard]] Result<uint32_t> waiters() const;
+	// The Holders property: every connection that holds units, and how many.
+	[[nodiscard]] Result<std::vector<SemaphoreHolder>> holders() const;
+	// Drops this connection's reference, giving back what it holds (as above); the
+	// object is unusable afterwards. Nothing when closed already.
 	Result<void> close();
 
 private:
 	friend class Client;
-	Semaphore(std::shared_ptr<detail::Session> session, std::string path);
-
-	std::shared_ptr<detail::Session> session_;
-	std::string path_;
-	std::unique_ptr<detail::SemaphoreProxy> proxy_;
+	using ObjectHandle::ObjectHandle;
 };
 
 } // namespace ipchub

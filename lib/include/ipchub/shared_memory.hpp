@@ -8,14 +8,19 @@
 #include <string>
 #include <vector>
 
+#include <functional>
+
+#include <ipchub/object_handle.hpp>
+#include <ipchub/pending_wait.hpp>
 #include <ipchub/result.hpp>
 #include <ipchub/semaphore.hpp>
 #include <ipchub/span.hpp>
+#include <ipchub/timeout.hpp>
 
 namespace ipchub {
 
 namespace detail {
-struct Session;
+class Session;
 class SharedMemoryProxy;
 class Mapping;
 } // namespace detail
@@ -46,10 +51,12 @@ struct SharedMemoryOptions {
 };
 
 // Holds a segment's lock (QSharedMemory::lock()) and gives it back when it goes.
-// The service gives it back too if the process dies or closes the segment.
-class SharedMemoryLock
+// The service gives it back too if the process dies or closes the segment. Discarding
+// it unlocks at once, hence [[nodiscard]].
+class [[nodiscard]] SharedMemoryLock
 {
 public:
+	// A moved-from guard holds nothing; assigning over a guard unlocks first.
 	SharedMemoryLock(SharedMemoryLock &&) noexcept;
 	SharedMemoryLock &operator=(SharedMemoryLock &&) noexcept;
 	~SharedMemoryLock();
@@ -57,12 +64,14 @@ public:
 	// Whether this guard still holds the lock.
 	bool held() const;
 	// Gives the lock back now; nothing if it is not held any more.
-	Result<void> unlock();
+	[[nodiscard]] Result<void> unlock();
 
 private:
 	friend class SharedMemory;
-	explicit SharedMemoryLock(std::weak_ptr<detail::SharedMemoryProxy> proxy);
+	SharedMemoryLock(std::shared_ptr<detail::Session> session,
+			 std::weak_ptr<detail::SharedMemoryProxy> proxy);
 
+	std::shared_ptr<detail::Session> session_;
 	std::weak_ptr<detail::SharedMemoryProxy> proxy_;
 };
 
@@ -70,17 +79,20 @@ private:
 // crosses the bus: the service hands out a memfd that is mapped here. The segment's
 // size never changes, so the mapping never gets SIGBUS. Destroying the object (or
 // close()) unmaps it, closes the descriptor and drops the reference: the segment
-// goes once nobody references it, unless it is persistent. Use a Client and its
-// objects from one thread at a time; the mapped bytes themselves may be used from
-// any thread.
-class SharedMemory
+// goes once nobody references it, unless it is persistent. Threads: as Client says;
+// the mapped bytes themselves are the program's to share between its threads.
+class SharedMemory : private detail::ObjectHandle<detail::SharedMemoryProxy>
 {
 public:
+	// Move-only: a moved-from SharedMemory is closed (its calls fail with
+	// InvalidArgument); assigning over a live one closes it first. The mapping goes
+	// first, then the reference.
 	SharedMemory(SharedMemory &&) noexcept;
 	SharedMemory &operator=(SharedMemory &&) noexcept;
 	~SharedMemory();
 
-	const std::string &path() const { return path_; }
+	using ObjectHandle::path;
+	// How this process mapped the segment.
 	Access access() const { return access_; }
 	// The size in bytes; 0 once closed.
 	size_t size() const;
@@ -96,27 +108,31 @@ public:
 
 	// Makes the segment immutable for good: no write() and no new writable mapping
 	// through any descriptor, writable attaches fail with PermissionDenied.
-	Result<void> seal();
-	Result<bool> sealed() const;
+	// PermissionDenied for a sandboxed app that is neither in the segment's scope nor
+	// the host.
+	[[nodiscard]] Result<void> seal();
+	// The Sealed property.
+	[[nodiscard]] Result<bool> sealed() const;
 	// Connections attached (see the Attachments property).
-	Result<uint32_t> attachments() const;
+	[[nodiscard]] Result<uint32_t> attachments() const;
 	// Takes the segment's lock, waiting up to timeout (kForever: no limit; zero: try
-	// once, WouldBlock when another connection holds it). A wait goes through
-	// WaitLock and its WaitEnded signal, as Semaphore::acquire's does.
-	Result<SharedMemoryLock> lock(std::chrono::microseconds timeout = kForever);
+	// once, WouldBlock when another connection holds it; else Timeout). Returns at most
+	// 150 ms after the timeout whatever ipchubd does; a grant made after that is given
+	// back. A wait goes through WaitLock and its WaitEnded signal, as
+	// Semaphore::acquire's does.
+	[[nodiscard]] Result<SharedMemoryLock> lock(Timeout timeout = kForever);
+	// As lock, without blocking: callback runs once with the outcome, from
+	// Client::process(), unless the returned handle cancels the wait first.
+	PendingWait lockAsync(Timeout timeout,
+			      std::function<void(Result<SharedMemoryLock>)> callback);
 	// Unmaps, closes the descriptor and drops the reference; the object is unusable
 	// afterwards. The lock, if this connection holds it, is given back.
 	Result<void> close();
 
 private:
 	friend class Client;
-	SharedMemory(std::shared_ptr<detail::Session> session, std::string path,
-		     std::shared_ptr<detail::SharedMemoryProxy> proxy,
-		     std::unique_ptr<detail::Mapping> mapping, Access access);
+	SharedMemory(std::shared_ptr<detail::Session> session, std::string path, Access access);
 
-	std::shared_ptr<detail::Session> session_;
-	std::string path_;
-	std::shared_ptr<detail::SharedMemoryProxy> proxy_;
 	std::unique_ptr<detail::Mapping> mapping_;
 	Access access_;
 };

@@ -12,7 +12,7 @@
 namespace ipchub {
 
 namespace detail {
-struct Session;
+class Session;
 }
 
 // One change of the objects ipchubd publishes, as its signals tell it.
@@ -33,13 +33,15 @@ struct ObjectEvent {
 // A subscription to every object change of ipchubd, from Client::watch. The
 // signals are subscribed to before Client::watch returns, so nothing that happens
 // after it returned is missed: events wait in the connection until run()
-// dispatches them. Use it from one thread, and not while other calls of the same
-// Client run.
+// dispatches them. run() is for one thread at a time; other threads may use the
+// same Client meanwhile (the handler runs without the Client's lock, so it may call
+// the Client too).
 class Watch
 {
 public:
 	using Handler = std::function<void(const ObjectEvent &)>;
 
+	// Move-only; destroying the Watch (or assigning over it) ends the subscription.
 	Watch(Watch &&) noexcept;
 	Watch &operator=(Watch &&) noexcept;
 	~Watch();
@@ -47,12 +49,13 @@ public:
 	// Calls the handler with each event, in order, until stopFd (when not -1)
 	// becomes readable: then returns success. Returns an error if the bus
 	// connection fails.
-	Result<void> run(int stopFd = -1);
+	[[nodiscard]] Result<void> run(int stopFd = -1);
 
 private:
 	friend class Client;
 	struct State;
 	Watch(std::shared_ptr<detail::Session> session, std::unique_ptr<State> state);
+	void reset();
 
 	std::shared_ptr<detail::Session> session_;
 	std::unique_ptr<State> state_;
