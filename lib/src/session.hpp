@@ -137,7 +137,7 @@ private:
 };
 
 // The error a failed call reports, with what the restart of ipchubd means for it (see
-// README.md, "What survives what").
+// docs/persistence.md).
 Error callError(const sdbus::Error &error);
 // Whether a call failed because nobody owns io.github.ipchub1.
 bool isNoService(const sdbus::Error &error);

@@ -69,7 +69,7 @@ inline constexpr uint32_t kSnapshotVersion = 3;
 inline constexpr uint32_t kOldestSnapshotVersion = 1;
 
 // The binary form: a magic, the version, length-prefixed fields in little endian and
-// a checksum of it all. See README.md, "What survives what".
+// a checksum of it all. See docs/persistence.md.
 std::string encodeSnapshot(const Snapshot &snapshot);
 // Rejects anything that is not a whole, consistent snapshot of a version it reads with
 // InvalidArgument naming what is wrong; never reads past bytes.
