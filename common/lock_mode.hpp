@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 #pragma once
 
 // The names of the lock modes on the bus ("exclusive", "shared"). LockMode itself is

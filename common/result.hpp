@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 #pragma once
 
 // Result, Error and ErrorCode for the service and ipchubctl. The library's public

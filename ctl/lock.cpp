@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // ipchubctl lock: flock(1) with an ipchub lock.
 
 #include "child.hpp"

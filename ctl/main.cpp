@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // ipchubctl: the shell's client of ipchubd. Picks the verb, parses its arguments,
 // connects and runs it; an error is one line on stderr and exit status 1.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // ipchubctl list|status|remove|watch: what ipchubd holds, and how it changes.
 
 #include <algorithm>

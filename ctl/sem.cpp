@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // ipchubctl sem create|run|post: named semaphores from the shell.
 
 #include "child.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // ipchubctl shm create|write|read: shared-memory segments from the shell.
 
 #include <algorithm>

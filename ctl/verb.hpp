@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 #pragma once
 
 // What every ipchubctl verb is made of: its name and help, the options it takes, and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 #pragma once
 
 // Shared (not PRIVATE) futex calls on page words, and the deadline of a wait: an

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 #pragma once
 
 // The numbers that make an owner token: ipchubd's owner id per attached connection, and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 #pragma once
 
 // Where each word of a fast page lies. The sizes (reader slots, units, attach slots)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 #pragma once
 
 // Lock and unlock on a fast lock's page, from any thread of any process that mapped it.

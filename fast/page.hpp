@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 #pragma once
 
 // The memory of a fast object: a memfd that ipchubd creates, sized for the object and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 #pragma once
 
 // What ipchubd does to a page when a connection that attached to it is gone: every word

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 #pragma once
 
 // Acquire and release on a fast semaphore's page. Each unit word records its holder, so

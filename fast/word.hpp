@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 #pragma once
 
 // The 32-bit words of a fast page. An owner token is what a word records of its holder:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // ipchubd: named semaphores, shared memory and locks for the desktop session.
 
 #include <csignal>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // The main() of the gtest binaries: it reports each test in TAP on stdout, which meson
 // reads (protocol: 'tap'), so that a GTEST_SKIP counts as a skip: a binary whose tests
 // all skipped is SKIP in meson's summary, and each skipped test is an "ok N - name #

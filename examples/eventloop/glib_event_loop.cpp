@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // A lock wait in a GLib main loop: Lock::acquireAsync on a lock another connection
 // holds, while a 10 ms g_timeout ticks; the holder releases after 300 ms and the
 // callback runs in the loop. Run on a bus where ipchubd serves; exit status 0 when all

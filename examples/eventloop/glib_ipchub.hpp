@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 #pragma once
 
 // Drives an ipchub::Client from a GLib main loop: g_unix_fd_add on Client::fd() and a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // A lock wait that keeps a Qt event loop responsive: acquireAsync on a semaphore that
 // another connection holds, while a 10 ms QTimer ticks; the other connection releases
 // after 300 ms and the callback runs in the loop. Then a wait whose handle is dropped

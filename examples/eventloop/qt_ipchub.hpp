@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 #pragma once
 
 // Drives an ipchub::Client from a Qt event loop: a QSocketNotifier on Client::fd() and

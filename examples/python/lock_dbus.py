@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """ipchub from Python with dbus-python (python3-dbus): a lock held for a critical
 section, with the fencing token that proves which holder came last."""
 

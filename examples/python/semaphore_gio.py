@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """ipchub from Python with GDBus (python3-gi): a semaphore and a shared-memory segment.
 Nothing of ipchub's is imported: the bus and the interface XML are the whole API."""
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // ipchub from Qt with QDBusInterface (Qt 5 QtDBus): a semaphore and a lock, nothing
 // of ipchub's linked in. Build: c++ -fPIC semaphore_qt.cpp $(pkg-config --cflags --libs Qt5DBus)
 

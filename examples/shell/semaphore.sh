@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # ipchub from the shell with gdbus (libglib2.0-bin) and busctl (systemd).
 # Every gdbus call is a connection of its own, and an object goes when the last
 # connection referencing it leaves: from a shell, create objects persistent. Units

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 #include "interests.hpp"
 
 namespace ipchub::bus {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 #include "state_records.hpp"
 
 namespace ipchub::core {

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Bus activation and idle exit: a private dbus-daemon whose only servicedir holds the
 # activation file made from dbus/io.github.ipchub1.service.in (Exec= the built
 # ipchubd --idle-exit=1), and no ipchubd running. The first call starts ipchubd; with

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # ipchubd's command line: --help, --version, --verbose, and bad options ending it with
 # status 2 before it touches the bus.
 # Usage: options_test.sh IPCHUBD VERSION

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // The fast objects' words against a POSIX semaphore in shared memory, measured in the
 // same run: an uncontended lock+unlock and acquire+release against a sem_wait+sem_post
 // pair, and a hand-off between two processes (the waiter asleep in the kernel, the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // A lock Acquire+Release pair, exclusive and shared, against a bare round-trip pair.
 
 #include <ipchub/ipchub.hpp>

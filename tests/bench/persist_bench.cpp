@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Persistent state under a stand-in fd store (NOTIFY_SOCKET): a persistent lock's
 // Acquire+Release pair against a plain lock's, with 0, 1,000 and 5,000 other
 // persistent objects, and the restore of 5,000 objects after kill -9.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // ipchub under load, against the bare service where there is a floor:
 //
 //   PairThroughput/K/N  Acquire+Release pairs (K=1) or bare Ping pairs (K=0) per second

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // A semaphore Acquire+Release pair against a bare round-trip pair, and the local
 // primitives QSystemSemaphore builds on (SysV semop) and a POSIX semaphore as
 // references: what a semaphore costs without a bus.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Shared memory against the bare bus floor (see bench_env.hpp):
 //
 //   BareFdCall      one call to the bare service returning a memfd

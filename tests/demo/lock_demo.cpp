@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // ipchub-lock-demo: a child process takes the lock "db" exclusively and is killed
 // with SIGKILL while holding it; the parent, waiting for a shared grant, gets the lock
 // the moment the child dies, with a larger fencing token. Then a lock handle: the lock

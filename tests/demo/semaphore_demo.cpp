@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // ipchub-demo: two client processes share the semaphore "demo"; the child takes both of
 // its units and is killed with SIGKILL while holding them; ipchubd gives them back and
 // the parent's waiting acquire() is served. Every step is printed with its time.

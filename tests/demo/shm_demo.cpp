@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // ipchub-shm-demo: a producer creates the segment "frame" and writes a frame into it;
 // a consumer process opens it read-only and reads the frame through its own mapping,
 // while the kernel refuses it a writable mapping and nobody can truncate the segment.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """The code shown in a Markdown file is the tested example code: every fenced block
 right after a line `<!-- example: PATH -->` must equal the file PATH (relative to the
 source root), and every file under examples/ but the .expected outputs is shown;
@@ -29,7 +30,10 @@ def main():
         shown.add(path)
         try:
             with open(os.path.join(root, path), encoding="utf-8") as f:
-                if f.read() != code:
+                # the docs show an example without its license line
+                shown_text = re.sub(r"^((?:#!.*\n)?)(?:#|//) SPDX-License-Identifier: .*\n", r"\1",
+                                    f.read())
+                if shown_text != code:
                     problems.append(f"the block after <!-- example: {path} --> is not the file {path}")
         except FileNotFoundError:
             problems.append(f"{markdown} shows {path}, which does not exist")

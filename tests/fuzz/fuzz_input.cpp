@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // libFuzzer target for what ipchubd does with the bytes a caller sends before any
 // object is touched: key checking (core::checkKey, core::isValidUtf8), the object path
 // a key and scope map to (bus::objectPath, sd_bus_path_encode), and option parsing

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # A DESTDIR install has every file in its place with the right content, and a program
 # from outside builds against it with `pkg-config ipchub` and talks to the installed
 # ipchubd on a private bus. The expected directories come from meson (tests/meson.build).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // A program from outside the tree, built by install_test.sh with nothing but
 // `pkg-config ipchub` against a DESTDIR install: the installed headers and library
 // must be enough. It takes a unit of a semaphore and prints what the service says.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // A second outside program, built by install_test.sh as C++17 and as C++20: it writes a
 // segment through SharedMemory::data() (a std::span where the standard has one, the
 // library's Span otherwise) and reads it back through a read-only mapping.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Totals across connections through the real bus: a user's host connections share
 // one budget of objects, waits, lock grants and segment bytes, and persistent objects
 // count against their creator until Remove, whether it closed them or left the bus.

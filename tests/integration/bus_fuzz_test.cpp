@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // A seeded fuzzer through the bus: random calls of every interface's members (and of
 // names that are none), with random arguments of random signatures, descriptors of
 // every kind among them, floods of descriptors in one message, large messages, one

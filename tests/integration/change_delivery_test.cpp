@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Who hears an object's PropertiesChanged: every peer that may see the object and
 // showed interest in it (Get, GetAll, Introspect, Create, Open, GetManagedObjects), as
 // a plain Gio.DBusProxy does by reading the properties once; within the per-object and

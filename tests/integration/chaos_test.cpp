@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Chaos: client processes loop over a lock and semaphore units while the test kills
 // them, or kills ipchubd itself and restarts it from the fd store. Workers check
 // mutual exclusion with fencing tokens and count the semaphore's holders in shared

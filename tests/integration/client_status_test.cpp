@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Client::status() reads an object without touching what the caller's connection holds
 // on it: no Open, no Close, no reference taken or dropped.
 

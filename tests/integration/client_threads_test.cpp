@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // One Client used from several threads at once: waits that contend on the same objects
 // all end, none hangs, and no unit or grant is lost.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // ipchubctl, the built binary, against the real ipchubd: every verb, its errors
 // (one line on stderr, status 1), flock(1)-like locks, semaphore-limited runs,
 // binary shared-memory round trips, watch and --scope.

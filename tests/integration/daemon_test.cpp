@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // ipchubd itself: the Manager's Version and Limits, the limits in force, one daemon
 // per bus, and a clean exit on SIGTERM and SIGINT.
 

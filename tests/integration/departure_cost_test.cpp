@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // A connection that leaves the bus costs ipchubd what that connection had, not a visit
 // of every object: departures of connections that never talked to ipchubd cost about
 // the same CPU time with ten objects as with ten thousand unrelated ones.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // ipchubd's descriptors: lock handles (two of its descriptors each) have limits per
 // connection and in total, a reserve below its descriptor limit stays free for reading
 // messages and identifying callers, and a message whose descriptors it cannot receive

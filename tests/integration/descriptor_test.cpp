@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Every descriptor libipchub receives (segments from CreateSharedMemory and Attach, lock
 // handles) is close-on-exec from the start: no program the process runs inherits one.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 #pragma once
 
 // What systemd does for ipchubd's fd store, for the tests: a NOTIFY_SOCKET that keeps

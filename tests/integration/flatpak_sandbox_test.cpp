@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // The real Flatpak setup: each app behind its own xdg-dbus-proxy (--filter
 // --talk=io.github.ipchub1) in bubblewrap with a /.flatpak-info, and the app's
 // processes in a second bubblewrap that reach the bus only through the proxy's socket.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // What an app listed in allowed_apps may do to another scope's objects, and what any
 // sandboxed app learns of another scope, from inside the real Flatpak set-up (bubblewrap
 // behind xdg-dbus-proxy, flatpak_sandbox.hpp): it uses what was shared with it, writes

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // What a sandboxed app behind xdg-dbus-proxy --filter --talk=io.github.ipchub1 learns
 // of objects it may not see: the proxy hands it every broadcast signal of a name it may
 // talk to, so ipchubd sends the signals about an object (InterfacesAdded/Removed,

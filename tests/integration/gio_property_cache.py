@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # What a GLib application sees of an ipchub object: a plain Gio.DBusProxy, which reads
 # every property once (GetAll) and then lives on PropertiesChanged. Prints the proxy's
 # cached value of each named property, once at the start and again whenever a

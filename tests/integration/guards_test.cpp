@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // SemaphoreGuard through the real ipchubd, and timeouts given as any std::chrono
 // duration or as a deadline on any clock.
 

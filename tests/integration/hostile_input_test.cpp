@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Hostile and buggy callers: wrong option types, unknown options, counts, sizes and
 // timeouts at the edges of their types, bytes that are not UTF-8 sent raw, and a
 // connection at its limits. ipchubd must answer each with the right error naming the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 #pragma once
 
 // What the lock tests share: a LockTest fixture whose client has created the lock

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Every error name of the contract that the Manager and semaphores produce, seen by
 // raw clients (gdbus, dbus-send, busctl) with nothing but the bus.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // The persistent state across kill -9 of ipchubd, from the fd store: kept in place in
 // one memfd (no message to the store per change), a torn record falling back to its
 // previous version, a full store refusing instead of losing, tokens never repeated.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Semaphore properties and the signals that make changes visible without polling:
 // PropertiesChanged on each semaphore, InterfacesAdded/InterfacesRemoved and
 // GetManagedObjects on the ObjectManager at /io/github/ipchub1.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 #pragma once
 // A hand-made D-Bus client, for what no D-Bus library sends: strings that are not
 // UTF-8 (sd-bus and GDBus refuse them) and messages past what the receiver reads.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Lock handles across a restart of ipchubd from the fd store: the service's end of a
 // handle's pipe is kept beside the snapshot, so closing the handle still ends the
 // grant after the restart, and a handle closed while ipchubd was away ends it at once.

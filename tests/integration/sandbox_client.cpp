@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // A libipchub client for the sandboxed tests: run inside bubblewrap behind
 // xdg-dbus-proxy, it reads one command a line on stdin and answers one line on stdout,
 // "ok [RESULT]" or "error NAME MESSAGE", keeping what it created or opened until it

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # A sandbox test skips where bubblewrap or xdg-dbus-proxy is not installed, and fails,
 # not skips, where both are and bubblewrap cannot make a sandbox: here a bwrap first on
 # PATH that exits as bwrap does where the kernel allows it no namespace.

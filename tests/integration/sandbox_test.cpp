@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Scopes as a Flatpak-sandboxed caller sees them. A child connects, then chroots into
 // a directory holding a .flatpak-info, so that ipchubd, reading
 // /proc/PID/root/.flatpak-info as xdg-desktop-portal does, takes it for the app

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Crash safety through the real ipchubd: whatever a killed client held or queued comes
 // back at once, and its references go.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Semaphores through libipchub and the real ipchubd: create, open, options, keys and
 // paths, release and its limits, close and remove.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Acquire through the real ipchubd: try once, timeouts, waits without limit served by
 // another connection, huge timeouts, FIFO order with mixed sizes, TryAcquire.
 

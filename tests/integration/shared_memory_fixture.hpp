@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 #pragma once
 
 // What the shared-memory tests share: properties and gdbus calls, a pipe to hear

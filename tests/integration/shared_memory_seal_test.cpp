@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // What a client holding a descriptor can do to a segment's memfd behind ipchubd's back
 // (change its mode, add seals, re-open it), and what stays true: read-only attaches
 // keep working, Sealed and Seal() tell the kernel's state, and a sealed segment stays

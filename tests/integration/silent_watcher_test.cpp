@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // A subscriber that never reads its socket must not freeze the service. dbus-daemon
 // queues what such a peer is sent, charged to the sender, and stops reading ipchubd
 // once that passes its limit (max_incoming_bytes): every client's calls would then

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // A timeout bounds the library's call whatever ipchubd does: stopped (SIGSTOP) with a
 // wait in flight, stopped before a call that takes no timeout of its own, or absent
 // from the bus. Nothing a call left behind stays held once ipchubd runs again.

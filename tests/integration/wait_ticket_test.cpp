@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Wait, CancelWait and WaitEnded (semaphores and locks) through the real ipchubd:
 // granted at once, granted later by a unicast signal that no other connection sees,
 // timeout, cancel, FIFO order shared with Acquire callers, a waiter killed while

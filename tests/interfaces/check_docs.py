@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Every interface, method, argument, property and signal in interfaces/*.xml carries
 documentation that gdbus-codegen reads (gtk-doc style XML comments), and
 `gdbus-codegen --generate-docbook` turns them into DocBook that names every member

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """The contract test: what the live ipchubd publishes (gdbus introspect --xml on a live
 object of each type) matches interfaces/*.xml member by member: the same methods,
 signals and properties, with the same argument names, types and directions, property

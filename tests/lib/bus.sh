@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Shell helpers of the script tests: a private dbus-daemon, the real ipchubd on it,
 # bounded waits. Source it; it sets errexit and cleans up what it started on exit.
 # shellcheck shell=bash

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # expect-output.sh EXPECTED COMMAND...: runs COMMAND and fails unless its standard
 # output is exactly the file EXPECTED (the diff is shown).
 set -euo pipefail

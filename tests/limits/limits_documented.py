@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """The limits are documented as ipchubd has them: the Manager's Limits property of a
 running ipchubd (made from the one table of limits in service/core/limit_table.cpp)
 and its --help (the options, made from the same table) against the Limits doc

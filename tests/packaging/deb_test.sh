@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # packaging/debian builds installable packages: a copy of the source tree with
 # packaging/debian moved to debian/ goes through `dpkg-buildpackage -us -uc -b`; the
 # .debs must hold the expected files and resolve against this system's archive

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """The Flatpak manifest of the demo client: well-formed, its files exist, its command is
 what it installs, and its bus permissions are enough: the demo runs behind an
 xdg-dbus-proxy that filters as the manifest's finish-args say, and fails behind one

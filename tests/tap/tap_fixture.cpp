@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // A gtest binary for tap_test.sh, which picks its tests with --gtest_filter: one
 // passes, one skips, one fails and one dies.
 

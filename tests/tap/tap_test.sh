@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # meson reports a skipped gtest as skipped: every gtest binary of the build is a test()
 # with protocol 'tap' (its main() is tests/gtest_tap_main.cpp), and a project of such
 # tests around tap_fixture.cpp gets SKIP for a binary whose tests all skipped, FAIL for

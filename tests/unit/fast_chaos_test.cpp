@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Chaos: worker processes, each the first process of its own PID namespace (so their
 // threads have the same TIDs), take a fast lock and a fast semaphore in a loop from two
 // threads each, and are SIGKILLed at random. The test stands in for ipchubd: it learns

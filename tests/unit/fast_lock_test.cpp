@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // A fast lock's words in one process: every result of lock/unlock in exclusive and
 // shared mode, timeouts, owner-died reporting, and exclusion between threads.
 

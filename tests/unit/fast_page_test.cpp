@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Pages, mappings, owner ids and thread slots of the fast objects.
 
 #include <atomic>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // What ipchubd's recovery does to a page, and the fast words shared by processes: forked
 // children map the page as the library does, are killed, and the test stands in for
 // ipchubd (it learns of each death by waitpid and recovers the dead owner id).

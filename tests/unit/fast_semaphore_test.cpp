@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // A fast semaphore's words in one process: units recording their holders, every error
 // of acquire/release, timeouts, waiter counts, owner-died reporting, threads.
 

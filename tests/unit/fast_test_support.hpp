@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 #pragma once
 
 // What the fast-object tests share: a page ipchubd would create, plain shared memory

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // The app id of a caller, from its sandbox's /.flatpak-info, with no bus: the parsing,
 // and the files a hostile sandbox could put there instead of a key file.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Lock grants and handles counted per connection and in total, with no bus: refused
 // past a limit, given back when the grant ends, and a queued wait whose connection
 // used up its room meanwhile ends with LimitExceeded instead of a grant.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Who is told of each object's changes, with no bus: the bounds, the scopes, and
 // what a departure or a removed object leaves behind.
 

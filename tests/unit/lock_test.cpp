@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // The readers-writer lock with no bus: core/lock.
 
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // The Manager's rules with no bus: core/manager (Create and Open of every kind).
 
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // A caller's identity through a pidfd, with no bus: the pid read back from the pidfd,
 // and no identity for a process that has exited, even while its pid is still there to
 // be read (a zombie) or has been reused.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // What each connection uses of its limits, with no bus: core/quota.
 
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // The segment and its lock, with no bus: core/shared_memory and core/segment_lock.
 
 #include <cerrno>

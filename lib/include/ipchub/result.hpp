@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 #pragma once
 
 // ipchub::Result<T>: the value or the error of every call in the service core and the

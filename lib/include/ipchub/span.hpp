@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 #pragma once
 
 // ipchub::Span<T>: a pointer and a size, what SharedMemory hands out for its mapping.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 #pragma once
 
 // ipchub::Timeout: how long a call may wait, as a duration of any std::chrono type or
