@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "values.hpp"
+
 namespace ipchub::ctl {
 
 bool Arguments::has(std::string_view name) const
@@ -24,6 +26,13 @@ std::optional<std::string> Arguments::value(std::string_view name) const
 OpenOptions Arguments::openOptions() const
 {
 	return {.scope = value(kScopeOption.name)};
+}
+
+Result<std::chrono::microseconds> Arguments::timeout() const
+{
+	if (auto text = value("--timeout"))
+		return parseSeconds(*text, "--timeout");
+	return kForever;
 }
 
 Result<Arguments> parseArguments(const Verb &verb, std::span<char *const> args)

@@ -11,25 +11,21 @@ namespace {
 
 Result<int> lock(Client &client, const Arguments &args)
 {
-	auto timeout = kForever;
-	if (auto text = args.value("--timeout")) {
-		auto value = parseSeconds(*text, "--timeout");
-		if (!value)
-			return detail::Unexpected<Error>(value.error());
-		timeout = *value;
-	}
+	const auto timeout = args.timeout();
+	if (!timeout)
+		return errorOf(timeout);
 	// As flock(1) creates the lock file: the lock exists while someone uses it.
 	auto lock = client.createLock(args.positional[0], {.openExisting = true,
 							   .scope = args.value(kScopeOption.name)});
 	if (!lock)
-		return detail::Unexpected<Error>(lock.error());
+		return errorOf(lock);
 	const LockMode mode = args.has("--shared") ? LockMode::Shared : LockMode::Exclusive;
-	auto guard = lock->acquire(mode, timeout);
+	auto guard = lock->acquire(mode, *timeout);
 	if (!guard)
-		return detail::Unexpected<Error>(guard.error());
+		return errorOf(guard);
 	auto status = runCommand(args.command);
 	if (auto released = guard->release(); !released)
-		return detail::Unexpected<Error>(released.error());
+		return errorOf(released);
 	return status;
 }
 

@@ -56,7 +56,7 @@ Result<int> list(Client &client, const Arguments &args)
 {
 	auto objects = client.listObjects();
 	if (!objects)
-		return detail::Unexpected<Error>(objects.error());
+		return errorOf(objects);
 	std::ranges::sort(*objects, {}, [](const ObjectStatus &object) {
 		return std::tie(object.kind, object.scope, object.key);
 	});
@@ -80,7 +80,7 @@ Result<ObjectStatus> namedObject(Client &client, const Arguments &args)
 {
 	auto kind = kindArgument(args.positional[0]);
 	if (!kind)
-		return detail::Unexpected<Error>(kind.error());
+		return errorOf(kind);
 	return client.status(*kind, args.positional[1], args.openOptions());
 }
 
@@ -90,7 +90,7 @@ Result<int> status(Client &client, const Arguments &args)
 {
 	auto object = namedObject(client, args);
 	if (!object)
-		return detail::Unexpected<Error>(object.error());
+		return errorOf(object);
 	std::cout << assignment("Kind", std::string(objectKindName(object->kind))) << '\n'
 		  << assignment("Path", object->path) << '\n';
 	for (const auto &[name, value] : object->properties)
@@ -102,9 +102,9 @@ Result<int> remove(Client &client, const Arguments &args)
 {
 	auto object = namedObject(client, args);
 	if (!object)
-		return detail::Unexpected<Error>(object.error());
+		return errorOf(object);
 	if (auto removed = client.remove(object->path); !removed)
-		return detail::Unexpected<Error>(removed.error());
+		return errorOf(removed);
 	return 0;
 }
 
@@ -138,9 +138,9 @@ Result<int> watch(Client &client, const Arguments &args)
 			printEvent(event, scope);
 		});
 	if (!subscription)
-		return detail::Unexpected<Error>(subscription.error());
+		return errorOf(subscription);
 	if (auto ran = subscription->run(signals.get()); !ran)
-		return detail::Unexpected<Error>(ran.error());
+		return errorOf(ran);
 	return 0;
 }
 

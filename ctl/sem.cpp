@@ -16,13 +16,13 @@ Result<int> create(Client &client, const Arguments &args)
 	if (auto text = args.value("--initial")) {
 		auto value = parseCount(*text, "--initial");
 		if (!value)
-			return detail::Unexpected<Error>(value.error());
+			return errorOf(value);
 		initial = *value;
 	}
 	if (auto text = args.value("--max")) {
 		auto value = parseCount(*text, "--max");
 		if (!value)
-			return detail::Unexpected<Error>(value.error());
+			return errorOf(value);
 		if (*value == 0)
 			return fail(ErrorCode::InvalidArgument, "--max must be 1 or more");
 		options.max = *value;
@@ -30,7 +30,7 @@ Result<int> create(Client &client, const Arguments &args)
 	options.returnOnExit = !args.has("--no-return-on-exit");
 	auto semaphore = client.createSemaphore(args.positional[0], initial, options);
 	if (!semaphore)
-		return detail::Unexpected<Error>(semaphore.error());
+		return errorOf(semaphore);
 	return 0;
 }
 
@@ -40,26 +40,22 @@ Result<int> run(Client &client, const Arguments &args)
 	if (auto text = args.value("--count")) {
 		auto value = parseCount(*text, "--count");
 		if (!value)
-			return detail::Unexpected<Error>(value.error());
+			return errorOf(value);
 		count = *value;
 	}
-	auto timeout = kForever;
-	if (auto text = args.value("--timeout")) {
-		auto value = parseSeconds(*text, "--timeout");
-		if (!value)
-			return detail::Unexpected<Error>(value.error());
-		timeout = *value;
-	}
+	const auto timeout = args.timeout();
+	if (!timeout)
+		return errorOf(timeout);
 	auto semaphore = client.openSemaphore(args.positional[0], args.openOptions());
 	if (!semaphore)
-		return detail::Unexpected<Error>(semaphore.error());
-	if (auto acquired = semaphore->acquire(count, timeout); !acquired)
-		return detail::Unexpected<Error>(acquired.error());
+		return errorOf(semaphore);
+	if (auto acquired = semaphore->acquire(count, *timeout); !acquired)
+		return errorOf(acquired);
 	auto status = runCommand(args.command);
 	// Given back even when the command failed; Close would not give back the units
 	// of a semaphore made with return_on_exit = false.
 	if (auto released = semaphore->release(count); !released)
-		return detail::Unexpected<Error>(released.error());
+		return errorOf(released);
 	return status;
 }
 
@@ -69,14 +65,14 @@ Result<int> post(Client &client, const Arguments &args)
 	if (args.positional.size() > 1) {
 		auto value = parseCount(args.positional[1], "N");
 		if (!value)
-			return detail::Unexpected<Error>(value.error());
+			return errorOf(value);
 		count = *value;
 	}
 	auto semaphore = client.openSemaphore(args.positional[0], args.openOptions());
 	if (!semaphore)
-		return detail::Unexpected<Error>(semaphore.error());
+		return errorOf(semaphore);
 	if (auto released = semaphore->release(count); !released)
-		return detail::Unexpected<Error>(released.error());
+		return errorOf(released);
 	return 0;
 }
 

@@ -17,12 +17,12 @@ Result<int> create(Client &client, const Arguments &args)
 {
 	auto size = parseSize(args.positional[1], "SIZE");
 	if (!size)
-		return detail::Unexpected<Error>(size.error());
+		return errorOf(size);
 	auto segment = client.createSharedMemory(args.positional[0], *size,
 						 {.persistent = true,
 						  .scope = args.value(kScopeOption.name)});
 	if (!segment)
-		return detail::Unexpected<Error>(segment.error());
+		return errorOf(segment);
 	return 0;
 }
 
@@ -74,15 +74,15 @@ Result<int> writeSegment(Client &client, const Arguments &args)
 	const std::string &key = args.positional[0];
 	auto segment = client.openSharedMemory(key, Access::ReadWrite, args.openOptions());
 	if (!segment)
-		return detail::Unexpected<Error>(segment.error());
+		return errorOf(segment);
 	// Staged first, so that input too large leaves the segment as it was.
 	std::vector<std::byte> staged(segment->size());
 	auto length = readAll(STDIN_FILENO, staged, "shared memory \"" + key + "\"");
 	if (!length)
-		return detail::Unexpected<Error>(length.error());
+		return errorOf(length);
 	auto locked = segment->lock();
 	if (!locked)
-		return detail::Unexpected<Error>(locked.error());
+		return errorOf(locked);
 	auto bytes = segment->data();
 	std::copy_n(staged.begin(), *length, bytes.begin());
 	std::fill(bytes.begin() + static_cast<std::ptrdiff_t>(*length), bytes.end(), std::byte{0});
@@ -94,18 +94,18 @@ Result<int> readSegment(Client &client, const Arguments &args)
 	auto segment =
 		client.openSharedMemory(args.positional[0], Access::ReadOnly, args.openOptions());
 	if (!segment)
-		return detail::Unexpected<Error>(segment.error());
+		return errorOf(segment);
 	// A copy taken under the lock, so a slow reader of stdout does not hold it.
 	std::vector<std::byte> copy;
 	{
 		auto locked = segment->lock();
 		if (!locked)
-			return detail::Unexpected<Error>(locked.error());
+			return errorOf(locked);
 		const auto bytes = segment->constData();
 		copy.assign(bytes.begin(), bytes.end());
 	}
 	if (auto written = writeAll(STDOUT_FILENO, copy); !written)
-		return detail::Unexpected<Error>(written.error());
+		return errorOf(written);
 	return 0;
 }
 

@@ -36,7 +36,7 @@ Result<uint32_t> parseCount(std::string_view text, std::string_view what)
 {
 	auto value = parseNumber(text, what, UINT32_MAX);
 	if (!value)
-		return detail::Unexpected<Error>(value.error());
+		return errorOf(value);
 	return static_cast<uint32_t>(*value);
 }
 

@@ -4,6 +4,7 @@
 // What every ipchubctl verb is made of: its name and help, the options it takes, and
 // the function that runs it once the arguments are parsed.
 
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <optional>
@@ -35,6 +36,8 @@ struct Arguments {
 	std::optional<std::string> value(std::string_view name) const;
 	// The --scope option as the library takes it.
 	OpenOptions openOptions() const;
+	// The --timeout option (seconds, fractions allowed), kForever without it.
+	Result<std::chrono::microseconds> timeout() const;
 };
 
 struct Verb {

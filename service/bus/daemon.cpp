@@ -81,7 +81,7 @@ void Daemon::onInspection(sdbus::Message &message)
 	// the reply is this error, not the objects of other scopes.
 	if (reader && member == "GetManagedObjects")
 		if (auto listing = core::access::checkListAll((*reader)->appId); !listing)
-			reader = detail::Unexpected<Error>(listing.error());
+			reader = errorOf(listing);
 	peers_.setPropertyReader(std::move(reader));
 }
 

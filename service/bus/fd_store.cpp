@@ -296,7 +296,7 @@ std::optional<core::Snapshot> readNewestState(std::map<std::string, UniqueFd> &f
 		auto bytes = readAll(fds[name].get());
 		std::vector<std::string> problems;
 		Result<core::Snapshot> decoded =
-			!bytes ? Result<core::Snapshot>(detail::Unexpected<Error>(bytes.error()))
+			!bytes ? Result<core::Snapshot>(errorOf(bytes))
 			: records
 				? core::readStateRecords(std::as_bytes(std::span(*bytes)), problems)
 				: core::decodeSnapshot(*bytes);

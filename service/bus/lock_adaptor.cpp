@@ -37,14 +37,14 @@ struct GrantRequest {
 	Result<std::optional<Grant>> tryNow() const
 	{
 		if (auto room = lock->room(who.client, handle); !room)
-			return detail::Unexpected<Error>(room.error());
+			return errorOf(room);
 		return lock->tryAcquire(who, mode, handle);
 	}
 	Result<WaitAttempt<Grant>> queue(const WaitDone<Grant> &done) const
 	{
 		auto attempt = lock->acquire(who, mode, handle, done);
 		if (!attempt)
-			return detail::Unexpected<Error>(attempt.error());
+			return errorOf(attempt);
 		if (const auto *granted = std::get_if<core::Granted>(&*attempt))
 			return granted->token;
 		return QueuedWait{std::get<core::Queued>(*attempt).id};
@@ -223,7 +223,7 @@ Result<void> LockAdaptor::watchEnd(uint64_t token, sdbus::UnixFd watched)
 		handles_.erase(token);
 	});
 	if (!watch)
-		return detail::Unexpected<Error>(watch.error());
+		return errorOf(watch);
 	handles_.insert_or_assign(token, std::move(*watch));
 	return {};
 }

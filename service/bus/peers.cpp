@@ -62,7 +62,7 @@ Result<const Peer *> Peers::identify(const std::string &name)
 	if (it == peers_.end()) {
 		auto peer = lookUp(name);
 		if (!peer && isPassing(peer.error()))
-			return detail::Unexpected<Error>(peer.error());
+			return errorOf(peer);
 		it = peers_.emplace(name, std::move(peer)).first;
 	}
 	if (it->second && core::hasExited(it->second->process.get()))
@@ -72,7 +72,7 @@ Result<const Peer *> Peers::identify(const std::string &name)
 					  ") has exited; a connection is known by that process "
 					  "alone, so this one is refused: connect again");
 	if (!it->second)
-		return detail::Unexpected<Error>(it->second.error());
+		return errorOf(it->second);
 	return &*it->second;
 }
 
@@ -112,7 +112,7 @@ Result<Peer> Peers::lookUp(const std::string &name)
 	auto process = processOf(credentials, static_cast<pid_t>(*pid));
 	auto identity =
 		process ? core::identifyProcess(process->get())
-			: Result<core::ProcessIdentity>(detail::Unexpected<Error>(process.error()));
+			: Result<core::ProcessIdentity>(errorOf(process));
 	if (!identity)
 		return detail::Unexpected<Error>(
 			Error{identity.error().code, name + ": " + identity.error().message});

@@ -51,24 +51,24 @@ struct PlainWaitRequest {
 	Result<Grant> now() const
 	{
 		if (auto taken = self().takeNow(); !taken)
-			return detail::Unexpected<Error>(taken.error());
+			return errorOf(taken);
 		return Grant{};
 	}
 	Result<std::optional<Grant>> tryNow() const
 	{
 		auto taken = self().tryTake();
 		if (!taken)
-			return detail::Unexpected<Error>(taken.error());
+			return errorOf(taken);
 		return *taken ? std::optional<Grant>(Grant{}) : std::nullopt;
 	}
 	Result<WaitAttempt<Grant>> queue(const WaitDone<Grant> &done) const
 	{
 		auto queued = self().queueWait([done](Result<void> outcome) {
 			done(outcome ? Result<Grant>(Grant{})
-				     : Result<Grant>(detail::Unexpected<Error>(outcome.error())));
+				     : Result<Grant>(errorOf(outcome)));
 		});
 		if (!queued)
-			return detail::Unexpected<Error>(queued.error());
+			return errorOf(queued);
 		if (!*queued)
 			return Grant{};
 		return QueuedWait{**queued};
@@ -89,7 +89,7 @@ void waitThenAnswer(const Request &request, EventLoop &loop, uint64_t timeoutUse
 		return answer(request.now());
 	auto attempt = request.queue(answer);
 	if (!attempt)
-		return answer(detail::Unexpected<Error>(attempt.error()));
+		return answer(errorOf(attempt));
 	if (const auto *granted = std::get_if<typename Request::Grant>(&*attempt))
 		return answer(*granted);
 	timer = loop.addTimer(timeoutUsec,
@@ -118,12 +118,12 @@ waitForTicket(const Request &request, EventLoop &loop, uint64_t timeoutUsec,
 			sender->send(destination, ticket->id,
 				     outcome ? Result<void>{}
 					     : Result<void>(
-						       detail::Unexpected<Error>(outcome.error())));
+						       errorOf(outcome)));
 		else if (outcome)
 			sender->send(destination, ticket->id, {}, *outcome);
 		else
 			sender->send(destination, ticket->id,
-				     detail::Unexpected<Error>(outcome.error()), Grant{});
+				     errorOf(outcome), Grant{});
 	});
 	if (!attempt)
 		throw toDbusError(attempt.error());

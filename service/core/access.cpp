@@ -54,7 +54,7 @@ Result<std::string> scopeForCreate(const std::string &caller,
 	if (!requested || *requested == caller)
 		return caller;
 	if (auto valid = checkScope(*requested); !valid)
-		return detail::Unexpected<Error>(valid.error());
+		return errorOf(valid);
 	if (!mayManage(caller, *requested))
 		return fail(ErrorCode::PermissionDenied,
 			    "app " + caller + " cannot create objects in scope \"" + *requested +
@@ -68,7 +68,7 @@ Result<std::string> scopeForOpen(const std::string &caller,
 	if (!requested)
 		return caller;
 	if (auto valid = checkScope(*requested); !valid)
-		return detail::Unexpected<Error>(valid.error());
+		return errorOf(valid);
 	return *requested;
 }
 

@@ -66,7 +66,7 @@ std::optional<uint64_t> Lock::tryAcquire(const Requester &who, LockMode mode, bo
 Result<uint64_t> Lock::acquireNow(const Requester &who, LockMode mode, bool handle)
 {
 	if (auto ok = room(who.client, handle); !ok)
-		return detail::Unexpected<Error>(ok.error());
+		return errorOf(ok);
 	if (auto token = tryAcquire(who, mode, handle))
 		return *token;
 	return fail(ErrorCode::WouldBlock, "the lock cannot be granted in mode " +
@@ -83,12 +83,12 @@ Error Lock::timedOut(LockMode mode, uint64_t timeoutUsec)
 Result<Attempt> Lock::acquire(const Requester &who, LockMode mode, bool handle, Done done)
 {
 	if (auto ok = room(who.client, handle); !ok)
-		return detail::Unexpected<Error>(ok.error());
+		return errorOf(ok);
 	if (auto token = tryAcquire(who, mode, handle))
 		return Granted{*token};
 	auto id = queue_.push(who.client, Request{who, mode, handle}, std::move(done));
 	if (!id)
-		return detail::Unexpected<Error>(id.error());
+		return errorOf(id);
 	notify();
 	return Queued{*id};
 }
@@ -249,7 +249,7 @@ void Lock::serve()
 		// Its holder may have used up its room while it waited.
 		if (auto ok = room(request.who.client, request.handle); !ok) {
 			served.emplace_back(std::move(waiter.done),
-					    detail::Unexpected<Error>(ok.error()));
+					    errorOf(ok));
 			continue;
 		}
 		served.emplace_back(std::move(waiter.done),

@@ -17,18 +17,18 @@ Result<ObjectInfo> infoForCreate(const Hub &hub, const ObjectTable<Object> &tabl
 				 const CreateOptions &options)
 {
 	if (auto valid = checkKey(key, hub.limits().keyLength); !valid)
-		return detail::Unexpected<Error>(valid.error());
+		return errorOf(valid);
 	if (auto apps = checkAllowedApps(options.allowedApps); !apps)
-		return detail::Unexpected<Error>(apps.error());
+		return errorOf(apps);
 	auto scope = access::scopeForCreate(caller.scope, options.scope);
 	if (!scope)
-		return detail::Unexpected<Error>(scope.error());
+		return errorOf(scope);
 	ObjectInfo info{{std::move(*scope), key}, options.allowedApps};
 	if (const auto existing = table.find(info.id); existing && options.openExisting)
 		if (auto allowed = access::checkUse(caller.scope, existing->info(),
 						    table.describe(info.id));
 		    !allowed)
-			return detail::Unexpected<Error>(allowed.error());
+			return errorOf(allowed);
 	return info;
 }
 
@@ -41,12 +41,12 @@ Result<std::shared_ptr<Semaphore>> createSemaphore(Hub &hub, const Caller &calle
 {
 	auto info = infoForCreate(hub, hub.semaphores, caller, key, options);
 	if (!info)
-		return detail::Unexpected<Error>(info.error());
+		return errorOf(info);
 	return hub.semaphores.create(
 		caller.client, info->id, options.openExisting, options.persistent,
 		[&]() -> Result<std::shared_ptr<Semaphore>> {
 			if (auto ok = Semaphore::check(initial, semaphore); !ok)
-				return detail::Unexpected<Error>(ok.error());
+				return errorOf(ok);
 			return std::make_shared<Semaphore>(*info, initial, semaphore, hub.quota);
 		});
 }
@@ -58,14 +58,14 @@ Result<CreatedSegment> createSegment(Hub &hub, const Caller &caller, const std::
 	auto &table = hub.segments;
 	auto info = infoForCreate(hub, table, caller, key, options);
 	if (!info)
-		return detail::Unexpected<Error>(info.error());
+		return errorOf(info);
 	info->allowedAppsWrite = allowedAppsWrite;
 	if (const auto existing = table.find(info->id); existing && options.openExisting) {
 		// The caller gets a read-write descriptor of it.
 		const std::string what = table.describe(info->id);
 		if (auto writable = access::checkWrite(caller.scope, existing->info(), what);
 		    !writable)
-			return detail::Unexpected<Error>(writable.error());
+			return errorOf(writable);
 		if (existing->size() != size)
 			return fail(ErrorCode::InvalidArgument,
 				    "size is " + std::to_string(size) + " bytes; the existing " +
@@ -81,16 +81,16 @@ Result<CreatedSegment> createSegment(Hub &hub, const Caller &caller, const std::
 			if (options.persistent)
 				if (auto room = hub.storeBudget.checkRoom("a persistent segment");
 				    !room)
-					return detail::Unexpected<Error>(room.error());
+					return errorOf(room);
 			return SharedMemory::create(*info, size, caller.client, hub.quota);
 		});
 	if (!segment)
-		return detail::Unexpected<Error>(segment.error());
+		return errorOf(segment);
 	auto fd = (*segment)->attach(caller.client, true);
 	if (!fd) {
 		// The caller got no descriptor, so it gets no reference either.
 		table.close(caller.client, info->id);
-		return detail::Unexpected<Error>(fd.error());
+		return errorOf(fd);
 	}
 	return CreatedSegment{std::move(*segment), std::move(*fd)};
 }
@@ -100,7 +100,7 @@ Result<std::shared_ptr<Lock>> createLock(Hub &hub, const Caller &caller, const s
 {
 	auto info = infoForCreate(hub, hub.locks, caller, key, options);
 	if (!info)
-		return detail::Unexpected<Error>(info.error());
+		return errorOf(info);
 	return hub.locks.create(caller.client, info->id, options.openExisting, options.persistent,
 				[&]() -> Result<std::shared_ptr<Lock>> {
 					return std::make_shared<Lock>(*info, hub.quota,

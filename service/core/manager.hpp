@@ -63,17 +63,17 @@ Result<std::shared_ptr<Object>> openObject(Hub &hub, ObjectTable<Object> &table,
 					   const std::optional<std::string> &scope)
 {
 	if (auto valid = checkKey(key, hub.limits().keyLength); !valid)
-		return detail::Unexpected<Error>(valid.error());
+		return errorOf(valid);
 	auto resolved = access::scopeForOpen(caller.scope, scope);
 	if (!resolved)
-		return detail::Unexpected<Error>(resolved.error());
+		return errorOf(resolved);
 	const ObjectKey id{std::move(*resolved), key};
 	const auto existing = table.find(id);
 	if (auto allowed = access::checkOpen(caller.scope, id.scope,
 					     existing ? &existing->info() : nullptr,
 					     table.describe(id));
 	    !allowed)
-		return detail::Unexpected<Error>(allowed.error());
+		return errorOf(allowed);
 	return table.open(caller.client, id);
 }
 

@@ -118,7 +118,7 @@ public:
 			return fail(ErrorCode::AlreadyExists, describe(id) + " already exists");
 		}
 		if (auto taken = quota_.takeObject(client); !taken)
-			return detail::Unexpected<Error>(taken.error());
+			return errorOf(taken);
 		auto made = make();
 		if (!made) {
 			quota_.returnObject(client);
@@ -131,7 +131,7 @@ public:
 							       charge->segmentBytes);
 			    !taken) {
 				quota_.returnObject(client);
-				return detail::Unexpected<Error>(taken.error());
+				return errorOf(taken);
 			}
 		}
 		(*made)->setEvents(this);
@@ -149,7 +149,7 @@ public:
 			return fail(ErrorCode::NotFound, describe(id) + " does not exist");
 		if (!it->second.refs.contains(client)) {
 			if (auto taken = quota_.takeObject(client); !taken)
-				return detail::Unexpected<Error>(taken.error());
+				return errorOf(taken);
 			it->second.refs.insert(client);
 			involve(client, id);
 			tableChanged(id);

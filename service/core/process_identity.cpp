@@ -102,13 +102,13 @@ Result<ProcessIdentity> identifyProcess(int pidfd)
 {
 	const auto pid = pidOfPidfd(pidfd);
 	if (!pid)
-		return detail::Unexpected<Error>(pid.error());
+		return errorOf(pid);
 	auto appId = common::appIdOfProcess(*pid);
 	// Checked after the read: the process was alive all along, so /proc/PID was its.
 	if (hasExited(pidfd))
 		return exited(*pid);
 	if (!appId)
-		return detail::Unexpected<Error>(appId.error());
+		return errorOf(appId);
 	return ProcessIdentity{*pid, std::move(*appId)};
 }
 

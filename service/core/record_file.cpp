@@ -202,7 +202,7 @@ Result<RecordFile::RecordId> RecordFile::allocate(size_t payloadBytes)
 	const size_t end = used_ + blockBytes(capacity);
 	// One block header's worth of zeros stays after the last block: it ends the scan.
 	if (auto grown = grow(end + kBlockHeaderBytes); !grown)
-		return detail::Unexpected<Error>(grown.error());
+		return errorOf(grown);
 	const RecordId id = used_;
 	// Both slots read as never written (sequence 0) until their first write: the file
 	// is all zeros past the last block.

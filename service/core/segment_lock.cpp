@@ -18,7 +18,7 @@ Result<void> SegmentLock::checkNotHolder(const ClientId &client) const
 Result<bool> SegmentLock::tryLock(const ClientId &client)
 {
 	if (auto ok = checkNotHolder(client); !ok)
-		return detail::Unexpected<Error>(ok.error());
+		return errorOf(ok);
 	if (events_)
 		events_->touched(*segment_, client);
 	if (holder_ || !queue_.empty())
@@ -33,7 +33,7 @@ Result<void> SegmentLock::lockNow(const ClientId &client)
 {
 	auto taken = tryLock(client);
 	if (!taken)
-		return detail::Unexpected<Error>(taken.error());
+		return errorOf(taken);
 	if (!*taken)
 		return fail(ErrorCode::WouldBlock,
 			    "the segment lock is held by another connection");
@@ -50,12 +50,12 @@ Result<std::optional<WaitId>> SegmentLock::lock(const ClientId &client, Completi
 {
 	auto now = tryLock(client);
 	if (!now)
-		return detail::Unexpected<Error>(now.error());
+		return errorOf(now);
 	if (*now)
 		return std::optional<WaitId>{};
 	auto id = queue_.push(client, {}, std::move(done));
 	if (!id)
-		return detail::Unexpected<Error>(id.error());
+		return errorOf(id);
 	notify();
 	return std::optional<WaitId>{*id};
 }

@@ -49,7 +49,7 @@ Result<void> Semaphore::checkCount(uint32_t n) const
 Result<bool> Semaphore::tryAcquire(const ClientId &client, uint32_t n)
 {
 	if (auto ok = checkCount(n); !ok)
-		return detail::Unexpected<Error>(ok.error());
+		return errorOf(ok);
 	if (events_)
 		events_->touched(info_.id, client);
 	if (!queue_.empty() || value_ < n)
@@ -63,7 +63,7 @@ Result<void> Semaphore::acquireNow(const ClientId &client, uint32_t n)
 {
 	auto taken = tryAcquire(client, n);
 	if (!taken)
-		return detail::Unexpected<Error>(taken.error());
+		return errorOf(taken);
 	if (!*taken)
 		return fail(ErrorCode::WouldBlock, std::to_string(n) + " units are not free now");
 	return {};
@@ -80,12 +80,12 @@ Result<std::optional<WaitId>> Semaphore::acquire(const ClientId &client, uint32_
 {
 	auto now = tryAcquire(client, n);
 	if (!now)
-		return detail::Unexpected<Error>(now.error());
+		return errorOf(now);
 	if (*now)
 		return std::optional<WaitId>{};
 	auto id = queue_.push(client, n, std::move(done));
 	if (!id)
-		return detail::Unexpected<Error>(id.error());
+		return errorOf(id);
 	notify();
 	return std::optional<WaitId>{*id};
 }

@@ -76,7 +76,7 @@ Result<std::shared_ptr<SharedMemory>> SharedMemory::create(ObjectInfo info, uint
 			    "size is " + std::to_string(size) + " bytes; segment_size is " +
 				    std::to_string(limit));
 	if (auto taken = quota.takeBytes(creator, size); !taken)
-		return detail::Unexpected<Error>(taken.error());
+		return errorOf(taken);
 	auto memfd = makeSealedMemfd(size);
 	// Opened before any client has a descriptor: nothing a client does to the inode
 	// later (fchmod) can keep read-only attaches from working.
@@ -108,7 +108,7 @@ Result<std::shared_ptr<SharedMemory>> SharedMemory::restore(ObjectInfo info, uin
 			    "the restored segment's memfd is not sealed against shrink and grow");
 	auto readOnly = openReadOnly(memfd);
 	if (!readOnly)
-		return detail::Unexpected<Error>(readOnly.error());
+		return errorOf(readOnly);
 	const bool charge = !creator.empty() && quota.takeBytes(creator, size).has_value();
 	auto segment = std::make_shared<SharedMemory>(std::move(info), size, std::move(memfd),
 						      creator, quota);
@@ -119,7 +119,7 @@ Result<std::shared_ptr<SharedMemory>> SharedMemory::restore(ObjectInfo info, uin
 	// sealed again if its memfd somehow is not.
 	if (sealed)
 		if (auto done = segment->seal(); !done)
-			return detail::Unexpected<Error>(done.error());
+			return errorOf(done);
 	return segment;
 }
 
@@ -159,7 +159,7 @@ Result<UniqueFd> SharedMemory::attach(const ClientId &client, bool writable)
 			return detail::Unexpected<Error>(systemError("dup of the segment", errno));
 	} else {
 		if (auto opened = readOnlyFd(); !opened)
-			return detail::Unexpected<Error>(opened.error());
+			return errorOf(opened);
 		fd.reset(fcntl(readOnly_.get(), F_DUPFD_CLOEXEC, 0));
 		if (!fd)
 			return detail::Unexpected<Error>(
@@ -178,7 +178,7 @@ Result<void> SharedMemory::readOnlyFd()
 		return {};
 	auto opened = openReadOnly(memfd_);
 	if (!opened)
-		return detail::Unexpected<Error>(opened.error());
+		return errorOf(opened);
 	readOnly_ = std::move(*opened);
 	return {};
 }

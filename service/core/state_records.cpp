@@ -67,14 +67,14 @@ Result<void> StateRecords::write(ObjectKind kind, const ObjectKey &id)
 	if (at == ids_.end()) {
 		auto added = file_.add(bytes);
 		if (!added)
-			return detail::Unexpected<Error>(added.error());
+			return errorOf(added);
 		ids_.emplace(std::pair{kind, id}, Written{*added, bytes.size()});
 		payloadBytes_ = others + bytes.size();
 		return {};
 	}
 	auto updated = file_.update(at->second.id, bytes);
 	if (!updated)
-		return detail::Unexpected<Error>(updated.error());
+		return errorOf(updated);
 	at->second = {*updated, bytes.size()};
 	payloadBytes_ = others + bytes.size();
 	return {};
@@ -99,7 +99,7 @@ Result<Snapshot> readStateRecords(std::span<const std::byte> bytes,
 {
 	auto scan = scanRecords(bytes);
 	if (!scan)
-		return detail::Unexpected<Error>(scan.error());
+		return errorOf(scan);
 	if (scan->rejectedSlots > 0)
 		problems.push_back(std::to_string(scan->rejectedSlots) +
 				   " record versions did not match their checksum (a write cut "

@@ -49,7 +49,7 @@ public:
 					    " waits are queued on this object; waiters_per_object is " +
 					    std::to_string(limit));
 		if (auto taken = quota_.takeWait(client); !taken)
-			return detail::Unexpected<Error>(taken.error());
+			return errorOf(taken);
 		const WaitId id = nextId_++;
 		waiters_.emplace(id, Waiter{client, std::move(request), std::move(done)});
 		return id;
