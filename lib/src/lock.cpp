@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "common/lock_mode.hpp"
+#include "object_wait.hpp"
 #include "proxies.hpp"
 #include "received_fd.hpp"
 
@@ -18,6 +19,24 @@ constexpr const char *kWhat = "the lock";
 std::string modeName(LockMode mode)
 {
 	return std::string(common::lockModeName(mode));
+}
+
+// Wait(mode, usec), whose reply carries the grant's token; Release() gives it back.
+detail::WaitMethods waitFor(LockMode mode)
+{
+	return {
+		.interface = kInterface,
+		.wait =
+			[mode](sdbus::IProxy &proxy, uint64_t usec) {
+				return detail::methodCall(proxy, kInterface, "Wait", modeName(mode),
+							  usec);
+			},
+		.replyHasToken = true,
+		.giveBack =
+			[](sdbus::IProxy &proxy) {
+				return detail::methodCall(proxy, kInterface, "Release");
+			},
+	};
 }
 
 } // namespace
@@ -116,57 +135,14 @@ PendingWait Lock::acquireAsync(LockMode mode, Timeout limit,
 		else
 			callback(LockGuard(session, owner, *outcome));
 	};
-	detail::Session::Held held(*session_);
-	if (!proxy_)
-		return PendingWait(session_,
-				   detail::failedAsyncWait(*session_,
-							   detail::closedError(kWhat).value(),
-							   std::move(complete)));
-	const std::chrono::microseconds timeout = limit.duration();
-	const uint64_t usec = detail::timeoutUsec(timeout);
-	if (usec != 0)
-		if (auto listening = detail::listen(*proxy_); !listening)
-			return PendingWait(session_,
-					   detail::failedAsyncWait(*session_, listening.error(),
-								   std::move(complete)));
-	auto &proxy = proxy_->getProxy();
-	const detail::WaitCall call{*session_,
-				    proxy,
-				    proxy_->tickets,
-				    kInterface,
-				    detail::methodCall(proxy, kInterface, "Wait", modeName(mode),
-						       usec),
-				    true};
 	return PendingWait(session_,
-			   detail::startAsyncWait(held, call, proxy_,
-						  detail::sendLater(*session_, proxy, kInterface,
-								    "Release"),
-						  timeout, std::move(complete)));
+			   detail::startObjectWait(*session_, proxy_, kWhat, waitFor(mode), limit,
+						   std::move(complete)));
 }
 
 Result<LockGuard> Lock::acquire(LockMode mode, Timeout limit)
 {
-	const std::chrono::microseconds timeout = limit.duration();
-	if (!proxy_)
-		return detail::closedError(kWhat);
-	detail::Session::Held held(*session_);
-	const uint64_t usec = detail::timeoutUsec(timeout);
-	// A ticket rather than a pending Acquire call (usec 0 fails at once with
-	// WouldBlock): dbus-daemon slows down with every call that awaits a reply.
-	if (usec != 0)
-		if (auto listening = detail::listen(*proxy_); !listening)
-			return errorOf(listening);
-	auto &proxy = proxy_->getProxy();
-	const detail::WaitCall call{*session_,
-				    proxy,
-				    proxy_->tickets,
-				    kInterface,
-				    detail::methodCall(proxy, kInterface, "Wait", modeName(mode),
-						       usec),
-				    true};
-	auto token = detail::awaitWait(held, call,
-				       detail::sendLater(*session_, proxy, kInterface, "Release"),
-				       timeout);
+	auto token = detail::awaitObject(*session_, proxy_, kWhat, waitFor(mode), limit);
 	if (!token)
 		return errorOf(token);
 	return LockGuard(session_, proxy_, *token);
@@ -258,8 +234,7 @@ Result<std::vector<LockHolder>> Lock::holders() const
 	for (const auto &holder : *holders)
 		result.push_back({
 			.uniqueName = holder.get<0>(),
-			.mode = common::parseLockMode(holder.get<1>())
-						.value_or(LockMode::Shared),
+			.mode = common::parseLockMode(holder.get<1>()).value_or(LockMode::Shared),
 			.pid = static_cast<pid_t>(holder.get<2>()),
 			.appId = holder.get<3>(),
 			.token = holder.get<4>(),

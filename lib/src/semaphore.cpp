@@ -3,6 +3,7 @@
 
 #include <utility>
 
+#include "object_wait.hpp"
 #include "proxies.hpp"
 
 namespace ipchub {
@@ -11,6 +12,23 @@ namespace {
 
 constexpr const char *kInterface = detail::SemaphoreProxy::INTERFACE_NAME;
 constexpr const char *kWhat = "the semaphore";
+
+// Wait(n, usec); Release(n) gives the units back.
+detail::WaitMethods waitFor(uint32_t n)
+{
+	return {
+		.interface = kInterface,
+		.wait =
+			[n](sdbus::IProxy &proxy, uint64_t usec) {
+				return detail::methodCall(proxy, kInterface, "Wait", n, usec);
+			},
+		.replyHasToken = false,
+		.giveBack =
+			[n](sdbus::IProxy &proxy) {
+				return detail::methodCall(proxy, kInterface, "Release", n);
+			},
+	};
+}
 
 } // namespace
 
@@ -89,56 +107,13 @@ PendingWait Semaphore::acquireAsync(uint32_t n, Timeout limit,
 		else
 			callback({});
 	};
-	detail::Session::Held held(*session_);
-	if (!proxy_)
-		return PendingWait(session_,
-				   detail::failedAsyncWait(*session_,
-							   detail::closedError(kWhat).value(),
-							   std::move(complete)));
-	const std::chrono::microseconds timeout = limit.duration();
-	const uint64_t usec = detail::timeoutUsec(timeout);
-	if (usec != 0)
-		if (auto listening = detail::listen(*proxy_); !listening)
-			return PendingWait(session_,
-					   detail::failedAsyncWait(*session_, listening.error(),
-								   std::move(complete)));
-	auto &proxy = proxy_->getProxy();
-	const detail::WaitCall call{*session_,
-				    proxy,
-				    proxy_->tickets,
-				    kInterface,
-				    detail::methodCall(proxy, kInterface, "Wait", n, usec),
-				    false};
-	return PendingWait(session_,
-			   detail::startAsyncWait(held, call, proxy_,
-						  detail::sendLater(*session_, proxy, kInterface,
-								    "Release", n),
-						  timeout, std::move(complete)));
+	return PendingWait(session_, detail::startObjectWait(*session_, proxy_, kWhat, waitFor(n),
+							     limit, std::move(complete)));
 }
 
 Result<void> Semaphore::acquire(uint32_t n, Timeout limit)
 {
-	const std::chrono::microseconds timeout = limit.duration();
-	if (!proxy_)
-		return detail::closedError(kWhat);
-	detail::Session::Held held(*session_);
-	const uint64_t usec = detail::timeoutUsec(timeout);
-	// A ticket rather than a pending Acquire call: dbus-daemon slows down with every
-	// call that awaits a reply, and a waiter may wait long.
-	if (usec != 0)
-		if (auto listening = detail::listen(*proxy_); !listening)
-			return listening;
-	auto &proxy = proxy_->getProxy();
-	const detail::WaitCall call{*session_,
-				    proxy,
-				    proxy_->tickets,
-				    kInterface,
-				    detail::methodCall(proxy, kInterface, "Wait", n, usec),
-				    false};
-	auto granted =
-		detail::awaitWait(held, call,
-				  detail::sendLater(*session_, proxy, kInterface, "Release", n),
-				  timeout);
+	auto granted = detail::awaitObject(*session_, proxy_, kWhat, waitFor(n), limit);
 	if (!granted)
 		return errorOf(granted);
 	return {};

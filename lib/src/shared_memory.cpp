@@ -2,6 +2,7 @@
 #include "ipchub/shared_memory.hpp"
 
 #include "mapping.hpp"
+#include "object_wait.hpp"
 #include "proxies.hpp"
 
 namespace ipchub {
@@ -10,6 +11,23 @@ namespace {
 
 constexpr const char *kInterface = detail::SharedMemoryProxy::INTERFACE_NAME;
 constexpr const char *kWhat = "the shared memory";
+
+// WaitLock(usec); Unlock() gives the lock back.
+detail::WaitMethods lockWait()
+{
+	return {
+		.interface = kInterface,
+		.wait =
+			[](sdbus::IProxy &proxy, uint64_t usec) {
+				return detail::methodCall(proxy, kInterface, "WaitLock", usec);
+			},
+		.replyHasToken = false,
+		.giveBack =
+			[](sdbus::IProxy &proxy) {
+				return detail::methodCall(proxy, kInterface, "Unlock");
+			},
+	};
+}
 
 } // namespace
 
@@ -136,54 +154,13 @@ PendingWait SharedMemory::lockAsync(Timeout limit,
 		else
 			callback(SharedMemoryLock(session, weak));
 	};
-	detail::Session::Held held(*session_);
-	if (!proxy_)
-		return PendingWait(session_,
-				   detail::failedAsyncWait(*session_,
-							   detail::closedError(kWhat).value(),
-							   std::move(complete)));
-	const std::chrono::microseconds timeout = limit.duration();
-	const uint64_t usec = detail::timeoutUsec(timeout);
-	if (usec != 0)
-		if (auto listening = detail::listen(*proxy_); !listening)
-			return PendingWait(session_,
-					   detail::failedAsyncWait(*session_, listening.error(),
-								   std::move(complete)));
-	auto &proxy = proxy_->getProxy();
-	const detail::WaitCall call{*session_,
-				    proxy,
-				    proxy_->tickets,
-				    kInterface,
-				    detail::methodCall(proxy, kInterface, "WaitLock", usec),
-				    false};
-	return PendingWait(session_, detail::startAsyncWait(held, call, proxy_,
-							    detail::sendLater(*session_, proxy,
-									      kInterface, "Unlock"),
-							    timeout, std::move(complete)));
+	return PendingWait(session_, detail::startObjectWait(*session_, proxy_, kWhat, lockWait(),
+							     limit, std::move(complete)));
 }
 
 Result<SharedMemoryLock> SharedMemory::lock(Timeout limit)
 {
-	const std::chrono::microseconds timeout = limit.duration();
-	if (!proxy_)
-		return detail::closedError(kWhat);
-	detail::Session::Held held(*session_);
-	const uint64_t usec = detail::timeoutUsec(timeout);
-	// A ticket rather than a pending Lock call (usec 0 fails at once with
-	// WouldBlock): dbus-daemon slows down with every call that awaits a reply.
-	if (usec != 0)
-		if (auto listening = detail::listen(*proxy_); !listening)
-			return errorOf(listening);
-	auto &proxy = proxy_->getProxy();
-	const detail::WaitCall call{*session_,
-				    proxy,
-				    proxy_->tickets,
-				    kInterface,
-				    detail::methodCall(proxy, kInterface, "WaitLock", usec),
-				    false};
-	auto granted = detail::awaitWait(held, call,
-					 detail::sendLater(*session_, proxy, kInterface, "Unlock"),
-					 timeout);
+	auto granted = detail::awaitObject(*session_, proxy_, kWhat, lockWait(), limit);
 	if (!granted)
 		return errorOf(granted);
 	return SharedMemoryLock(session_, proxy_);

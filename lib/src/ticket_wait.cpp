@@ -1,11 +1,62 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 #include "ticket_wait.hpp"
 
+#include <utility>
+
 namespace ipchub::detail {
 
 namespace {
 
 const std::string kCancelled = dbusErrorName(ErrorCode::Cancelled);
+
+// Where the reply to a wait's call goes. The proxy and its table outlive every pending
+// call of theirs (a proxy cancels its pending calls when it goes).
+struct ReplyTarget {
+	Session *session;
+	sdbus::IProxy *proxy;
+	TicketTable *table;
+	const char *interface;
+	bool hasToken;
+
+	explicit ReplyTarget(const WaitCall &call)
+		: session(&call.session), proxy(&call.proxy), table(&call.table),
+		  interface(call.interface), hasToken(call.replyHasToken)
+	{
+	}
+
+	// The ticket (0: granted at once) and the token of the reply to the wait's call.
+	Result<std::pair<uint64_t, uint64_t>> read(sdbus::MethodReply &reply) const
+	{
+		uint64_t ticket = 0;
+		uint64_t token = 0;
+		try {
+			reply >> ticket;
+			if (hasToken)
+				reply >> token;
+		} catch (const sdbus::Error &e) {
+			return fail(ErrorCode::Failed,
+				    "unexpected reply from ipchubd: " + e.getMessage());
+		}
+		return std::pair{ticket, token};
+	}
+
+	// Queues the ticket in the table, or ends the wait granted at once. A wait given up
+	// meanwhile has its ticket cancelled.
+	void queue(const std::shared_ptr<TicketWait> &wait, uint64_t ticket, uint64_t token) const
+	{
+		if (ticket == 0) {
+			wait->end(token, "", "");
+			return;
+		}
+		wait->ticket = ticket;
+		table->add(wait);
+		if (wait->abandoned) {
+			auto cancel = proxy->createMethodCall(interface, "CancelWait");
+			cancel << ticket;
+			session->send(*proxy, cancel);
+		}
+	}
+};
 
 } // namespace
 
@@ -45,37 +96,15 @@ void TicketTable::endAll(const std::string &error, const std::string &message)
 Result<void> startWait(Session::Held &held, const WaitCall &call,
 		       const std::shared_ptr<TicketWait> &wait, Deadline replyBy)
 {
-	Session *session = &call.session;
-	sdbus::IProxy *proxy = &call.proxy;
-	TicketTable *table = &call.table;
-	const char *interface = call.interface;
-	const bool hasToken = call.replyHasToken;
-	// Runs in the reply's dispatch, before the WaitEnded that may follow it. The proxy
-	// and its table outlive every pending call of theirs (a proxy cancels its pending
-	// calls when it goes).
-	auto queue = [=](sdbus::MethodReply &reply, bool abandoned) {
-		uint64_t ticket = 0;
-		uint64_t token = 0;
-		try {
-			reply >> ticket;
-			if (hasToken)
-				reply >> token;
-		} catch (const sdbus::Error &) {
+	const ReplyTarget target(call);
+	// Runs in the reply's dispatch, before the WaitEnded that may follow it.
+	auto queue = [target, wait](sdbus::MethodReply &reply, bool abandoned) {
+		auto read = target.read(reply);
+		if (!read)
 			return;
-		}
 		if (abandoned)
 			wait->abandoned = true;
-		if (ticket == 0) {
-			wait->end(token, "", "");
-			return;
-		}
-		wait->ticket = ticket;
-		table->add(wait);
-		if (abandoned) {
-			auto cancel = proxy->createMethodCall(interface, "CancelWait");
-			cancel << ticket;
-			session->send(*proxy, cancel);
-		}
+		target.queue(wait, read->first, read->second);
 	};
 	auto replied = call.session.call(held, call.proxy, call.make, replyBy, queue);
 	if (!replied)
@@ -179,43 +208,23 @@ std::shared_ptr<AsyncWait> startAsyncWait(Session::Held &held, const WaitCall &c
 
 	const Deadline serviceEnds = Deadline::after(timeout);
 	const Deadline bound = serviceEnds.plus(kReplyMargin);
-	sdbus::IProxy *proxy = &call.proxy;
-	TicketTable *table = &call.table;
-	const char *interface = call.interface;
-	const bool hasToken = call.replyHasToken;
+	const ReplyTarget target(call);
 	try {
 		session->sent();
-		proxy->callMethod(
+		call.proxy.callMethod(
 			call.make(),
-			[=](sdbus::MethodReply &reply, const sdbus::Error *error) {
+			[target, wait](sdbus::MethodReply &reply, const sdbus::Error *error) {
 				if (error) {
 					wait->end(0, error->getName(), error->getMessage());
 					return;
 				}
-				uint64_t ticket = 0;
-				uint64_t token = 0;
-				try {
-					reply >> ticket;
-					if (hasToken)
-						reply >> token;
-				} catch (const sdbus::Error &e) {
+				auto read = target.read(reply);
+				if (!read) {
 					wait->end(0, dbusErrorName(ErrorCode::Failed),
-						  "unexpected reply from ipchubd: " +
-							  e.getMessage());
+						  read.error().message);
 					return;
 				}
-				if (ticket == 0) {
-					wait->end(token, "", "");
-					return;
-				}
-				wait->ticket = ticket;
-				table->add(wait);
-				if (wait->abandoned) {
-					auto cancel =
-						proxy->createMethodCall(interface, "CancelWait");
-					cancel << ticket;
-					session->send(*proxy, cancel);
-				}
+				target.queue(wait, read->first, read->second);
 			},
 			bound.plus(std::chrono::seconds(25)).busTimeoutUsec());
 	} catch (const sdbus::Error &e) {
