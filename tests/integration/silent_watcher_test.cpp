@@ -115,7 +115,10 @@ TEST_F(SilentWatcherTest, AWatcherThatNeverReadsCostsABoundedQueueAndNoLatency)
 	std::cout << "pair median " << baseline.count() << " µs without the watcher, "
 		  << withWatcher.count() << " µs with it; dbus-daemon's peak queue for it " << peak
 		  << " bytes\n";
-	EXPECT_LE(withWatcher.count(), 2 * baseline.count())
+	// What this guards against is ipchubd stalling on a peer that does not read (calls
+	// then take seconds, or time out), not a few percent: the bound leaves room for the
+	// load of a shared CI machine, which moves a median by 2x between two phases.
+	EXPECT_LE(withWatcher.count(), 4 * baseline.count())
 		<< "calls took " << withWatcher.count() << " µs with a watcher that never reads, "
 		<< baseline.count() << " µs without";
 	const auto limits =
