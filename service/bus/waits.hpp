@@ -10,7 +10,7 @@
 #include <utility>
 #include <variant>
 
-#include <ipchub/result.hpp>
+#include "common/result.hpp"
 
 #include "core/client.hpp"
 #include "core/wait_queue.hpp"

@@ -4,7 +4,7 @@
 #include <optional>
 #include <string>
 
-#include <ipchub/result.hpp>
+#include "common/result.hpp"
 
 #include "key.hpp"
 
