@@ -220,7 +220,9 @@ void RecordFile::writeSlot(RecordId id, Block &block, std::string_view payload)
 		data_ + id + kBlockHeaderBytes + slot * (kSlotHeaderBytes + block.capacity);
 	writeLittle(header, ++sequence_, 8);
 	writeLittle(header + 8, payload.size(), 4);
-	std::memcpy(header + kSlotHeaderBytes, payload.data(), payload.size());
+	// An empty payload's data() may be null, which memcpy may not be given.
+	if (!payload.empty())
+		std::memcpy(header + kSlotHeaderBytes, payload.data(), payload.size());
 	writeLittle(header + 12, slotChecksum(header, static_cast<uint32_t>(payload.size())), 4);
 	block.current = slot;
 }
