@@ -118,9 +118,13 @@ TEST_F(SilentWatcherTest, AWatcherThatNeverReadsCostsABoundedQueueAndNoLatency)
 	// What this guards against is ipchubd stalling on a peer that does not read (calls
 	// then take seconds, or time out), not a few percent: the bound leaves room for the
 	// load of a shared CI machine, which moves a median by 2x between two phases.
+#ifndef __SANITIZE_ADDRESS__
+	// Under the sanitizers the medians measure the instrumentation (1.4 ms against
+	// 0.24 ms seen), not a stall: there the queue bounds above and below are the test.
 	EXPECT_LE(withWatcher.count(), 4 * baseline.count())
 		<< "calls took " << withWatcher.count() << " µs with a watcher that never reads, "
 		<< baseline.count() << " µs without";
+#endif
 	const auto limits =
 		observer.property("/io/github/ipchub1", "io.github.ipchub1.Manager", "Limits")
 			.get<std::map<std::string, sdbus::Variant>>();
