@@ -28,23 +28,8 @@ testCleanup()
 }
 trap testCleanup EXIT
 
-fail()
-{
-	echo "FAIL: $*" >&2
-	exit 1
-}
-
-# waitUntil SECONDS COMMAND...: polls COMMAND every 50 ms until it succeeds; fails
-# when SECONDS pass first.
-waitUntil()
-{
-	local deadline=$((SECONDS + $1))
-	shift
-	until "$@"; do
-		((SECONDS < deadline)) || return 1
-		sleep 0.05
-	done
-}
+# shellcheck source=wait.sh
+. "$(dirname "${BASH_SOURCE[0]}")/wait.sh"
 
 # startBus [CONFIG]: a private dbus-daemon (the session configuration unless CONFIG);
 # exports DBUS_SESSION_BUS_ADDRESS.

@@ -51,23 +51,8 @@ skip()
 	exit 77
 }
 
-fail()
-{
-	echo "FAIL: $*" >&2
-	exit 1
-}
-
-# waitUntil SECONDS COMMAND...: polls COMMAND every 50 ms until it succeeds; fails
-# when SECONDS pass first.
-waitUntil()
-{
-	local deadline=$((SECONDS + $1))
-	shift
-	until "$@"; do
-		((SECONDS < deadline)) || return 1
-		sleep 0.05
-	done
-}
+# shellcheck source=../lib/wait.sh
+. "$SESSION_HERE/../lib/wait.sh"
 
 # Every process of the manager's cgroups (the manager, the bus, ipchubd, what they
 # started), killed; then the cgroups removed. Bounded: a process that does not die
