@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// ipchubctl shm create|write|read: shared-memory segments from the shell.
+// ipchubctl shm create|write|read: shared-memory objects from the shell.
 
 #include <algorithm>
 #include <cerrno>
@@ -18,11 +18,11 @@ Result<int> create(Client &client, const Arguments &args)
 	auto size = parseSize(args.positional[1], "SIZE");
 	if (!size)
 		return errorOf(size);
-	auto segment = client.createSharedMemory(args.positional[0], *size,
-						 {.persistent = true,
-						  .scope = args.value(kScopeOption.name)});
-	if (!segment)
-		return errorOf(segment);
+	auto sharedMemory = client.createSharedMemory(args.positional[0], *size,
+						      {.persistent = true,
+						       .scope = args.value(kScopeOption.name)});
+	if (!sharedMemory)
+		return errorOf(sharedMemory);
 	return 0;
 }
 
@@ -69,39 +69,39 @@ Result<void> writeAll(int fd, std::span<const std::byte> bytes)
 	return {};
 }
 
-Result<int> writeSegment(Client &client, const Arguments &args)
+Result<int> writeSharedMemory(Client &client, const Arguments &args)
 {
 	const std::string &key = args.positional[0];
-	auto segment = client.openSharedMemory(key, Access::ReadWrite, args.openOptions());
-	if (!segment)
-		return errorOf(segment);
-	// Staged first, so that input too large leaves the segment as it was.
-	std::vector<std::byte> staged(segment->size());
+	auto sharedMemory = client.openSharedMemory(key, Access::ReadWrite, args.openOptions());
+	if (!sharedMemory)
+		return errorOf(sharedMemory);
+	// Staged first, so that input too large leaves the shared-memory object as it was.
+	std::vector<std::byte> staged(sharedMemory->size());
 	auto length = readAll(STDIN_FILENO, staged, "shared memory \"" + key + "\"");
 	if (!length)
 		return errorOf(length);
-	auto locked = segment->lock();
+	auto locked = sharedMemory->lock();
 	if (!locked)
 		return errorOf(locked);
-	auto bytes = segment->data();
+	auto bytes = sharedMemory->data();
 	std::copy_n(staged.begin(), *length, bytes.begin());
 	std::fill(bytes.begin() + static_cast<std::ptrdiff_t>(*length), bytes.end(), std::byte{0});
 	return 0;
 }
 
-Result<int> readSegment(Client &client, const Arguments &args)
+Result<int> readSharedMemory(Client &client, const Arguments &args)
 {
-	auto segment =
+	auto sharedMemory =
 		client.openSharedMemory(args.positional[0], Access::ReadOnly, args.openOptions());
-	if (!segment)
-		return errorOf(segment);
+	if (!sharedMemory)
+		return errorOf(sharedMemory);
 	// A copy taken under the lock, so a slow reader of stdout does not hold it.
 	std::vector<std::byte> copy;
 	{
-		auto locked = segment->lock();
+		auto locked = sharedMemory->lock();
 		if (!locked)
 			return errorOf(locked);
-		const auto bytes = segment->constData();
+		const auto bytes = sharedMemory->constData();
 		copy.assign(bytes.begin(), bytes.end());
 	}
 	if (auto written = writeAll(STDOUT_FILENO, copy); !written)
@@ -117,11 +117,11 @@ std::vector<Verb> sharedMemoryVerbs()
 		{
 			.name = "shm create",
 			.synopsis = "KEY SIZE [--persistent] [--scope APP_ID]",
-			.summary = "create a shared-memory segment",
-			.help = R"(Creates the segment KEY of SIZE bytes, filled with zeros. SIZE takes a
+			.summary = "create a shared-memory object",
+			.help = R"(Creates the shared-memory object KEY of SIZE bytes, filled with zeros. SIZE takes a
 suffix K, M or G (powers of 1024). It fails if KEY exists already.
 
-The segment is persistent: it stays after ipchubctl exits until it is removed with
+The shared-memory object is persistent: it stays after ipchubctl exits until it is removed with
 "ipchubctl remove shm KEY". --persistent says so explicitly.)",
 			.options = {{"--persistent", false}, kScopeOption},
 			.minPositional = 2,
@@ -132,29 +132,29 @@ The segment is persistent: it stays after ipchubctl exits until it is removed wi
 		{
 			.name = "shm write",
 			.synopsis = "KEY [--scope APP_ID] < FILE",
-			.summary = "copy standard input into a segment",
-			.help = R"(Copies standard input to the start of the existing segment KEY and fills the
-rest of the segment with zeros, holding the segment's lock (as
+			.summary = "copy standard input into a shared-memory object",
+			.help = R"(Copies standard input to the start of the existing shared-memory object KEY and fills the
+rest of the shared-memory object with zeros, holding the shared-memory object's lock (as
 QSharedMemory::lock() does) while it copies; it waits for the lock without limit.
-Input larger than the segment is an error and leaves the segment unchanged. A
-sealed segment cannot be written.)",
+Input larger than the shared-memory object is an error and leaves the shared-memory object unchanged. A
+sealed shared-memory object cannot be written.)",
 			.options = {kScopeOption},
 			.minPositional = 1,
 			.maxPositional = 1,
 			.takesCommand = false,
-			.run = writeSegment,
+			.run = writeSharedMemory,
 		},
 		{
 			.name = "shm read",
 			.synopsis = "KEY [--scope APP_ID] > FILE",
-			.summary = "copy a segment to standard output",
-			.help = R"(Writes the whole segment KEY (its size in bytes) to standard output, copied
-while holding the segment's lock; it waits for the lock without limit.)",
+			.summary = "copy a shared-memory object to standard output",
+			.help = R"(Writes the whole shared-memory object KEY (its size in bytes) to standard output, copied
+while holding the shared-memory object's lock; it waits for the lock without limit.)",
 			.options = {kScopeOption},
 			.minPositional = 1,
 			.maxPositional = 1,
 			.takesCommand = false,
-			.run = readSegment,
+			.run = readSharedMemory,
 		},
 	};
 }

@@ -19,7 +19,7 @@
 
 namespace {
 
-// Every segment is a descriptor or two, and a user manager starts services with a
+// Every shared-memory object is a descriptor or two, and a user manager starts services with a
 // soft limit of 1024 out of a far higher hard one, kept low only for select(), which
 // neither sd-event nor sd-bus uses.
 void raiseDescriptorLimit()

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""ipchub from Python with GDBus (python3-gi): a semaphore and a shared-memory segment.
+"""ipchub from Python with GDBus (python3-gi): a semaphore and a shared-memory object.
 Nothing of ipchub's is imported: the bus and the interface XML are the whole API."""
 
 import mmap
@@ -48,7 +48,7 @@ except GLib.Error as error:
 call(path, SEMAPHORE, "Release", GLib.Variant("(u)", (2,)))
 print("released 2, value", get(path, SEMAPHORE, "Value"))
 
-# A shared-memory segment: the reply carries a memfd, mapped here; a second, read-only
+# A shared-memory object: the reply carries a memfd, mapped here; a second, read-only
 # descriptor (Attach) sees the same bytes. The data never crosses the bus.
 (path, handle), fds = call(*MANAGER, "CreateSharedMemory",
                            GLib.Variant("(sta{sv})", ("pyshm", 4096, {})), "(oh)")

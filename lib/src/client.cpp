@@ -157,13 +157,14 @@ Result<SharedMemory> Client::createSharedMemory(std::string_view key, uint64_t s
 				    "unexpected reply from ipchubd: " + e.getMessage());
 		}
 	}
-	// Closing it drops the reference Create took when the segment cannot be mapped.
-	SharedMemory segment(session_, path, Access::ReadWrite);
+	// Closing it drops the reference Create took when the shared-memory object cannot be
+	// mapped.
+	SharedMemory sharedMemory(session_, path, Access::ReadWrite);
 	auto mapping = detail::Mapping::map(std::move(fd), size, Access::ReadWrite);
 	if (!mapping)
 		return errorOf(mapping);
-	segment.mapping_ = std::move(*mapping);
-	return segment;
+	sharedMemory.mapping_ = std::move(*mapping);
+	return sharedMemory;
 }
 
 Result<SharedMemory> Client::openSharedMemory(std::string_view key, Access access,
@@ -173,13 +174,13 @@ Result<SharedMemory> Client::openSharedMemory(std::string_view key, Access acces
 				openOptions(options));
 	if (!path)
 		return errorOf(path);
-	// Closing it drops the reference Open took when the segment cannot be mapped.
-	SharedMemory segment(session_, *path, access);
+	// Closing it drops the reference Open took when the shared-memory object cannot be mapped.
+	SharedMemory sharedMemory(session_, *path, access);
 	UniqueFd fd;
 	uint64_t size = 0;
 	{
 		detail::Session::Held held(*session_);
-		auto &bus = segment.proxy_->getProxy();
+		auto &bus = sharedMemory.proxy_->getProxy();
 		auto reply =
 			session_->call(held, bus,
 				       detail::methodCall(bus,
@@ -199,8 +200,8 @@ Result<SharedMemory> Client::openSharedMemory(std::string_view key, Access acces
 	auto mapping = detail::Mapping::map(std::move(fd), size, access);
 	if (!mapping)
 		return errorOf(mapping);
-	segment.mapping_ = std::move(*mapping);
-	return segment;
+	sharedMemory.mapping_ = std::move(*mapping);
+	return sharedMemory;
 }
 
 Result<Lock> Client::createLock(std::string_view key, const LockOptions &options)

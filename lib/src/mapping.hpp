@@ -11,7 +11,7 @@
 
 namespace ipchub::detail {
 
-// A segment's descriptor and its mapping into this process, both released when the
+// A shared-memory object's descriptor and its mapping into this process, both released when the
 // Mapping goes.
 class Mapping
 {

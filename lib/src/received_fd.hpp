@@ -12,7 +12,7 @@ namespace ipchub::detail {
 // Reads the next unix fd of message (a reply being read with >>) as a descriptor of
 // this process's own, close-on-exec from the start. sdbus-c++ 1.2 reads an fd with a
 // plain dup(), which drops close-on-exec: a program another thread runs in between
-// would inherit it (read-write, for a writable segment). sd-bus received the fd
+// would inherit it (read-write, for a writable shared-memory object). sd-bus received the fd
 // close-on-exec and keeps it until the message goes; F_DUPFD_CLOEXEC copies it as it
 // is. Throws sdbus::Error, as the message's own reads do.
 UniqueFd readFd(sdbus::Message &message);

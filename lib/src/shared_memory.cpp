@@ -56,7 +56,7 @@ SharedMemoryLock::~SharedMemoryLock()
 
 bool SharedMemoryLock::held() const
 {
-	// A closed segment's lock went back to the service with the Close.
+	// A closed shared-memory object's lock went back to the service with the Close.
 	return !proxy_.expired();
 }
 
@@ -67,7 +67,8 @@ Result<void> SharedMemoryLock::unlock()
 	Result<void> result;
 	{
 		detail::Session::Held held(*session_);
-		// The segment holds the proxy; a closed segment's lock went back with the Close.
+		// The shared-memory object holds the proxy; a closed shared-memory object's lock
+		// went back with the Close.
 		if (auto proxy = proxy_.lock()) {
 			auto &bus = proxy->getProxy();
 			result = detail::readReply<void>(
@@ -168,7 +169,7 @@ Result<SharedMemoryLock> SharedMemory::lock(Timeout limit)
 
 Result<void> SharedMemory::close()
 {
-	// The mapping goes first: after close() nothing of the segment is left here.
+	// The mapping goes first: after close() nothing of the shared-memory object is left here.
 	mapping_.reset();
 	return closeObject();
 }

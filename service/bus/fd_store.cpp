@@ -29,7 +29,7 @@ namespace {
 constexpr std::string_view kRecordsPrefix = "records.";
 // A whole snapshot of an ipchubd that kept one per change; still read.
 constexpr std::string_view kStatePrefix = "state.";
-constexpr std::string_view kSegmentPrefix = "shm.";
+constexpr std::string_view kSharedMemoryPrefix = "shm.";
 constexpr std::string_view kHandlePrefix = "handle.";
 // State larger than this is garbage, not state.
 constexpr off_t kMaxStateBytes = static_cast<off_t>(core::kMaxStateBytes);
@@ -102,8 +102,9 @@ void FdStore::stateChanged(core::ObjectKind kind, const core::ObjectKey &id, boo
 	// Only a persistent object has a record. Written at once, whether a client hears
 	// of it or not: a record costs what one object's encoding costs.
 	const bool persistent = kind == core::ObjectKind::Semaphore ? hub_.semaphores.persistent(id)
-				: kind == core::ObjectKind::Lock    ? hub_.locks.persistent(id)
-								    : hub_.segments.persistent(id);
+				: kind == core::ObjectKind::Lock
+					? hub_.locks.persistent(id)
+					: hub_.sharedMemories.persistent(id);
 	if (persistent)
 		record(kind, id);
 }
@@ -116,7 +117,7 @@ void FdStore::record(core::ObjectKind kind, const core::ObjectKey &id)
 	// after the record no longer does.
 	std::vector<std::string> gone;
 	if (kind == core::ObjectKind::SharedMemory) {
-		if (auto old = storeSegment(id))
+		if (auto old = storeSharedMemory(id))
 			gone.push_back(std::move(*old));
 	} else if (kind == core::ObjectKind::Lock) {
 		gone = storeHandleEnds(id);
@@ -126,28 +127,30 @@ void FdStore::record(core::ObjectKind kind, const core::ObjectKey &id)
 		unstore(name);
 }
 
-std::optional<std::string> FdStore::storeSegment(const core::ObjectKey &id)
+std::optional<std::string> FdStore::storeSharedMemory(const core::ObjectKey &id)
 {
-	const auto segment = hub_.segments.find(id);
-	const bool kept = segment && hub_.segments.persistent(id) && segment->memfd();
-	auto stored = segments_.find(id);
-	if (stored != segments_.end() && stored->second.segment == segment && kept)
+	const auto sharedMemory = hub_.sharedMemories.find(id);
+	const bool kept = sharedMemory && hub_.sharedMemories.persistent(id) &&
+			  sharedMemory->memfd();
+	auto stored = sharedMemories_.find(id);
+	if (stored != sharedMemories_.end() && stored->second.sharedMemory == sharedMemory && kept)
 		return std::nullopt;
 	std::optional<std::string> old;
-	if (stored != segments_.end()) {
+	if (stored != sharedMemories_.end()) {
 		old = stored->second.name;
-		segments_.erase(stored);
+		sharedMemories_.erase(stored);
 	}
 	if (!kept)
 		return old;
 	if (!hub_.storeBudget.hasRoom()) {
-		std::cerr << "ipchubd: " << hub_.segments.describe(id)
+		std::cerr << "ipchubd: " << hub_.sharedMemories.describe(id)
 			  << " is not kept: the fd store is full\n";
 		return old;
 	}
-	const std::string name = std::string(kSegmentPrefix) + std::to_string(nextSegment_++);
-	if (store(name, segment->memfd().get()))
-		segments_.emplace(id, StoredSegment{segment, name});
+	const std::string name =
+		std::string(kSharedMemoryPrefix) + std::to_string(nextSharedMemory_++);
+	if (store(name, sharedMemory->memfd().get()))
+		sharedMemories_.emplace(id, StoredSharedMemory{sharedMemory, name});
 	return old;
 }
 
@@ -202,15 +205,16 @@ void FdStore::writeRecord(core::ObjectKind kind, const core::ObjectKey &id)
 		std::cerr << "ipchubd: cannot keep the state of "
 			  << (kind == core::ObjectKind::Semaphore ? hub_.semaphores.describe(id)
 			      : kind == core::ObjectKind::Lock	  ? hub_.locks.describe(id)
-								  : hub_.segments.describe(id))
+							       : hub_.sharedMemories.describe(id))
 			  << ": " << written.error().message << "\n";
 }
 
 core::FdNames FdStore::fdNames() const
 {
-	return {[this](const core::SharedMemory &segment) {
-			auto stored = segments_.find(segment.id());
-			return stored != segments_.end() && stored->second.segment.get() == &segment
+	return {[this](const core::SharedMemory &sharedMemory) {
+			auto stored = sharedMemories_.find(sharedMemory.id());
+			return stored != sharedMemories_.end() &&
+					       stored->second.sharedMemory.get() == &sharedMemory
 				       ? stored->second.name
 				       : std::string();
 		},
@@ -336,8 +340,8 @@ bool FdStore::restore(const std::function<bool(const std::string &)> &isPresent)
 		hub_.storeBudget.added();
 	uint64_t nextRecords = 1;
 	for (const auto &[name, fd] : fds) {
-		if (auto number = numberAfter(name, kSegmentPrefix))
-			nextSegment_ = std::max(nextSegment_, *number + 1);
+		if (auto number = numberAfter(name, kSharedMemoryPrefix))
+			nextSharedMemory_ = std::max(nextSharedMemory_, *number + 1);
 		if (auto number = numberAfter(name, kHandlePrefix))
 			nextHandle_ = std::max(nextHandle_, *number + 1);
 		if (auto number = numberAfter(name, kRecordsPrefix))
@@ -355,10 +359,11 @@ bool FdStore::restore(const std::function<bool(const std::string &)> &isPresent)
 				auto it = fds.find(name);
 				return it == fds.end() ? UniqueFd{} : std::move(it->second);
 			},
-			[&](const core::SharedMemory &segment, const std::string &name) {
-				segments_.emplace(segment.id(),
-						  StoredSegment{hub_.segments.find(segment.id()),
-								name});
+			[&](const core::SharedMemory &sharedMemory, const std::string &name) {
+				sharedMemories_.emplace(
+					sharedMemory.id(),
+					StoredSharedMemory{
+						hub_.sharedMemories.find(sharedMemory.id()), name});
 			},
 			[&](const core::Lock &lock, uint64_t token, const std::string &name) {
 				auto &stored = handles_[lock.id()];
@@ -374,8 +379,9 @@ bool FdStore::restore(const std::function<bool(const std::string &)> &isPresent)
 	const bool moved = startRecords(nextRecords);
 	if (snapshot)
 		std::cerr << "ipchubd: restored " << snapshot->semaphores.size() << " semaphores, "
-			  << snapshot->locks.size() << " locks and " << snapshot->segments.size()
-			  << " segments from " << chosen << " in "
+			  << snapshot->locks.size() << " locks and "
+			  << snapshot->sharedMemories.size() << " shared-memory objects from "
+			  << chosen << " in "
 			  << std::chrono::duration_cast<std::chrono::milliseconds>(
 				     std::chrono::steady_clock::now() - began)
 				     .count()
@@ -383,9 +389,9 @@ bool FdStore::restore(const std::function<bool(const std::string &)> &isPresent)
 	if (!moved)
 		return snapshot.has_value();
 	// Whatever the restored state does not use leaves the store: the old state,
-	// memfds of segments that are gone, ends of handles closed meanwhile.
+	// memfds of shared-memory objects that are gone, ends of handles closed meanwhile.
 	std::set<std::string> used{recordsName_};
-	for (const auto &[id, stored] : segments_)
+	for (const auto &[id, stored] : sharedMemories_)
 		used.insert(stored.name);
 	for (const auto &[id, stored] : handles_)
 		for (const auto &[token, name] : stored.names)

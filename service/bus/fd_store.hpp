@@ -17,7 +17,7 @@ namespace ipchub::bus {
 // ipchubd being killed and restarted (systemd: FileDescriptorStoreMax=, Restart=).
 // The store holds the memfd of the state's records (core/state_records.hpp), named
 // "records.<n>", stored once at start and updated in place from then on; the memfd of
-// every persistent segment, named "shm.<n>"; and the service's end of the pipe of
+// every persistent shared-memory object, named "shm.<n>"; and the service's end of the pipe of
 // every handle grant of a persistent lock, named "handle.<n>", so that closing the
 // handle still ends the grant after a restart.
 //
@@ -47,9 +47,9 @@ private:
 	void stateChanged(core::ObjectKind kind, const core::ObjectKey &id, bool) override;
 	// Writes the object's record, storing and unstoring its fds.
 	void record(core::ObjectKind kind, const core::ObjectKey &id);
-	// Stores the segment's memfd if it is new; returns the name of a memfd to remove
-	// once the record no longer names it.
-	std::optional<std::string> storeSegment(const core::ObjectKey &id);
+	// Stores the shared-memory object's memfd if it is new; returns the name of a memfd to
+	// remove once the record no longer names it.
+	std::optional<std::string> storeSharedMemory(const core::ObjectKey &id);
 	// Stores the new handle ends of the lock; returns the names of ended ones.
 	std::vector<std::string> storeHandleEnds(const core::ObjectKey &id);
 	void writeRecord(core::ObjectKind kind, const core::ObjectKey &id);
@@ -65,14 +65,14 @@ private:
 	bool restoring_ = false;
 	std::optional<core::StateRecords> records_;
 	std::string recordsName_;
-	uint64_t nextSegment_ = 0;
+	uint64_t nextSharedMemory_ = 0;
 	uint64_t nextHandle_ = 0;
-	// The segments whose memfd is in the store, by key, with its fd name.
-	struct StoredSegment {
-		std::shared_ptr<core::SharedMemory> segment;
+	// The shared-memory objects whose memfd is in the store, by key, with its fd name.
+	struct StoredSharedMemory {
+		std::shared_ptr<core::SharedMemory> sharedMemory;
 		std::string name;
 	};
-	std::map<core::ObjectKey, StoredSegment> segments_;
+	std::map<core::ObjectKey, StoredSharedMemory> sharedMemories_;
 	// The handle ends in the store, by lock and token.
 	struct StoredHandles {
 		std::weak_ptr<core::Lock> lock;

@@ -34,7 +34,7 @@ ManagerAdaptor::~ManagerAdaptor()
 {
 	context_.hub.observers.remove(*this);
 	semaphores_.clear();
-	segments_.clear();
+	sharedMemories_.clear();
 	locks_.clear();
 	unregisterAdaptor();
 }
@@ -43,8 +43,8 @@ void ManagerAdaptor::publishAll()
 {
 	for (const auto &semaphore : context_.hub.semaphores.objects())
 		semaphores_.publish(connection_, context_, semaphore);
-	for (const auto &segment : context_.hub.segments.objects())
-		segments_.publish(connection_, context_, segment);
+	for (const auto &sharedMemory : context_.hub.sharedMemories.objects())
+		sharedMemories_.publish(connection_, context_, sharedMemory);
 	for (const auto &lock : context_.hub.locks.objects())
 		locks_.publish(connection_, context_, lock);
 }
@@ -55,7 +55,7 @@ void ManagerAdaptor::removed(core::ObjectKind kind, const core::ObjectKey &id)
 	case core::ObjectKind::Semaphore:
 		return semaphores_.retire(context_.loop, id);
 	case core::ObjectKind::SharedMemory:
-		return segments_.retire(context_.loop, id);
+		return sharedMemories_.retire(context_.loop, id);
 	case core::ObjectKind::Lock:
 		return locks_.retire(context_.loop, id);
 	}
@@ -67,7 +67,7 @@ void ManagerAdaptor::changed(core::ObjectKind kind, const core::ObjectKey &id)
 	case core::ObjectKind::Semaphore:
 		return semaphores_.changed(id);
 	case core::ObjectKind::SharedMemory:
-		return segments_.changed(id);
+		return sharedMemories_.changed(id);
 	case core::ObjectKind::Lock:
 		return locks_.changed(id);
 	}
@@ -145,18 +145,19 @@ ManagerAdaptor::CreateSharedMemory(const std::string &key, const uint64_t &size,
 	const bool allowedAppsWrite = unwrap(core::parseAllowedAppsAccess(
 		parsed.get<std::string>("allowed_apps_access", "read")));
 	unwrap(checkDescriptorReserve(context_.hub.limits().descriptorReserve,
-				      "a shared-memory segment"));
-	auto created = unwrap(core::createSegment(context_.hub, who, key, createOptions(parsed),
-						  size, allowedAppsWrite));
-	return {joined(segments_.publish(connection_, context_, created.segment)),
+				      "a shared-memory object"));
+	auto created =
+		unwrap(core::createSharedMemory(context_.hub, who, key, createOptions(parsed), size,
+						allowedAppsWrite));
+	return {joined(sharedMemories_.publish(connection_, context_, created.sharedMemory)),
 		toUnixFd(std::move(created.fd))};
 }
 
 sdbus::ObjectPath ManagerAdaptor::OpenSharedMemory(const std::string &key,
 						   const OptionMap &options)
 {
-	return joined(segments_.publish(connection_, context_,
-					open(context_.hub.segments, key, options)));
+	return joined(sharedMemories_.publish(connection_, context_,
+					      open(context_.hub.sharedMemories, key, options)));
 }
 
 sdbus::ObjectPath ManagerAdaptor::CreateLock(const std::string &key, const OptionMap &options)
@@ -189,17 +190,17 @@ void ManagerAdaptor::Remove(const sdbus::ObjectPath &path)
 	const Peer &peer = caller();
 	auto &hub = context_.hub;
 	const auto semaphore = semaphores_.find(path);
-	const auto segment = semaphore ? nullptr : segments_.find(path);
-	const auto lock = semaphore || segment ? nullptr : locks_.find(path);
-	const core::ObjectInfo *existing = semaphore ? &semaphore->info()
-					   : segment ? &segment->info()
-					   : lock    ? &lock->info()
-						     : nullptr;
+	const auto sharedMemory = semaphore ? nullptr : sharedMemories_.find(path);
+	const auto lock = semaphore || sharedMemory ? nullptr : locks_.find(path);
+	const core::ObjectInfo *existing = semaphore	  ? &semaphore->info()
+					   : sharedMemory ? &sharedMemory->info()
+					   : lock	  ? &lock->info()
+							  : nullptr;
 	unwrap(core::access::checkRemove(peer.appId, path, inScope(path, peer.appId), existing));
 	if (semaphore)
 		unwrap(hub.semaphores.remove(semaphore->id()));
-	else if (segment)
-		unwrap(hub.segments.remove(segment->id()));
+	else if (sharedMemory)
+		unwrap(hub.sharedMemories.remove(sharedMemory->id()));
 	else
 		unwrap(hub.locks.remove(lock->id()));
 }

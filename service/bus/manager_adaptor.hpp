@@ -67,7 +67,8 @@ private:
 	sdbus::IConnection &connection_;
 	Context context_;
 	Published<core::Semaphore, SemaphoreAdaptor> semaphores_{ObjectKind::Semaphore};
-	Published<core::SharedMemory, SharedMemoryAdaptor> segments_{ObjectKind::SharedMemory};
+	Published<core::SharedMemory, SharedMemoryAdaptor> sharedMemories_{
+		ObjectKind::SharedMemory};
 	Published<core::Lock, LockAdaptor> locks_{ObjectKind::Lock};
 };
 

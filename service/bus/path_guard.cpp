@@ -129,7 +129,7 @@ bool PathGuard::mayUse(const std::string &appId, ObjectKind kind, const core::Ob
 	if (kind == ObjectKind::Semaphore)
 		return visible(hub_.semaphores);
 	if (kind == ObjectKind::SharedMemory)
-		return visible(hub_.segments);
+		return visible(hub_.sharedMemories);
 	return visible(hub_.locks);
 }
 

@@ -18,7 +18,7 @@ namespace ipchub::bus {
 // A core descriptor handed to sdbus-c++ for a reply, without one more dup.
 sdbus::UnixFd toUnixFd(UniqueFd fd);
 
-// io.github.ipchub1.SharedMemory on one segment's object path. Parallels the other
+// io.github.ipchub1.SharedMemory on one shared-memory object's object path. Parallels the other
 // object adaptors on purpose (see SemaphoreAdaptor).
 class SharedMemoryAdaptor final
 	: public sdbus::AdaptorInterfaces<io::github::ipchub1::SharedMemory_adaptor,
@@ -26,13 +26,13 @@ class SharedMemoryAdaptor final
 {
 public:
 	SharedMemoryAdaptor(sdbus::IConnection &connection, std::string path,
-			    std::shared_ptr<core::SharedMemory> segment, Context context);
+			    std::shared_ptr<core::SharedMemory> sharedMemory, Context context);
 	~SharedMemoryAdaptor();
 
 	// What clients see of the object changed: PropertiesChanged goes out (coalesced).
 	void changed() { changes_.schedule(); }
 
-	const core::SharedMemory &segment() const { return *segment_; }
+	const core::SharedMemory &sharedMemory() const { return *sharedMemory_; }
 
 private:
 	std::tuple<sdbus::UnixFd, uint64_t> Attach(const bool &writable) override;
@@ -55,7 +55,7 @@ private:
 	const Peer &caller();
 	void checkReader() const;
 
-	std::shared_ptr<core::SharedMemory> segment_;
+	std::shared_ptr<core::SharedMemory> sharedMemory_;
 	Context context_;
 	ChangeSignal changes_;
 	std::shared_ptr<WaitEndedSender> waitEnded_;

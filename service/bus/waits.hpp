@@ -20,7 +20,7 @@
 
 namespace ipchub::bus {
 
-// The waits of the three kinds (a semaphore's units, a segment's lock, a lock's
+// The waits of the three kinds (a semaphore's units, a shared-memory object's lock, a lock's
 // grants) asked for in one shape, with a deferred reply (Acquire, Lock, AcquireHandle)
 // or a ticket answered by WaitEnded (Wait, WaitLock). Each kind describes one request
 // in a small struct:
@@ -39,7 +39,7 @@ template <typename Grant>
 using WaitAttempt = std::variant<Grant, QueuedWait>;
 
 // The shape above for the kinds whose grant gives nothing (a semaphore's units, a
-// segment's lock), from what their core offers. Derived provides
+// shared-memory object's lock), from what their core offers. Derived provides
 //   Result<void> takeNow() const;                                  // or WouldBlock
 //   Result<bool> tryTake() const;
 //   Result<std::optional<core::WaitId>> queueWait(core::Completion) const;  // nullopt: granted

@@ -18,7 +18,7 @@ namespace ipchub::core::access {
 // A host caller sees and acts on every scope. A sandboxed caller sees and uses the
 // objects of its own scope and those whose creator listed its app id in allowed_apps;
 // it creates, removes and seals only in its own scope; it writes a listed app's
-// segment only when the creator gave write access (allowed_apps_access "write").
+// shared-memory object only when the creator gave write access (allowed_apps_access "write").
 // Seeing and using are one right: an object a caller may see, it may call.
 
 // Whether caller sees every scope (the host): may list every object and read every
@@ -26,7 +26,7 @@ namespace ipchub::core::access {
 bool seesEveryScope(const std::string &caller);
 // Whether caller may see and use the object.
 bool mayUse(const std::string &caller, const ObjectInfo &object);
-// Whether caller may change the object's contents (attach a segment writable).
+// Whether caller may change the object's contents (attach a shared-memory object writable).
 bool mayWrite(const std::string &caller, const ObjectInfo &object);
 // Whether caller may create, remove or seal objects in scope: its own scope, or any
 // for the host. Being listed in allowed_apps never gives it.

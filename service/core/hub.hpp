@@ -21,8 +21,10 @@ class Hub
 public:
 	explicit Hub(const Limits &limits)
 		: quota(limits), grants(limits, quota),
-		  semaphores(quota, std::string(common::namesOf(ObjectKind::Semaphore).noun), observers),
-		  segments(quota, std::string(common::namesOf(ObjectKind::SharedMemory).noun), observers),
+		  semaphores(quota, std::string(common::namesOf(ObjectKind::Semaphore).noun),
+			     observers),
+		  sharedMemories(quota, std::string(common::namesOf(ObjectKind::SharedMemory).noun),
+				 observers),
 		  locks(quota, std::string(common::namesOf(ObjectKind::Lock).noun), observers),
 		  storeBudget(limits.fdStoreMax)
 	{
@@ -31,14 +33,14 @@ public:
 	const Limits &limits() const { return quota.limits(); }
 	bool empty() const
 	{
-		return semaphores.size() == 0 && segments.size() == 0 && locks.size() == 0;
+		return semaphores.size() == 0 && sharedMemories.size() == 0 && locks.size() == 0;
 	}
 
 	// The client left the bus: it loses what it held, and nobody else loses anything.
 	void dropClient(const ClientId &client)
 	{
 		semaphores.dropClient(client);
-		segments.dropClient(client);
+		sharedMemories.dropClient(client);
 		locks.dropClient(client);
 		quota.forget(client);
 	}
@@ -48,9 +50,9 @@ public:
 	Quota quota;
 	GrantQuota grants;
 	ObjectTable<Semaphore> semaphores;
-	ObjectTable<SharedMemory> segments;
+	ObjectTable<SharedMemory> sharedMemories;
 	ObjectTable<Lock> locks;
-	// What persistent segments and handles may still put in the fd store.
+	// What persistent shared-memory objects and handles may still put in the fd store.
 	StoreBudget storeBudget;
 };
 

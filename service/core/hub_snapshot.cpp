@@ -75,30 +75,30 @@ void restoreLock(Hub &hub, const LockRecord &record, const RestoreHooks &hooks,
 			hooks.handleRestored(*lock, token, record.handleFdNames.at(token));
 }
 
-std::optional<std::string> restoreSegment(Hub &hub, const SegmentRecord &record,
-					  const RestoreHooks &hooks)
+std::optional<std::string> restoreSharedMemory(Hub &hub, const SharedMemoryRecord &record,
+					       const RestoreHooks &hooks)
 {
-	const std::string what = hub.segments.describe(record.info.id);
+	const std::string what = hub.sharedMemories.describe(record.info.id);
 	UniqueFd memfd = hooks.takeFd(record.fdName);
 	if (!memfd)
 		return what + ": its memfd " + record.fdName + " was not handed back; dropped";
 	const ClientId creator = hooks.isPresent(record.creator) ? record.creator : ClientId{};
-	auto segment = SharedMemory::restore(record.info, record.size, record.sealed,
-					     std::move(memfd), creator, hub.quota);
-	if (!segment)
-		return what + ": " + segment.error().message + "; dropped";
-	hub.segments.adopt(*segment, present(record.refs, hooks), record.owner);
+	auto sharedMemory = SharedMemory::restore(record.info, record.size, record.sealed,
+						  std::move(memfd), creator, hub.quota);
+	if (!sharedMemory)
+		return what + ": " + sharedMemory.error().message + "; dropped";
+	hub.sharedMemories.adopt(*sharedMemory, present(record.refs, hooks), record.owner);
 	for (const auto &client : record.attached)
 		if (hooks.isPresent(client)) {
-			(*segment)->restoreAttachment(client);
-			hub.segments.involve(client, record.info.id);
+			(*sharedMemory)->restoreAttachment(client);
+			hub.sharedMemories.involve(client, record.info.id);
 		}
 	if (record.lockHolder && hooks.isPresent(*record.lockHolder)) {
-		(*segment)->lock().restoreHolder(*record.lockHolder);
-		hub.segments.involve(*record.lockHolder, record.info.id);
+		(*sharedMemory)->lock().restoreHolder(*record.lockHolder);
+		hub.sharedMemories.involve(*record.lockHolder, record.info.id);
 	}
-	if (hooks.segmentRestored)
-		hooks.segmentRestored(**segment, record.fdName);
+	if (hooks.sharedMemoryRestored)
+		hooks.sharedMemoryRestored(**sharedMemory, record.fdName);
 	return std::nullopt;
 }
 
@@ -126,17 +126,18 @@ LockRecord captureLock(const Hub &hub, const Lock &lock, const FdNames &fdNames)
 	return record;
 }
 
-SegmentRecord captureSegment(const Hub &hub, const SharedMemory &segment, const FdNames &fdNames)
+SharedMemoryRecord captureSharedMemory(const Hub &hub, const SharedMemory &sharedMemory,
+				       const FdNames &fdNames)
 {
-	return {segment.info(),
-		hub.segments.owner(segment.id()).value_or(Account{}),
-		segment.size(),
-		segment.sealed(),
-		fdNames.segment(segment),
-		segment.creator(),
-		toVector(hub.segments.referencedBy(segment.id())),
-		toVector(segment.attached()),
-		segment.lock().holder()};
+	return {sharedMemory.info(),
+		hub.sharedMemories.owner(sharedMemory.id()).value_or(Account{}),
+		sharedMemory.size(),
+		sharedMemory.sealed(),
+		fdNames.sharedMemory(sharedMemory),
+		sharedMemory.creator(),
+		toVector(hub.sharedMemories.referencedBy(sharedMemory.id())),
+		toVector(sharedMemory.attached()),
+		sharedMemory.lock().holder()};
 }
 
 Snapshot captureSnapshot(const Hub &hub, const FdNames &fdNames)
@@ -148,9 +149,10 @@ Snapshot captureSnapshot(const Hub &hub, const FdNames &fdNames)
 	for (const auto &lock : hub.locks.objects())
 		if (hub.locks.persistent(lock->id()))
 			snapshot.locks.push_back(captureLock(hub, *lock, fdNames));
-	for (const auto &segment : hub.segments.objects())
-		if (hub.segments.persistent(segment->id()) && segment->memfd())
-			snapshot.segments.push_back(captureSegment(hub, *segment, fdNames));
+	for (const auto &sharedMemory : hub.sharedMemories.objects())
+		if (hub.sharedMemories.persistent(sharedMemory->id()) && sharedMemory->memfd())
+			snapshot.sharedMemories.push_back(
+				captureSharedMemory(hub, *sharedMemory, fdNames));
 	return snapshot;
 }
 
@@ -171,9 +173,9 @@ std::vector<std::string> restoreSnapshot(Hub &hub, const Snapshot &snapshot,
 	for (const auto &record : snapshot.locks)
 		if (!exists(hub.locks, record.info))
 			restoreLock(hub, record, hooks, problems);
-	for (const auto &record : snapshot.segments)
-		if (!exists(hub.segments, record.info))
-			if (auto problem = restoreSegment(hub, record, hooks))
+	for (const auto &record : snapshot.sharedMemories)
+		if (!exists(hub.sharedMemories, record.info))
+			if (auto problem = restoreSharedMemory(hub, record, hooks))
 				problems.push_back(*problem);
 	return problems;
 }

@@ -34,7 +34,7 @@ struct ObjectInfo {
 	ObjectKey id;
 	std::vector<std::string> allowedApps;
 	// Whether the listed apps may change the object too, not only use it: for a
-	// segment, attach it writable. The creator's choice (allowed_apps_access); a
+	// shared-memory object, attach it writable. The creator's choice (allowed_apps_access); a
 	// listed app reads only unless it was made.
 	bool allowedAppsWrite = false;
 };

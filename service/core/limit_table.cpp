@@ -57,7 +57,10 @@ constexpr std::array kTable{
 	      "waits one connection may queue"),
 	count("waiters_per_object", &Limits::waitersPerObject, Object,
 	      "waits queued on one object"),
-	bytes("segment_size", &Limits::segmentSize, Object, "largest shared-memory segment"),
+	// "segment_size" keeps its old word: it is a published Limits key and, as
+	// --segment-size, an ipchubd option that unit files and scripts may set; renaming it
+	// would break them for a word. The code calls the kind shared memory everywhere else.
+	bytes("segment_size", &Limits::sharedMemorySize, Object, "largest shared-memory object"),
 	bytes("bytes_per_connection", &Limits::bytesPerConnection, Connection,
 	      "shared memory one connection may create"),
 	count("interested_peers_per_object", &Limits::interestedPeersPerObject, Object,
@@ -97,9 +100,9 @@ constexpr std::array kTable{
 	count("persistent_objects_per_app", &Limits::persistentObjectsPerApp, Account,
 	      "persistent objects one app id may keep"),
 	bytes("persistent_bytes_per_uid", &Limits::persistentBytesPerUid, Account,
-	      "saved state and segment bytes of a user's host persistent objects"),
+	      "saved state and shared-memory object bytes of a user's host persistent objects"),
 	bytes("persistent_bytes_per_app", &Limits::persistentBytesPerApp, Account,
-	      "saved state and segment bytes of one app id's persistent objects"),
+	      "saved state and shared-memory object bytes of one app id's persistent objects"),
 	stateBytes(),
 };
 

@@ -13,7 +13,7 @@ struct Limits {
 	uint32_t objectsPerConnection = 4096;
 	uint32_t waitsPerConnection = 4096;
 	uint32_t waitersPerObject = 65536;
-	uint64_t segmentSize = uint64_t{1} << 30;
+	uint64_t sharedMemorySize = uint64_t{1} << 30;
 	uint64_t bytesPerConnection = uint64_t{4} << 30;
 	// The change signals: peers told of one object's changes (the watchers, which
 	// called GetManagedObjects, are bounded alike), objects one connection is told
@@ -35,7 +35,7 @@ struct Limits {
 
 	// Totals across connections: *PerUid for a user's host connections together,
 	// *PerApp for each sandboxed app id's (see account.hpp). Objects are references,
-	// bytes are those of the segments created, grants are lock grants held.
+	// bytes are those of the shared-memory objects created, grants are lock grants held.
 	uint32_t objectsPerUid = 65536;
 	uint32_t objectsPerApp = 16384;
 	uint32_t waitsPerUid = 65536;
@@ -46,7 +46,7 @@ struct Limits {
 	uint64_t bytesPerApp = uint64_t{4} << 30;
 	// Persistent objects stay after their creator closed them or left, until Remove,
 	// so they count against the creator's account until then: how many, and their
-	// bytes (what the saved state keeps of each, plus a segment's size).
+	// bytes (what the saved state keeps of each, plus a shared-memory object's size).
 	uint32_t persistentObjectsPerUid = 16384;
 	uint32_t persistentObjectsPerApp = 4096;
 	uint64_t persistentBytesPerUid = uint64_t{4} << 30;

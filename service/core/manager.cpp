@@ -51,11 +51,11 @@ Result<std::shared_ptr<Semaphore>> createSemaphore(Hub &hub, const Caller &calle
 		});
 }
 
-Result<CreatedSegment> createSegment(Hub &hub, const Caller &caller, const std::string &key,
-				     const CreateOptions &options, uint64_t size,
-				     bool allowedAppsWrite)
+Result<CreatedSharedMemory> createSharedMemory(Hub &hub, const Caller &caller,
+					       const std::string &key, const CreateOptions &options,
+					       uint64_t size, bool allowedAppsWrite)
 {
-	auto &table = hub.segments;
+	auto &table = hub.sharedMemories;
 	auto info = infoForCreate(hub, table, caller, key, options);
 	if (!info)
 		return errorOf(info);
@@ -74,25 +74,28 @@ Result<CreatedSegment> createSegment(Hub &hub, const Caller &caller, const std::
 			return fail(ErrorCode::PermissionDenied,
 				    what + " is sealed; open it and attach read-only");
 	}
-	auto segment = table.create(
-		caller.client, info->id, options.openExisting, options.persistent,
-		[&]() -> Result<std::shared_ptr<SharedMemory>> {
-			// Its memfd goes to the fd store: refused, not silently dropped, when full.
-			if (options.persistent)
-				if (auto room = hub.storeBudget.checkRoom("a persistent segment");
-				    !room)
-					return errorOf(room);
-			return SharedMemory::create(*info, size, caller.client, hub.quota);
-		});
-	if (!segment)
-		return errorOf(segment);
-	auto fd = (*segment)->attach(caller.client, true);
+	auto sharedMemory =
+		table.create(caller.client, info->id, options.openExisting, options.persistent,
+			     [&]() -> Result<std::shared_ptr<SharedMemory>> {
+				     // Its memfd goes to the fd store: refused, not silently
+				     // dropped, when full.
+				     if (options.persistent)
+					     if (auto room = hub.storeBudget.checkRoom(
+							 "a persistent shared-memory object");
+						 !room)
+						     return errorOf(room);
+				     return SharedMemory::create(*info, size, caller.client,
+								 hub.quota);
+			     });
+	if (!sharedMemory)
+		return errorOf(sharedMemory);
+	auto fd = (*sharedMemory)->attach(caller.client, true);
 	if (!fd) {
 		// The caller got no descriptor, so it gets no reference either.
 		table.close(caller.client, info->id);
 		return errorOf(fd);
 	}
-	return CreatedSegment{std::move(*segment), std::move(*fd)};
+	return CreatedSharedMemory{std::move(*sharedMemory), std::move(*fd)};
 }
 
 Result<std::shared_ptr<Lock>> createLock(Hub &hub, const Caller &caller, const std::string &key,

@@ -38,18 +38,18 @@ Result<std::shared_ptr<Semaphore>> createSemaphore(Hub &hub, const Caller &calle
 						   const CreateOptions &options, uint32_t initial,
 						   const SemaphoreOptions &semaphore);
 
-// A segment created (or opened with open_existing) and the creator's read-write
+// A shared-memory object created (or opened with open_existing) and the creator's read-write
 // descriptor of it.
-struct CreatedSegment {
-	std::shared_ptr<SharedMemory> segment;
+struct CreatedSharedMemory {
+	std::shared_ptr<SharedMemory> sharedMemory;
 	UniqueFd fd;
 };
 // allowedAppsWrite: the listed apps may attach it writable (allowed_apps_access).
 // Opening an existing one gives a read-write descriptor too, so it must be the size
 // asked for, writable by the caller and not sealed.
-Result<CreatedSegment> createSegment(Hub &hub, const Caller &caller, const std::string &key,
-				     const CreateOptions &options, uint64_t size,
-				     bool allowedAppsWrite);
+Result<CreatedSharedMemory> createSharedMemory(Hub &hub, const Caller &caller,
+					       const std::string &key, const CreateOptions &options,
+					       uint64_t size, bool allowedAppsWrite);
 
 Result<std::shared_ptr<Lock>> createLock(Hub &hub, const Caller &caller, const std::string &key,
 					 const CreateOptions &options);

@@ -86,7 +86,7 @@ public:
 			return;
 		Entry entry{object, {}, true, chargeOf(*object, owner)};
 		quota_.chargePersistent(owner, entry.charge->stateBytes,
-					entry.charge->segmentBytes);
+					entry.charge->sharedMemoryBytes);
 		for (const auto &client : refs)
 			if (quota_.takeObject(client)) {
 				entry.refs.insert(client);
@@ -128,7 +128,7 @@ public:
 		if (persistent) {
 			charge = chargeOf(**made, quota_.accountOf(client));
 			if (auto taken = quota_.takePersistent(charge->owner, charge->stateBytes,
-							       charge->segmentBytes);
+							       charge->sharedMemoryBytes);
 			    !taken) {
 				quota_.returnObject(client);
 				return errorOf(taken);
@@ -224,7 +224,7 @@ private:
 	struct Charge {
 		Account owner;
 		uint64_t stateBytes = 0;
-		uint64_t segmentBytes = 0;
+		uint64_t sharedMemoryBytes = 0;
 	};
 	struct Entry {
 		Ptr object;
@@ -235,10 +235,10 @@ private:
 
 	static Charge chargeOf(const Object &object, const Account &owner)
 	{
-		uint64_t segmentBytes = 0;
+		uint64_t sharedMemoryBytes = 0;
 		if constexpr (requires { object.size(); })
-			segmentBytes = object.size();
-		return {owner, savedBytes(object.info()), segmentBytes};
+			sharedMemoryBytes = object.size();
+		return {owner, savedBytes(object.info()), sharedMemoryBytes};
 	}
 
 	void touched(const ObjectKey &id, const ClientId &client) override { involve(client, id); }
@@ -280,7 +280,7 @@ private:
 		}
 		if (const auto &charge = it->second.charge)
 			quota_.returnPersistent(charge->owner, charge->stateBytes,
-						charge->segmentBytes);
+						charge->sharedMemoryBytes);
 		entries_.erase(it);
 		object->setEvents(nullptr);
 		object->end(Error{ErrorCode::Cancelled, describe(object->id()) + " was removed"});

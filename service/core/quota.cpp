@@ -216,7 +216,7 @@ void Quota::returnGrant(const ClientId &client)
 }
 
 Result<void> Quota::takePersistent(const Account &account, uint64_t stateBytes,
-				   uint64_t segmentBytes)
+				   uint64_t sharedMemoryBytes)
 {
 	auto &totals = totalsOf(account);
 	const Totals had = totals;
@@ -225,7 +225,7 @@ Result<void> Quota::takePersistent(const Account &account, uint64_t stateBytes,
 						    "persistent_objects");
 	const auto [bytes, bytesName] = limitOf(account, limits_.persistentBytesPerUid,
 						limits_.persistentBytesPerApp, "persistent_bytes");
-	const uint64_t more = stateBytes + segmentBytes;
+	const uint64_t more = stateBytes + sharedMemoryBytes;
 	std::optional<Error> refusal;
 	if (had.persistentObjects >= objects)
 		refusal = accountError(account,
@@ -249,24 +249,26 @@ Result<void> Quota::takePersistent(const Account &account, uint64_t stateBytes,
 		dropIfUnused(account);
 		return detail::Unexpected<Error>(std::move(*refusal));
 	}
-	chargePersistent(account, stateBytes, segmentBytes);
+	chargePersistent(account, stateBytes, sharedMemoryBytes);
 	return {};
 }
 
-void Quota::chargePersistent(const Account &account, uint64_t stateBytes, uint64_t segmentBytes)
+void Quota::chargePersistent(const Account &account, uint64_t stateBytes,
+			     uint64_t sharedMemoryBytes)
 {
 	auto &totals = totalsOf(account);
 	++totals.persistentObjects;
-	totals.persistentBytes += stateBytes + segmentBytes;
+	totals.persistentBytes += stateBytes + sharedMemoryBytes;
 	stateBytes_ += stateBytes;
 }
 
-void Quota::returnPersistent(const Account &account, uint64_t stateBytes, uint64_t segmentBytes)
+void Quota::returnPersistent(const Account &account, uint64_t stateBytes,
+			     uint64_t sharedMemoryBytes)
 {
 	auto it = totals_.find(account);
 	if (it != totals_.end()) {
 		lower(it->second.persistentObjects);
-		lower(it->second.persistentBytes, stateBytes + segmentBytes);
+		lower(it->second.persistentBytes, stateBytes + sharedMemoryBytes);
 		dropIfUnused(account);
 	}
 	lower(stateBytes_, stateBytes);

@@ -40,14 +40,16 @@ public:
 	void addGrant(const ClientId &client);
 	void returnGrant(const ClientId &client);
 
-	// A persistent object of account: stateBytes in the saved state, segmentBytes of
+	// A persistent object of account: stateBytes in the saved state, sharedMemoryBytes of
 	// shared memory. LimitExceeded past the account's persistent limits or the state
 	// limit of all accounts together.
 	Result<void> takePersistent(const Account &account, uint64_t stateBytes,
-				    uint64_t segmentBytes);
+				    uint64_t sharedMemoryBytes);
 	// Restoring: charged whatever the limits, so lowered limits lose no state.
-	void chargePersistent(const Account &account, uint64_t stateBytes, uint64_t segmentBytes);
-	void returnPersistent(const Account &account, uint64_t stateBytes, uint64_t segmentBytes);
+	void chargePersistent(const Account &account, uint64_t stateBytes,
+			      uint64_t sharedMemoryBytes);
+	void returnPersistent(const Account &account, uint64_t stateBytes,
+			      uint64_t sharedMemoryBytes);
 
 	uint32_t objects(const ClientId &client) const;
 	// Whether the client references, waits on or created anything.

@@ -27,18 +27,21 @@ Result<UniqueFd> makeSealedMemfd(uint64_t size)
 	if (ftruncate(fd.get(), static_cast<off_t>(size)) < 0) {
 		const int error = errno;
 		return detail::Unexpected<Error>(
-			systemError("ftruncate of a new segment to " + std::to_string(size) + " bytes",
+			systemError("ftruncate of a new shared-memory object to " +
+					    std::to_string(size) + " bytes",
 				    error));
 	}
 	// Owner read only: a client that was handed a read-only descriptor cannot
 	// re-open it read-write through /proc/self/fd (the service re-opens it read-only
 	// itself, which read permission allows). Descriptors already open keep their mode.
 	if (fchmod(fd.get(), S_IRUSR) < 0)
-		return detail::Unexpected<Error>(systemError("fchmod of a new segment", errno));
+		return detail::Unexpected<Error>(
+			systemError("fchmod of a new shared-memory object", errno));
 	// From now on nobody can change the size under a mapping, which would SIGBUS it.
 	if (fcntl(fd.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) < 0)
 		return detail::Unexpected<Error>(
-			systemError("sealing a new segment against shrink and grow", errno));
+			systemError("sealing a new shared-memory object against shrink and grow",
+				    errno));
 	return fd;
 }
 
@@ -54,11 +57,12 @@ Result<UniqueFd> openReadOnly(const UniqueFd &memfd)
 		fd.reset(open(self.c_str(), O_RDONLY | O_CLOEXEC));
 	if (!fd)
 		return detail::Unexpected<Error>(
-			systemError("re-opening the segment read-only (" + self + ")", errno));
+			systemError("re-opening the shared-memory object read-only (" + self + ")",
+				    errno));
 	return fd;
 }
 
-// The seals that make a segment immutable: the service adds the future-write one; a
+// The seals that make a shared-memory object immutable: the service adds the future-write one; a
 // client holding a read-write descriptor may have added either itself.
 constexpr int kWriteSeals = F_SEAL_WRITE | F_SEAL_FUTURE_WRITE;
 
@@ -69,8 +73,9 @@ Result<std::shared_ptr<SharedMemory>> SharedMemory::create(ObjectInfo info, uint
 							   Quota &quota)
 {
 	if (size == 0)
-		return fail(ErrorCode::InvalidArgument, "size is 0; a segment is at least 1 byte");
-	const uint64_t limit = quota.limits().segmentSize;
+		return fail(ErrorCode::InvalidArgument,
+			    "size is 0; a shared-memory object is at least 1 byte");
+	const uint64_t limit = quota.limits().sharedMemorySize;
 	if (size > limit)
 		return fail(ErrorCode::LimitExceeded,
 			    "size is " + std::to_string(size) + " bytes; segment_size is " +
@@ -85,10 +90,10 @@ Result<std::shared_ptr<SharedMemory>> SharedMemory::create(ObjectInfo info, uint
 		quota.returnBytes(creator, size);
 		return detail::Unexpected<Error>(memfd ? readOnly.error() : memfd.error());
 	}
-	auto segment = std::make_shared<SharedMemory>(std::move(info), size, std::move(*memfd),
-						      creator, quota);
-	segment->readOnly_ = std::move(*readOnly);
-	return segment;
+	auto sharedMemory = std::make_shared<SharedMemory>(std::move(info), size, std::move(*memfd),
+							   creator, quota);
+	sharedMemory->readOnly_ = std::move(*readOnly);
+	return sharedMemory;
 }
 
 Result<std::shared_ptr<SharedMemory>> SharedMemory::restore(ObjectInfo info, uint64_t size,
@@ -97,30 +102,33 @@ Result<std::shared_ptr<SharedMemory>> SharedMemory::restore(ObjectInfo info, uin
 {
 	struct stat status {};
 	if (fstat(memfd.get(), &status) < 0)
-		return detail::Unexpected<Error>(systemError("fstat of a restored segment", errno));
+		return detail::Unexpected<Error>(
+			systemError("fstat of a restored shared-memory object", errno));
 	if (static_cast<uint64_t>(status.st_size) != size)
 		return fail(ErrorCode::InvalidArgument,
-			    "the restored segment's memfd is " + std::to_string(status.st_size) +
-				    " bytes; the snapshot says " + std::to_string(size));
+			    "the restored shared-memory object's memfd is " +
+				    std::to_string(status.st_size) + " bytes; the snapshot says " +
+				    std::to_string(size));
 	const int seals = fcntl(memfd.get(), F_GET_SEALS);
 	if (seals < 0 || (seals & (F_SEAL_SHRINK | F_SEAL_GROW)) != (F_SEAL_SHRINK | F_SEAL_GROW))
-		return fail(ErrorCode::InvalidArgument,
-			    "the restored segment's memfd is not sealed against shrink and grow");
+		return fail(
+			ErrorCode::InvalidArgument,
+			"the restored shared-memory object's memfd is not sealed against shrink and grow");
 	auto readOnly = openReadOnly(memfd);
 	if (!readOnly)
 		return errorOf(readOnly);
 	const bool charge = !creator.empty() && quota.takeBytes(creator, size).has_value();
-	auto segment = std::make_shared<SharedMemory>(std::move(info), size, std::move(memfd),
-						      creator, quota);
-	segment->charged_ = charge;
-	segment->readOnly_ = std::move(*readOnly);
-	// sealed() reads the kernel's seals, which win over the snapshot: a segment sealed
-	// after the snapshot was written is sealed. One the snapshot says is sealed is
+	auto sharedMemory = std::make_shared<SharedMemory>(std::move(info), size, std::move(memfd),
+							   creator, quota);
+	sharedMemory->charged_ = charge;
+	sharedMemory->readOnly_ = std::move(*readOnly);
+	// sealed() reads the kernel's seals, which win over the snapshot: a shared-memory object
+	// sealed after the snapshot was written is sealed. One the snapshot says is sealed is
 	// sealed again if its memfd somehow is not.
 	if (sealed)
-		if (auto done = segment->seal(); !done)
+		if (auto done = sharedMemory->seal(); !done)
 			return errorOf(done);
-	return segment;
+	return sharedMemory;
 }
 
 SharedMemory::SharedMemory(ObjectInfo info, uint64_t size, UniqueFd memfd, ClientId creator,
@@ -145,25 +153,27 @@ void SharedMemory::setEvents(ObjectEvents *events)
 Result<UniqueFd> SharedMemory::attach(const ClientId &client, bool writable)
 {
 	if (!memfd_)
-		return fail(ErrorCode::NotFound, "the segment was removed");
+		return fail(ErrorCode::NotFound, "the shared-memory object was removed");
 	if (events_)
 		events_->touched(info_.id, client);
 	UniqueFd fd;
 	if (writable) {
 		if (sealed())
-			return fail(ErrorCode::PermissionDenied,
-				    "the segment is sealed; only read-only attaches (writable = "
-				    "false) are possible");
+			return fail(
+				ErrorCode::PermissionDenied,
+				"the shared-memory object is sealed; only read-only attaches (writable = "
+				"false) are possible");
 		fd.reset(fcntl(memfd_.get(), F_DUPFD_CLOEXEC, 0));
 		if (!fd)
-			return detail::Unexpected<Error>(systemError("dup of the segment", errno));
+			return detail::Unexpected<Error>(
+				systemError("dup of the shared-memory object", errno));
 	} else {
 		if (auto opened = readOnlyFd(); !opened)
 			return errorOf(opened);
 		fd.reset(fcntl(readOnly_.get(), F_DUPFD_CLOEXEC, 0));
 		if (!fd)
-			return detail::Unexpected<Error>(
-				systemError("dup of the segment's read-only descriptor", errno));
+			return detail::Unexpected<Error>(systemError(
+				"dup of the shared-memory object's read-only descriptor", errno));
 	}
 	if (attached_.insert(client).second)
 		notify();
@@ -199,22 +209,24 @@ Result<void> SharedMemory::seal()
 	if (sealed_)
 		return {};
 	if (!memfd_)
-		return fail(ErrorCode::NotFound, "the segment was removed");
+		return fail(ErrorCode::NotFound, "the shared-memory object was removed");
 	const int current = seals();
 	if (current < 0)
 		return detail::Unexpected<Error>(
-			systemError("reading the segment's seals (F_GET_SEALS)", errno));
-	// A client with a read-write descriptor may have sealed the segment itself: what
-	// it added counts, and the seals are closed if they are still open.
+			systemError("reading the shared-memory object's seals (F_GET_SEALS)",
+				    errno));
+	// A client with a read-write descriptor may have sealed the shared-memory object itself:
+	// what it added counts, and the seals are closed if they are still open.
 	int wanted = 0;
 	if ((current & kWriteSeals) == 0)
 		wanted |= F_SEAL_FUTURE_WRITE;
 	if ((current & F_SEAL_SEAL) == 0)
 		wanted |= F_SEAL_SEAL;
 	else if (wanted != 0)
-		return fail(ErrorCode::PermissionDenied,
-			    "the segment cannot be sealed: a client holding a writable descriptor "
-			    "added F_SEAL_SEAL to its memfd, which forbids adding the write seal");
+		return fail(
+			ErrorCode::PermissionDenied,
+			"the shared-memory object cannot be sealed: a client holding a writable descriptor "
+			"added F_SEAL_SEAL to its memfd, which forbids adding the write seal");
 	if (wanted != 0 && fcntl(memfd_.get(), F_ADD_SEALS, wanted) < 0)
 		return detail::Unexpected<Error>(
 			systemError("adding F_SEAL_FUTURE_WRITE and F_SEAL_SEAL", errno));

@@ -244,7 +244,7 @@ LockRecord readLock(Reader &in, uint32_t version)
 	return record;
 }
 
-void writeSegment(Writer &out, const SegmentRecord &record)
+void writeSharedMemory(Writer &out, const SharedMemoryRecord &record)
 {
 	out.info(record.info, record.owner);
 	out.u64(record.size);
@@ -258,15 +258,15 @@ void writeSegment(Writer &out, const SegmentRecord &record)
 	out.u8(record.info.allowedAppsWrite);
 }
 
-SegmentRecord readSegment(Reader &in, uint32_t version)
+SharedMemoryRecord readSharedMemory(Reader &in, uint32_t version)
 {
-	SegmentRecord record;
+	SharedMemoryRecord record;
 	record.info = in.info(record.owner, version);
 	record.size = in.u64("size");
 	record.sealed = in.flag("sealed");
 	record.fdName = in.string("fd name");
 	if (in.ok() && (record.size == 0 || record.fdName.empty()))
-		in.reject("a segment of size 0 or without fd name");
+		in.reject("a shared-memory object of size 0 or without fd name");
 	record.creator = in.string("creator");
 	record.refs = in.strings("references");
 	record.attached = in.strings("attachments");
@@ -274,8 +274,8 @@ SegmentRecord readSegment(Reader &in, uint32_t version)
 	auto holder = in.string("lock holder");
 	if (locked)
 		record.lockHolder = std::move(holder);
-	// Before version 3 listed apps could attach any segment writable; restored, they
-	// get the default that every segment has now: read only.
+	// Before version 3 listed apps could attach any shared-memory object writable; restored,
+	// they get the default that every shared-memory object has now: read only.
 	if (version >= 3)
 		record.info.allowedAppsWrite = in.flag("allowed apps write");
 	return record;
@@ -296,9 +296,9 @@ std::string encodeSnapshot(const Snapshot &snapshot)
 	out.u32(static_cast<uint32_t>(snapshot.locks.size()));
 	for (const auto &record : snapshot.locks)
 		writeLock(out, record);
-	out.u32(static_cast<uint32_t>(snapshot.segments.size()));
-	for (const auto &record : snapshot.segments)
-		writeSegment(out, record);
+	out.u32(static_cast<uint32_t>(snapshot.sharedMemories.size()));
+	for (const auto &record : snapshot.sharedMemories)
+		writeSharedMemory(out, record);
 	return out.finish();
 }
 
@@ -326,8 +326,8 @@ Result<Snapshot> decodeSnapshot(std::string_view bytes)
 		snapshot.semaphores.push_back(readSemaphore(in, version));
 	for (uint32_t i = in.count("locks", 28); in.ok() && i > 0; --i)
 		snapshot.locks.push_back(readLock(in, version));
-	for (uint32_t i = in.count("segments", 42); in.ok() && i > 0; --i)
-		snapshot.segments.push_back(readSegment(in, version));
+	for (uint32_t i = in.count("shared-memory objects", 42); in.ok() && i > 0; --i)
+		snapshot.sharedMemories.push_back(readSharedMemory(in, version));
 	if (in.ok() && in.remaining() != 0)
 		in.reject("trailing bytes");
 	if (!in.ok())

@@ -18,7 +18,7 @@ namespace ipchub::core {
 
 // What survives a restart of the service: its persistent objects, their state and
 // who held what, by unique name. Waits in flight and non-persistent objects are not
-// kept. The bytes of a segment are not here: its memfd is kept beside the snapshot,
+// kept. The bytes of a shared-memory object are not here: its memfd is kept beside the snapshot,
 // under fdName.
 struct SemaphoreRecord {
 	ObjectInfo info;
@@ -42,7 +42,7 @@ struct LockRecord {
 	std::map<uint64_t, std::string> handleFdNames;
 };
 
-struct SegmentRecord {
+struct SharedMemoryRecord {
 	ObjectInfo info;
 	Account owner;
 	uint64_t size = 0;
@@ -60,12 +60,12 @@ struct Snapshot {
 	uint64_t generation = 0;
 	std::vector<SemaphoreRecord> semaphores;
 	std::vector<LockRecord> locks;
-	std::vector<SegmentRecord> segments;
+	std::vector<SharedMemoryRecord> sharedMemories;
 };
 
 // Version 2 added the fd names of handle ends, version 3 each object's owner (read
 // from older versions as the service's uid and the object's scope) and whether a
-// segment's listed apps may write; version 1 and 2 snapshots still read.
+// shared-memory object's listed apps may write; version 1 and 2 snapshots still read.
 inline constexpr uint32_t kSnapshotVersion = 3;
 inline constexpr uint32_t kOldestSnapshotVersion = 1;
 

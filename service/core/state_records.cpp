@@ -6,7 +6,7 @@ namespace ipchub::core {
 namespace {
 
 // The snapshot of the one persistent object at id, or nothing if there is none (or a
-// segment whose memfd has no fd name: its record could not be restored).
+// shared-memory object whose memfd has no fd name: its record could not be restored).
 std::optional<Snapshot> captureOne(const Hub &hub, ObjectKind kind, const ObjectKey &id,
 				   const FdNames &fdNames)
 {
@@ -22,14 +22,15 @@ std::optional<Snapshot> captureOne(const Hub &hub, ObjectKind kind, const Object
 			snapshot.locks.push_back(captureLock(hub, *lock, fdNames));
 		break;
 	case ObjectKind::SharedMemory:
-		if (auto segment = hub.segments.find(id);
-		    segment && hub.segments.persistent(id) && segment->memfd())
-			if (auto record = captureSegment(hub, *segment, fdNames);
+		if (auto sharedMemory = hub.sharedMemories.find(id);
+		    sharedMemory && hub.sharedMemories.persistent(id) && sharedMemory->memfd())
+			if (auto record = captureSharedMemory(hub, *sharedMemory, fdNames);
 			    !record.fdName.empty())
-				snapshot.segments.push_back(std::move(record));
+				snapshot.sharedMemories.push_back(std::move(record));
 		break;
 	}
-	if (snapshot.semaphores.empty() && snapshot.locks.empty() && snapshot.segments.empty())
+	if (snapshot.semaphores.empty() && snapshot.locks.empty() &&
+	    snapshot.sharedMemories.empty())
 		return std::nullopt;
 	return snapshot;
 }
@@ -88,8 +89,8 @@ Result<void> StateRecords::writeAll()
 	for (const auto &lock : hub_.locks.objects())
 		if (auto written = write(ObjectKind::Lock, lock->id()); !written)
 			return written;
-	for (const auto &segment : hub_.segments.objects())
-		if (auto written = write(ObjectKind::SharedMemory, segment->id()); !written)
+	for (const auto &sharedMemory : hub_.sharedMemories.objects())
+		if (auto written = write(ObjectKind::SharedMemory, sharedMemory->id()); !written)
 			return written;
 	return {};
 }
@@ -115,7 +116,7 @@ Result<Snapshot> readStateRecords(std::span<const std::byte> bytes,
 			continue;
 		}
 		const size_t objects = decoded->semaphores.size() + decoded->locks.size() +
-				       decoded->segments.size();
+				       decoded->sharedMemories.size();
 		if (objects != 1) {
 			problems.push_back("a record of " + std::to_string(objects) +
 					   " objects instead of 1");
@@ -126,7 +127,8 @@ Result<Snapshot> readStateRecords(std::span<const std::byte> bytes,
 				? std::pair{ObjectKind::Semaphore, decoded->semaphores[0].info.id}
 			: !decoded->locks.empty()
 				? std::pair{ObjectKind::Lock, decoded->locks[0].info.id}
-				: std::pair{ObjectKind::SharedMemory, decoded->segments[0].info.id};
+				: std::pair{ObjectKind::SharedMemory,
+					    decoded->sharedMemories[0].info.id};
 		auto &slot = newest[key];
 		if (version.sequence > slot.first)
 			slot = {version.sequence, std::move(*decoded)};
@@ -137,8 +139,8 @@ Result<Snapshot> readStateRecords(std::span<const std::byte> bytes,
 		std::move(one.semaphores.begin(), one.semaphores.end(),
 			  std::back_inserter(snapshot.semaphores));
 		std::move(one.locks.begin(), one.locks.end(), std::back_inserter(snapshot.locks));
-		std::move(one.segments.begin(), one.segments.end(),
-			  std::back_inserter(snapshot.segments));
+		std::move(one.sharedMemories.begin(), one.sharedMemories.end(),
+			  std::back_inserter(snapshot.sharedMemories));
 	}
 	return snapshot;
 }

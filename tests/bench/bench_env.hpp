@@ -20,7 +20,7 @@ namespace ipchub::bench {
 inline constexpr const char *kBareName = "io.github.ipchub1.BenchFloor";
 inline constexpr const char *kBarePath = "/bench";
 inline constexpr const char *kBareInterface = "io.github.ipchub1.BenchFloor";
-// The size of the memfd the bare service's Fd returns: a segment's, for the floor of
+// The size of the memfd the bare service's Fd returns: a shared-memory object's, for the floor of
 // mapping one.
 inline constexpr int64_t kBareMemfdSize = 64 << 20;
 

@@ -3,7 +3,7 @@
 //
 //   BareFdCall      one call to the bare service returning a memfd
 //   BareThreeCalls  bare Ping, bare Fd, bare Ping: three round trips
-//   AttachMap       Attach(false) on an open segment + mmap + munmap: one round trip
+//   AttachMap       Attach(false) on an open shared-memory object + mmap + munmap: one round trip
 //   MapRead         mmap + first read + munmap of a descriptor already held: what the
 //                   kernel charges for a mapping, whoever handed out the descriptor
 //   OpenAttachMap   Client::openSharedMemory, a read, destruction: Open, Attach, mmap,
@@ -15,9 +15,9 @@
 //   AttachMapReadVsBareFdMapRead
 //                   Attach+mmap+first read interleaved with the bare fd call followed
 //                   by the same mmap + first read + munmap of the bare service's memfd,
-//                   which is as large as the segment
+//                   which is as large as the shared-memory object
 //   WriteMappingVsPrivate
-//                   memcpy into the segment's mapping interleaved with memcpy into
+//                   memcpy into the shared-memory object's mapping interleaved with memcpy into
 //                   private memory, the same size
 
 #include <cstring>
@@ -33,18 +33,18 @@
 namespace ipchub::bench {
 namespace {
 
-constexpr const char *kSegmentPath = "/io/github/ipchub1/shm/bench";
+constexpr const char *kSharedMemoryPath = "/io/github/ipchub1/shm/bench";
 
 struct World {
 	const BenchEnv *env = nullptr;
 	std::unique_ptr<Client> client;
-	std::unique_ptr<SharedMemory> segment;
-	// Opens and closes the segment: a connection of its own, because Close drops the
-	// connection's one reference, and the creator's must stay.
+	std::unique_ptr<SharedMemory> sharedMemory;
+	// Opens and closes the shared-memory object: a connection of its own, because Close drops
+	// the connection's one reference, and the creator's must stay.
 	std::unique_ptr<Client> reader;
 	std::unique_ptr<sdbus::IConnection> raw;
 	std::unique_ptr<sdbus::IProxy> bare;
-	std::unique_ptr<sdbus::IProxy> segmentProxy;
+	std::unique_ptr<sdbus::IProxy> sharedMemoryProxy;
 };
 
 World *world = nullptr;
@@ -62,11 +62,11 @@ void bareFdCall()
 	benchmark::DoNotOptimize(bareFd().get());
 }
 
-// Attach(false) on the segment: a read-only descriptor, and the size in size.
+// Attach(false) on the shared-memory object: a read-only descriptor, and the size in size.
 sdbus::UnixFd attach(uint64_t &size)
 {
 	sdbus::UnixFd fd;
-	world->segmentProxy->callMethod("Attach")
+	world->sharedMemoryProxy->callMethod("Attach")
 		.onInterface("io.github.ipchub1.SharedMemory")
 		.withArguments(false)
 		.storeResultsTo(fd, size);
@@ -122,8 +122,8 @@ void AttachMap(benchmark::State &state)
 
 void MapRead(benchmark::State &state)
 {
-	const int fd = world->segment->fd();
-	const size_t size = world->segment->size();
+	const int fd = world->sharedMemory->fd();
+	const size_t size = world->sharedMemory->size();
 	for (auto _ : state) {
 		if (!mapOnce(fd, size, true)) {
 			state.SkipWithError("mmap failed");
@@ -144,7 +144,7 @@ void AttachMapReadVsBareFd(benchmark::State &state)
 }
 
 // Attach+mmap+first read against the bare fd call followed by the same mapping of the
-// bare service's memfd (as large as the segment): what of the first read is ipchub's.
+// bare service's memfd (as large as the shared-memory object): what of the first read is ipchub's.
 void AttachMapReadVsBareFdMapRead(benchmark::State &state)
 {
 	compareInterleaved(
@@ -177,12 +177,12 @@ void OpenAttachMapVsBareThree(benchmark::State &state)
 	compareInterleaved(state, *world->env, bareThreeCalls, openAttachMap);
 }
 
-// memcpy of range(0) bytes into the segment's mapping (the floor) and into private
+// memcpy of range(0) bytes into the shared-memory object's mapping (the floor) and into private
 // memory (the subject), in alternating blocks: ratio, the private copy's time over the
 // mapping's, is the mapping's bandwidth over memcpy's (run apart, the two drifted 10%
 // from run to run). The private memory is an anonymous mapping, page-aligned as the
-// segment is: a heap block, at another offset from the source than the segment, was
-// copied 0.6-1.1x as fast. Both are touched first, so neither pays for faults.
+// shared-memory object is: a heap block, at another offset from the source than the shared-memory
+// object, was copied 0.6-1.1x as fast. Both are touched first, so neither pays for faults.
 void WriteMappingVsPrivate(benchmark::State &state)
 {
 	const auto bytes = static_cast<size_t>(state.range(0));
@@ -194,7 +194,7 @@ void WriteMappingVsPrivate(benchmark::State &state)
 	}
 	auto *target = static_cast<std::byte *>(anonymous);
 	std::memset(target, 0, bytes);
-	auto mapping = world->segment->data().first(bytes);
+	auto mapping = world->sharedMemory->data().first(bytes);
 	auto copyTo = [&](std::byte *to) {
 		std::memcpy(to, source.data(), bytes);
 		benchmark::ClobberMemory();
@@ -207,7 +207,7 @@ void WriteMappingVsPrivate(benchmark::State &state)
 	state.counters["private_GBps"] = static_cast<double>(bytes) / 1e3 / state.counters["subject_us"];
 }
 
-constexpr int64_t kSegmentSize = kBareMemfdSize;
+constexpr int64_t kSharedMemorySize = kBareMemfdSize;
 
 BENCHMARK(BareFdCall)->UseRealTime();
 BENCHMARK(BareThreeCalls)->UseRealTime();
@@ -231,7 +231,7 @@ BENCHMARK(AttachVsBareFd)->Iterations(1)->Unit(benchmark::kMillisecond)->UseReal
 BENCHMARK(WriteMappingVsPrivate)
 	->Arg(64 << 10)
 	->Arg(1 << 20)
-	->Arg(kSegmentSize)
+	->Arg(kSharedMemorySize)
 	->Iterations(1)
 	->Unit(benchmark::kMillisecond)
 	->UseRealTime();
@@ -251,14 +251,15 @@ int main(int argc, char **argv)
 			throw std::runtime_error(connected.error().message);
 		*client = std::make_unique<ipchub::Client>(std::move(*connected));
 	}
-	auto segment = state.client->createSharedMemory("bench", kSegmentSize);
-	if (!segment)
-		throw std::runtime_error(segment.error().message);
-	state.segment = std::make_unique<ipchub::SharedMemory>(std::move(*segment));
-	std::memset(state.segment->data().data(), 0, state.segment->size());
+	auto sharedMemory = state.client->createSharedMemory("bench", kSharedMemorySize);
+	if (!sharedMemory)
+		throw std::runtime_error(sharedMemory.error().message);
+	state.sharedMemory = std::make_unique<ipchub::SharedMemory>(std::move(*sharedMemory));
+	std::memset(state.sharedMemory->data().data(), 0, state.sharedMemory->size());
 	state.raw = sdbus::createSessionBusConnectionWithAddress(env.address());
 	state.bare = bareProxy(*state.raw);
-	state.segmentProxy = sdbus::createProxy(*state.raw, "io.github.ipchub1", kSegmentPath);
+	state.sharedMemoryProxy =
+		sdbus::createProxy(*state.raw, "io.github.ipchub1", kSharedMemoryPath);
 	world = &state;
 	const int status = runWithRatios(
 		argc, argv,

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// ipchub-shm-demo: a producer creates the segment "frame" and writes a frame into it;
+// ipchub-shm-demo: a producer creates the shared-memory object "frame" and writes a frame into it;
 // a consumer process opens it read-only and reads the frame through its own mapping,
-// while the kernel refuses it a writable mapping and nobody can truncate the segment.
-// Then the producer seals the segment: a writable open is refused from then on.
+// while the kernel refuses it a writable mapping and nobody can truncate the shared-memory object.
+// Then the producer seals the shared-memory object: a writable open is refused from then on.
 
 #include <cerrno>
 #include <cstring>
@@ -46,7 +46,7 @@ std::string sealNames(int fd)
 	return names.empty() ? "none" : names;
 }
 
-// The consumer: its own connection, the segment opened read-only; reports what it
+// The consumer: its own connection, the shared-memory object opened read-only; reports what it
 // read and what the kernel refused.
 void runConsumer(int reportFd, const std::optional<std::string> &address)
 {
@@ -86,21 +86,24 @@ void runDemo(const std::optional<std::string> &address)
 
 	// A persistent "frame" left by an earlier run would make the create fail.
 	if (auto old = client.openSharedMemory(kKey, ipchub::Access::ReadOnly)) {
-		check(client.remove(old->path()), "removing the segment left by an earlier run");
-		say("producer", "removed the segment \"frame\" left by an earlier run");
+		check(client.remove(old->path()),
+		      "removing the shared-memory object left by an earlier run");
+		say("producer",
+		    "removed the shared-memory object \"frame\" left by an earlier run");
 	}
 
 	ipchub::SharedMemoryOptions options;
 	options.persistent = true;
-	auto segment = check(client.createSharedMemory(kKey, kSize, options),
-			     "creating the segment \"frame\"");
-	say("producer", "created the segment \"frame\", " + std::to_string(segment.size()) +
-				" bytes, at " + segment.path());
+	auto sharedMemory = check(client.createSharedMemory(kKey, kSize, options),
+				  "creating the shared-memory object \"frame\"");
+	say("producer", "created the shared-memory object \"frame\", " +
+				std::to_string(sharedMemory.size()) + " bytes, at " +
+				sharedMemory.path());
 	say("", "(persistent: it stays on the bus after this demo, for busctl and gdbus)");
-	say("producer", "its memfd carries the seals " + sealNames(segment.fd()) +
+	say("producer", "its memfd carries the seals " + sealNames(sharedMemory.fd()) +
 				": no one can shrink or grow it under a mapping");
 
-	auto bytes = segment.data();
+	auto bytes = sharedMemory.data();
 	const std::string text = frameText();
 	std::memcpy(bytes.data(), text.c_str(), text.size() + 1);
 	for (size_t i = 4096; i < bytes.size(); ++i)
@@ -127,11 +130,12 @@ void runDemo(const std::optional<std::string> &address)
 	expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the consumer did not end well");
 	expect(!allowedWhatItShouldNot, "the consumer saw a wrong byte or was allowed to write");
 
-	check(segment.seal(), "seal()");
-	say("producer", "sealed the segment: the seals are now " + sealNames(segment.fd()));
+	check(sharedMemory.seal(), "seal()");
+	say("producer",
+	    "sealed the shared-memory object: the seals are now " + sealNames(sharedMemory.fd()));
 	auto writer = client.openSharedMemory(kKey, ipchub::Access::ReadWrite);
 	expect(!writer && writer.error().code == ipchub::ErrorCode::PermissionDenied,
-	       "a writable open of a sealed segment should be refused");
+	       "a writable open of a sealed shared-memory object should be refused");
 	say("producer", "a read-write open now fails: " + describe(writer.error()));
 }
 
@@ -139,8 +143,9 @@ void runDemo(const std::optional<std::string> &address)
 
 int main(int argc, char **argv)
 {
-	return runMain(argc, argv, "ipchub-shm-demo",
-		       "A producer writes a frame into the ipchubd segment \"frame\"; a\n"
-		       "read-only consumer reads it, and cannot write or truncate it.\n",
-		       runDemo);
+	return runMain(
+		argc, argv, "ipchub-shm-demo",
+		"A producer writes a frame into the ipchubd shared-memory object \"frame\"; a\n"
+		"read-only consumer reads it, and cannot write or truncate it.\n",
+		runDemo);
 }

@@ -141,7 +141,7 @@ SANITIZE=${SANITIZE//[][\' ]/}
 # ipchub::Result the library was built with.
 standards=(c++17 c++20)
 for std in "${standards[@]}"; do
-	for program in outside outside_segment; do
+	for program in outside outside_shared_memory; do
 		c++ "-std=$std" -Wall -Wextra -Werror "${sanitize[@]}" "${cflags[@]}" \
 			-o "$IPCHUB_TEST_TMP/$program-$std" "$SOURCE_ROOT/tests/install/$program.cpp" "${libs[@]}" ||
 			fail "$program.cpp does not build with: c++ -std=$std ${cflags[*]} ... ${libs[*]}"
@@ -155,12 +155,12 @@ for std in "${standards[@]}"; do
 	output=$(LD_LIBRARY_PATH=$root$LIBDIR "$program") || fail "the $std outside program failed"
 	[[ $output == "/io/github/ipchub1/semaphore/outside value 1" ]] ||
 		fail "the $std outside program printed '$output'"
-	segment=$(LD_LIBRARY_PATH=$root$LIBDIR "$IPCHUB_TEST_TMP/outside_segment-$std") ||
-		fail "the $std outside_segment program failed"
-	[[ $segment == "frame 16 bytes hello" ]] || fail "the $std outside_segment program printed '$segment'"
+	shared_memory=$(LD_LIBRARY_PATH=$root$LIBDIR "$IPCHUB_TEST_TMP/outside_shared_memory-$std") ||
+		fail "the $std outside_shared_memory program failed"
+	[[ $shared_memory == "frame 16 bytes hello" ]] || fail "the $std outside_shared_memory program printed '$shared_memory'"
 	# It used the installed library, not the build tree's.
 	libraries=$(LD_LIBRARY_PATH=$root$LIBDIR ldd "$program")
 	[[ $libraries == *"libipchub.so.0 => $root$LIBDIR/libipchub.so.0 "* ]] ||
 		fail "the $std outside program is not linked with the installed libipchub: $libraries"
 done
-echo "ok: DESTDIR install checked, outside programs built with pkg-config as C++17 and C++20, each ran: $output; $segment"
+echo "ok: DESTDIR install checked, outside programs built with pkg-config as C++17 and C++20, each ran: $output; $shared_memory"

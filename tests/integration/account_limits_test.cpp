@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // Totals across connections through the real bus: a user's host connections share
-// one budget of objects, waits, lock grants and segment bytes, and persistent objects
+// one budget of objects, waits, lock grants and shared-memory object bytes, and persistent objects
 // count against their creator until Remove, whether it closed them or left the bus.
 
 #include "bus_fixture.hpp"
@@ -153,7 +153,7 @@ TEST_F(AccountLimitsTest, ObjectsWaitsGrantsAndBytesAcrossConnections)
 	EXPECT_EQ(w3->error, errorName("LimitExceeded"));
 	EXPECT_TRUE(w3->message.find("waits_per_uid is 2") != std::string::npos) << w3->message;
 
-	// Segment bytes (references given back first, to stay under objects_per_uid).
+	// Shared-memory object bytes (references given back first, to stay under objects_per_uid).
 	ASSERT_TRUE(kept[1].close());
 	ASSERT_TRUE(kept[2].close());
 	auto s1 = first.createSharedMemory("m1", 4096);

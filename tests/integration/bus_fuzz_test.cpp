@@ -424,8 +424,8 @@ TEST_F(BusFuzzTest, RandomCallsDescriptorFloodsAndLargeMessagesLeaveIpchubdServi
 	auto owner = connect();
 	auto semaphore = owner.createSemaphore("fuzz-sem", 3);
 	auto lock = owner.createLock("fuzz-lock");
-	auto segment = owner.createSharedMemory("fuzz-shm", 4096);
-	ASSERT_TRUE(semaphore && lock && segment);
+	auto sharedMemory = owner.createSharedMemory("fuzz-shm", 4096);
+	ASSERT_TRUE(semaphore && lock && sharedMemory);
 	const size_t before = descriptorsOf(daemonPid());
 
 	std::vector<std::string> paths{"/io/github/ipchub1",

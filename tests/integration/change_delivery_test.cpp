@@ -139,12 +139,12 @@ TEST_F(ChangeDeliveryTest, GioProxyCachedModeFollowsTheLock)
 	expectSeen(proxy, "Mode", "'unlocked'", [&] { ASSERT_TRUE(guard->release()); });
 }
 
-TEST_F(ChangeDeliveryTest, GioProxyCachedLockHolderFollowsTheSegmentLock)
+TEST_F(ChangeDeliveryTest, GioProxyCachedLockHolderFollowsTheSharedMemoryLock)
 {
 	auto owner = connect();
-	auto segment = owner.createSharedMemory("frame", 4096);
-	ASSERT_TRUE(segment);
-	GioProxy proxy(address(), segment->path(), kShmInterface, {"LockHolder"});
+	auto sharedMemory = owner.createSharedMemory("frame", 4096);
+	ASSERT_TRUE(sharedMemory);
+	GioProxy proxy(address(), sharedMemory->path(), kShmInterface, {"LockHolder"});
 	const auto first = proxy.next();
 	ASSERT_EQ(first.name, "LockHolder") << "the Gio.DBusProxy did not start";
 	EXPECT_EQ(first.value, "''");

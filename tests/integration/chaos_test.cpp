@@ -23,7 +23,7 @@ constexpr int kWorkers = 4;
 constexpr uint32_t kUnits = 2;
 constexpr auto kDuration = 15s;
 
-// The workers' shared log, in a persistent segment.
+// The workers' shared log, in a persistent shared-memory object.
 struct ChaosLog {
 	// The token of the latest lock holder, written on entry.
 	std::atomic<uint64_t> entryToken;
@@ -37,9 +37,9 @@ struct ChaosLog {
 	std::atomic<int32_t> unitHolder[kWorkers];
 };
 
-ChaosLog &logIn(SharedMemory &segment)
+ChaosLog &logIn(SharedMemory &sharedMemory)
 {
-	return *reinterpret_cast<ChaosLog *>(segment.data().data());
+	return *reinterpret_cast<ChaosLog *>(sharedMemory.data().data());
 }
 
 // Whether pid can still hold a unit. A process that is exiting holds nothing: its
@@ -68,12 +68,12 @@ int worker(int index)
 	auto client = Client::connect();
 	if (!client)
 		return 2;
-	auto segment = client->openSharedMemory("chaos-log", Access::ReadWrite);
+	auto sharedMemory = client->openSharedMemory("chaos-log", Access::ReadWrite);
 	auto lock = client->openLock("chaos-lock");
 	auto units = client->openSemaphore("chaos-units");
-	if (!segment || !lock || !units)
+	if (!sharedMemory || !lock || !units)
 		return 3;
-	ChaosLog &log = logIn(*segment);
+	ChaosLog &log = logIn(*sharedMemory);
 	std::minstd_rand random(static_cast<unsigned>(getpid()));
 	uint64_t lastToken = 0;
 	while (!log.stop) {
@@ -120,9 +120,10 @@ class ChaosTest : public IpchubTest
 protected:
 	void createObjects(Client &client)
 	{
-		auto segment = client.createSharedMemory("chaos-log", 4096, {.persistent = true});
-		ASSERT_TRUE(segment) << segment.error().message;
-		segment_.emplace(std::move(*segment));
+		auto sharedMemory =
+			client.createSharedMemory("chaos-log", 4096, {.persistent = true});
+		ASSERT_TRUE(sharedMemory) << sharedMemory.error().message;
+		sharedMemory_.emplace(std::move(*sharedMemory));
 		auto lock = client.createLock("chaos-lock", {.persistent = true});
 		ASSERT_TRUE(lock) << lock.error().message;
 		lock_.emplace(std::move(*lock));
@@ -137,7 +138,7 @@ protected:
 	// Stops the workers and checks that everything came back.
 	void finish(const char *name, int kills)
 	{
-		ChaosLog &log = logIn(*segment_);
+		ChaosLog &log = logIn(*sharedMemory_);
 		log.stop = 1;
 		for (auto &child : workers_)
 			if (child.wait(10s) == -1)
@@ -166,10 +167,10 @@ protected:
 		const pid_t pid = workers_[index].pid();
 		workers_[index].kill();
 		pid_t held = pid;
-		logIn(*segment_).unitHolder[index].compare_exchange_strong(held, 0);
+		logIn(*sharedMemory_).unitHolder[index].compare_exchange_strong(held, 0);
 	}
 
-	std::optional<SharedMemory> segment_;
+	std::optional<SharedMemory> sharedMemory_;
 	std::optional<Lock> lock_;
 	std::optional<Semaphore> units_;
 	Child workers_[kWorkers];

@@ -91,7 +91,7 @@ TEST_F(ClientStatusTest, LockStaysHeld)
 	EXPECT_EQ(lock->mode().value_or(LockState::Exclusive), LockState::Unlocked);
 }
 
-TEST_F(ClientStatusTest, SegmentStaysAttachedAndLocked)
+TEST_F(ClientStatusTest, SharedMemoryStaysAttachedAndLocked)
 {
 	auto client = connect();
 	auto shm = client.createSharedMemory("frame", 4096);

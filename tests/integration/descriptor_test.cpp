@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// Every descriptor libipchub receives (segments from CreateSharedMemory and Attach, lock
-// handles) is close-on-exec from the start: no program the process runs inherits one.
+// Every descriptor libipchub receives (shared-memory objects from CreateSharedMemory and Attach,
+// lock handles) is close-on-exec from the start: no program the process runs inherits one.
 
 #include "bus_fixture.hpp"
 
@@ -82,7 +82,7 @@ TEST_F(DescriptorTest, NoReceivedDescriptorIsInheritable)
 	ASSERT_TRUE(handle) << handle.error().message;
 
 	const std::vector<std::pair<const char *, int>> held{
-		{"created segment", created->fd()},
+		{"created shared-memory object", created->fd()},
 		{"writable attach", writable->fd()},
 		{"read-only attach", readOnly->fd()},
 		{"lock handle", handle->fd()},

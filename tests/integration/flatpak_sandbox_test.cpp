@@ -171,7 +171,7 @@ TEST_F(FlatpakSandboxTest, HostObjectsAreOutOfReachUnlessShared)
 	EXPECT_EQ(privateSem->value().value(), 1u);
 }
 
-TEST_F(FlatpakSandboxTest, SharedSegmentMapsThroughTheProxy)
+TEST_F(FlatpakSandboxTest, SharedSharedMemoryMapsThroughTheProxy)
 {
 	auto host = connect();
 	// Shared for writing too: listed apps only read unless the creator says so.
@@ -193,7 +193,8 @@ TEST_F(FlatpakSandboxTest, SharedSegmentMapsThroughTheProxy)
 		       "written-by-the-app";
 	}));
 
-	// And the other way: the app's own segment, shared with nobody, seen by the host.
+	// And the other way: the app's own shared-memory object, shared with nobody, seen by the
+	// host.
 	EXPECT_EQ(inside->ask("create-shm mine 100 from-inside"),
 		  "ok /io/github/ipchub1/shm/org_2eexample_2eApp/mine");
 	auto mine = host.openSharedMemory("mine", Access::ReadOnly, {.scope = kApp});

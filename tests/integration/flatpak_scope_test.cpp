@@ -86,9 +86,9 @@ TEST_F(FlatpakScopeTest, AListedAppCannotRemoveOrSealOrWriteTheHostsObjects)
 	semaphoreOptions.allowedApps = {kApp};
 	auto jobs = host.createSemaphore("jobs", 1, semaphoreOptions);
 	ASSERT_TRUE(jobs) << jobs.error().message;
-	SharedMemoryOptions segmentOptions;
-	segmentOptions.allowedApps = {kApp};
-	auto frame = host.createSharedMemory("frame", 4096, segmentOptions);
+	SharedMemoryOptions sharedMemoryOptions;
+	sharedMemoryOptions.allowedApps = {kApp};
+	auto frame = host.createSharedMemory("frame", 4096, sharedMemoryOptions);
 	ASSERT_TRUE(frame) << frame.error().message;
 	std::memcpy(frame->data().data(), "host-bytes", 10);
 
@@ -118,7 +118,8 @@ TEST_F(FlatpakScopeTest, AListedAppCannotRemoveOrSealOrWriteTheHostsObjects)
 	EXPECT_FALSE(*blocked) << "the host still holds its lock";
 	EXPECT_TRUE(again.openSemaphore("jobs"));
 
-	// Nor seal the segment, nor write it: the creator gave read access (the default).
+	// Nor seal the shared-memory object, nor write it: the creator gave read access (the
+	// default).
 	EXPECT_THAT(inside->ask("seal-shm frame"), StartsWith("error PermissionDenied"));
 	EXPECT_EQ(frame->sealed().value_or(true), false);
 	EXPECT_THAT(inside->ask("open-shm frame @host rw"),
@@ -151,7 +152,7 @@ TEST_F(FlatpakScopeTest, WriteAccessIsTheCreatorsChoiceAndNeverSealOrRemove)
 	EXPECT_THAT(inside->ask("remove /io/github/ipchub1/shm/canvas"),
 		    StartsWith("error PermissionDenied"));
 
-	// Its own segment it seals and removes; an app it listed with write access may
+	// Its own shared-memory object it seals and removes; an app it listed with write access may
 	// write it, not seal it.
 	EXPECT_THAT(inside->ask("create-shm mine 64 text org.example.Other"), StartsWith("ok"));
 	FlatpakApp other(address(), kOtherApp);
@@ -260,9 +261,9 @@ TEST_F(FlatpakScopeTest, OutsideItsScopeAnAppCannotTellMissingFromNotShared)
 
 	// Kept: a non-persistent object goes with its last reference.
 	auto semaphore = host.createSemaphore("ghost", 1);
-	auto segment = host.createSharedMemory("ghost", 64);
+	auto sharedMemory = host.createSharedMemory("ghost", 64);
 	auto lock = host.createLock("ghost");
-	ASSERT_TRUE(semaphore && segment && lock);
+	ASSERT_TRUE(semaphore && sharedMemory && lock);
 	ASSERT_THAT(otherInside->ask("create-sem spirit -"), StartsWith("ok"));
 	ASSERT_THAT(otherInside->ask("create-lock spirit -"), StartsWith("ok"));
 

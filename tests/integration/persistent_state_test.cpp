@@ -164,13 +164,13 @@ TEST_F(PersistentStateTest, AFullStoreRefusesInsteadOfLosingTheState)
 	const auto limits = gdbusCall("/io/github/ipchub1", "org.freedesktop.DBus.Properties.Get",
 				      {"'io.github.ipchub1.Manager'", "'Limits'"});
 	EXPECT_NE(limits.out.find("'fd_store_max': <uint32 6>"), std::string::npos) << limits.out;
-	std::vector<SharedMemory> segments;
+	std::vector<SharedMemory> sharedMemories;
 	for (int i = 0; i < 3; ++i) {
 		auto shm = client.createSharedMemory("seg" + std::to_string(i), 4096,
 						     {.persistent = true});
 		ASSERT_TRUE(shm) << i << ": " << shm.error().message;
 		shm->data()[0] = std::byte{static_cast<unsigned char>('a' + i)};
-		segments.push_back(std::move(*shm));
+		sharedMemories.push_back(std::move(*shm));
 	}
 	auto lock = client.createLock("fenced", {.persistent = true});
 	ASSERT_TRUE(lock);

@@ -126,17 +126,17 @@ TEST_F(RestartTest, ReleaseEndsARestoredHandleGrantAndItsKeptEnd)
 }
 
 // Restored under smaller limits, persistent objects are kept and count again: a
-// segment past the new bytes_per_connection of its creator, still on the bus, stays
+// shared-memory object past the new bytes_per_connection of its creator, still on the bus, stays
 // whole, and the restored objects fill the new persistent_objects_per_uid.
 TEST_F(RestartTest, PersistentObjectsRestoredUnderSmallerLimitsAreKeptAndCount)
 {
-	auto segment = client_->createSharedMemory("frame", 65536, {.persistent = true});
-	ASSERT_TRUE(segment) << segment.error().message;
-	std::memset(segment->data().data(), 0x5a, segment->size());
+	auto sharedMemory = client_->createSharedMemory("frame", 65536, {.persistent = true});
+	ASSERT_TRUE(sharedMemory) << sharedMemory.error().message;
+	std::memset(sharedMemory->data().data(), 0x5a, sharedMemory->size());
 	auto semaphore = client_->createSemaphore("jobs", 3, {.persistent = true});
 	ASSERT_TRUE(semaphore) << semaphore.error().message;
 	// A grant's record is written in place before its reply leaves; the records'
-	// memfd and the segment's reach the service manager once.
+	// memfd and the shared-memory object's reach the service manager once.
 	ASSERT_TRUE(semaphore->tryAcquire(1).value_or(false));
 	ASSERT_TRUE(waitFor([&] {
 		const auto names = manager_.names();
@@ -157,7 +157,7 @@ TEST_F(RestartTest, PersistentObjectsRestoredUnderSmallerLimitsAreKeptAndCount)
 	ASSERT_TRUE(again) << again.error().message;
 	EXPECT_EQ(again->value().value_or(0), 2u) << "its holder is still on the bus";
 
-	// The lock of SetUp, the segment and the semaphore: three of three.
+	// The lock of SetUp, the shared-memory object and the semaphore: three of three.
 	auto more = client_->createLock("more", {.persistent = true});
 	ASSERT_FALSE(more);
 	EXPECT_EQ(more.error().code, ErrorCode::LimitExceeded);

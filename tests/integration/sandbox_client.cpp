@@ -12,7 +12,7 @@
 //   open-shm KEY SCOPE ro|rw         openSharedMemory
 //   read-shm KEY LENGTH              the first LENGTH bytes of the mapping
 //   write-shm KEY TEXT
-//   seal-shm KEY                     seal() of the segment opened as KEY
+//   seal-shm KEY                     seal() of the shared-memory object opened as KEY
 //   create-lock KEY SCOPE            createLock
 //   open-lock KEY SCOPE              openLock
 //   lock KEY                         tryAcquire(Exclusive) on the lock opened as KEY
@@ -52,7 +52,7 @@ using namespace ipchub;
 struct State {
 	std::optional<Client> client;
 	std::map<std::string, Semaphore> semaphores;
-	std::map<std::string, SharedMemory> segments;
+	std::map<std::string, SharedMemory> sharedMemories;
 	std::map<std::string, Lock> locks;
 	std::vector<LockGuard> guards;
 	std::unique_ptr<detail::HandshakeRelay> relay;
@@ -227,31 +227,31 @@ std::string execute(State &state, const std::vector<std::string> &words)
 		return acquired ? "ok" : errorLine(acquired.error());
 	}
 	if (verb == "create-shm") {
-		auto segment = client.createSharedMemory(arg(1), std::stoull(arg(2)),
-							 {.allowedApps = rest(4)});
-		if (segment)
-			std::memcpy(segment->data().data(), arg(3).data(),
-				    std::min(arg(3).size(), segment->size()));
-		return keep(std::move(segment), state.segments, arg(1));
+		auto sharedMemory = client.createSharedMemory(arg(1), std::stoull(arg(2)),
+							      {.allowedApps = rest(4)});
+		if (sharedMemory)
+			std::memcpy(sharedMemory->data().data(), arg(3).data(),
+				    std::min(arg(3).size(), sharedMemory->size()));
+		return keep(std::move(sharedMemory), state.sharedMemories, arg(1));
 	}
 	if (verb == "open-shm")
 		return keep(client.openSharedMemory(arg(1),
 						    arg(3) == "rw" ? Access::ReadWrite
 								   : Access::ReadOnly,
 						    {.scope = scopeArgument(arg(2))}),
-			    state.segments, arg(1));
+			    state.sharedMemories, arg(1));
 	if (verb == "read-shm") {
-		auto bytes = state.segments.at(arg(1)).constData();
+		auto bytes = state.sharedMemories.at(arg(1)).constData();
 		const size_t length = std::min<size_t>(std::stoul(arg(2)), bytes.size());
 		return "ok " + std::string(reinterpret_cast<const char *>(bytes.data()), length);
 	}
 	if (verb == "write-shm") {
-		auto bytes = state.segments.at(arg(1)).data();
+		auto bytes = state.sharedMemories.at(arg(1)).data();
 		std::memcpy(bytes.data(), arg(2).data(), std::min(arg(2).size(), bytes.size()));
 		return "ok";
 	}
 	if (verb == "seal-shm") {
-		auto sealed = state.segments.at(arg(1)).seal();
+		auto sealed = state.sharedMemories.at(arg(1)).seal();
 		return sealed ? "ok" : errorLine(sealed.error());
 	}
 	if (verb == "create-lock")

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// What a client holding a descriptor can do to a segment's memfd behind ipchubd's back
+// What a client holding a descriptor can do to a shared-memory object's memfd behind ipchubd's back
 // (change its mode, add seals, re-open it), and what stays true: read-only attaches
-// keep working, Sealed and Seal() tell the kernel's state, and a sealed segment stays
+// keep working, Sealed and Seal() tell the kernel's state, and a sealed shared-memory object stays
 // unwritable through any descriptor.
 
 #include "shared_memory_fixture.hpp"
@@ -48,7 +48,7 @@ TEST_F(SharedMemoryTest, AWriteSealAClientAddedShowsAsSealed)
 	EXPECT_EQ(property(shm->path(), "Sealed"), "b true");
 	auto other = connect();
 	auto writable = other.openSharedMemory("frame", Access::ReadWrite);
-	ASSERT_FALSE(writable) << "a writable attach of a segment nobody can write";
+	ASSERT_FALSE(writable) << "a writable attach of a shared-memory object nobody can write";
 	EXPECT_EQ(writable.error().code, ErrorCode::PermissionDenied);
 	// Seal() closes the seals the client left open.
 	ASSERT_TRUE(shm->seal());
@@ -70,7 +70,7 @@ TEST_F(SharedMemoryTest, SealAfterAWriterClosedTheSealsSaysWhyAndStaysUnsealed)
 		<< sealed.error().message;
 	EXPECT_EQ(shm->sealed().value_or(true), false);
 	EXPECT_EQ(property(shm->path(), "Sealed"), "b false");
-	// Still what it was: a writable segment.
+	// Still what it was: a writable shared-memory object.
 	auto other = connect();
 	auto writable = other.openSharedMemory("frame", Access::ReadWrite);
 	ASSERT_TRUE(writable) << writable.error().message;

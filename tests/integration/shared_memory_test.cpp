@@ -19,7 +19,7 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::MatchesRegex;
 
-TEST_F(SharedMemoryTest, CreateMapsAZeroFilledReadWriteSegment)
+TEST_F(SharedMemoryTest, CreateMapsAZeroFilledReadWriteSharedMemory)
 {
 	auto client = connect();
 	auto shm = client.createSharedMemory("frame", 4096);
@@ -118,7 +118,7 @@ TEST_F(SharedMemoryTest, ReadOnlyDescriptorCannotBeReopenedWritable)
 	EXPECT_EQ(child.wait(), 0);
 }
 
-TEST_F(SharedMemoryTest, NoHandedOutDescriptorCanResizeTheSegment)
+TEST_F(SharedMemoryTest, NoHandedOutDescriptorCanResizeTheSharedMemory)
 {
 	auto client = connect();
 	auto shm = client.createSharedMemory("frame", 4096);
@@ -164,7 +164,7 @@ TEST_F(SharedMemoryTest, SealsAreVisibleOnEveryDescriptor)
 	EXPECT_EQ(errno, EPERM);
 }
 
-TEST_F(SharedMemoryTest, SealedSegmentRefusesWritesAndWritableAttaches)
+TEST_F(SharedMemoryTest, SealedSharedMemoryRefusesWritesAndWritableAttaches)
 {
 	auto client = connect();
 	auto shm = client.createSharedMemory("frame", 4096);
@@ -222,13 +222,13 @@ TEST_F(SharedMemoryTest, SizeZeroAndSizesPastTheLimits)
 	// Another connection has its own allowance.
 	auto elsewhere = connect().createSharedMemory("elsewhere", 65536);
 	EXPECT_TRUE(elsewhere) << elsewhere.error().message;
-	// The bytes come back when the segment goes.
+	// The bytes come back when the shared-memory object goes.
 	ASSERT_TRUE(first->close());
 	auto again = limited.createSharedMemory("third", 65536);
 	EXPECT_TRUE(again) << again.error().message;
 }
 
-TEST_F(SharedMemoryTest, SegmentGoesWhenNobodyReferencesIt)
+TEST_F(SharedMemoryTest, SharedMemoryGoesWhenNobodyReferencesIt)
 {
 	Child creator = forkChild([&] {
 		auto other = Client::connect(address());
@@ -244,7 +244,7 @@ TEST_F(SharedMemoryTest, SegmentGoesWhenNobodyReferencesIt)
 	EXPECT_EQ(daemonMemfds(), 0);
 }
 
-TEST_F(SharedMemoryTest, PersistentSegmentLastsUntilRemove)
+TEST_F(SharedMemoryTest, PersistentSharedMemoryLastsUntilRemove)
 {
 	Child creator = forkChild([&] {
 		auto other = Client::connect(address());
@@ -284,15 +284,15 @@ TEST_F(SharedMemoryTest, AttachmentsCountAttachedConnections)
 }
 
 // The read-write memfd, and a read-only descriptor from the first read-only attach on:
-// two per segment, however many attaches.
-TEST_F(SharedMemoryTest, DaemonKeepsAtMostTwoDescriptorsPerSegment)
+// two per shared-memory object, however many attaches.
+TEST_F(SharedMemoryTest, DaemonKeepsAtMostTwoDescriptorsPerSharedMemory)
 {
 	// A reply carries a duplicate that sd-bus closes once it is sent: wait for the
 	// count to settle.
 	const auto settlesAt = [&](int count) {
 		return waitFor([&] { return daemonMemfds() == count; }, 2s);
 	};
-	// Each segment's read-write memfd and its read-only description, opened at
+	// Each shared-memory object's read-write memfd and its read-only description, opened at
 	// creation.
 	auto client = connect();
 	auto a = client.createSharedMemory("a", 4096);
@@ -318,13 +318,13 @@ TEST_F(SharedMemoryTest, DaemonKeepsAtMostTwoDescriptorsPerSegment)
 }
 
 // A user manager starts services with 1024 descriptors (the soft limit) out of a far
-// higher hard limit; ipchubd raises the soft one, so segments do not run out at 500.
+// higher hard limit; ipchubd raises the soft one, so shared-memory objects do not run out at 500.
 TEST_F(SharedMemoryTest, DaemonRaisesItsDescriptorLimit)
 {
 	rlimit ours{};
 	ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &ours), 0);
-	constexpr rlim_t kSegments = 1100;
-	if (ours.rlim_max != RLIM_INFINITY && ours.rlim_max < 3 * kSegments)
+	constexpr rlim_t kSharedMemories = 1100;
+	if (ours.rlim_max != RLIM_INFINITY && ours.rlim_max < 3 * kSharedMemories)
 		GTEST_SKIP() << "the hard descriptor limit is " << ours.rlim_max;
 	rlimit lowered = ours;
 	lowered.rlim_cur = 1024;
@@ -337,17 +337,18 @@ TEST_F(SharedMemoryTest, DaemonRaisesItsDescriptorLimit)
 	ASSERT_EQ(prlimit(daemonPid(), RLIMIT_NOFILE, nullptr, &daemons), 0);
 	EXPECT_EQ(daemons.rlim_cur, daemons.rlim_max);
 
-	// Each segment read-only attached: two descriptors apiece in ipchubd.
+	// Each shared-memory object read-only attached: two descriptors apiece in ipchubd.
 	auto client = connect();
 	auto reader = connect();
-	for (rlim_t i = 0; i < kSegments; ++i) {
+	for (rlim_t i = 0; i < kSharedMemories; ++i) {
 		const std::string key = "many-" + std::to_string(i);
 		auto created = client.createSharedMemory(key, 4096, {.persistent = true});
 		ASSERT_TRUE(created) << key << ": " << created.error().message;
 		auto view = reader.openSharedMemory(key, Access::ReadOnly);
 		ASSERT_TRUE(view) << key << ": " << view.error().message;
 	}
-	EXPECT_TRUE(waitFor([&] { return daemonMemfds() == static_cast<int>(2 * kSegments); }, 2s))
+	EXPECT_TRUE(waitFor([&] { return daemonMemfds() == static_cast<int>(2 * kSharedMemories); },
+			    2s))
 		<< daemonMemfds();
 }
 
@@ -368,7 +369,7 @@ TEST_F(SharedMemoryTest, GdbusCreateAndAttach)
 	EXPECT_EQ(created.status, 0) << created.err;
 	EXPECT_THAT(created.out,
 		    MatchesRegex("\\(objectpath '/io/github/ipchub1/shm/frame', handle [0-9]+\\)\n"));
-	// gdbus left the bus, and the segment went with it.
+	// gdbus left the bus, and the shared-memory object went with it.
 	auto client = connect();
 	ASSERT_TRUE(waitFor([&] {
 		return !client.openSharedMemory("frame", Access::ReadOnly).has_value();

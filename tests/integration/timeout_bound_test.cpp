@@ -75,13 +75,13 @@ TEST_F(TimeoutBoundTest, AGrantThatComesAfterTheCallerGaveUpIsGivenBack)
 	})) << "the unit granted after the timeout came back";
 }
 
-TEST_F(TimeoutBoundTest, LockAndSegmentWaitsAreBoundedToo)
+TEST_F(TimeoutBoundTest, LockAndSharedMemoryWaitsAreBoundedToo)
 {
 	auto client = connect();
 	auto lock = client.createLock("db");
 	ASSERT_TRUE(lock);
-	auto segment = client.createSharedMemory("frame", 4096);
-	ASSERT_TRUE(segment);
+	auto sharedMemory = client.createSharedMemory("frame", 4096);
+	ASSERT_TRUE(sharedMemory);
 	freeze();
 	auto start = Clock::now();
 	auto guard = lock->acquire(LockMode::Exclusive, 300ms);
@@ -90,7 +90,7 @@ TEST_F(TimeoutBoundTest, LockAndSegmentWaitsAreBoundedToo)
 	EXPECT_EQ(guard.error().code, ErrorCode::Timeout) << guard.error().message;
 	EXPECT_LT(elapsed, 500ms);
 	start = Clock::now();
-	auto held = segment->lock(300ms);
+	auto held = sharedMemory->lock(300ms);
 	elapsed = Clock::now() - start;
 	ASSERT_FALSE(held);
 	EXPECT_EQ(held.error().code, ErrorCode::Timeout) << held.error().message;

@@ -16,7 +16,7 @@ using Clock = std::chrono::steady_clock;
 
 constexpr const char *kSemaphoreInterface = "io.github.ipchub1.Semaphore";
 constexpr const char *kLockInterface = "io.github.ipchub1.Lock";
-constexpr const char *kSegmentInterface = "io.github.ipchub1.SharedMemory";
+constexpr const char *kSharedMemoryInterface = "io.github.ipchub1.SharedMemory";
 
 // What one WaitEnded said.
 struct Ended {
@@ -69,7 +69,7 @@ public:
 		return {ticket, token};
 	}
 
-	uint64_t waitSegmentLock(uint64_t timeoutUsec)
+	uint64_t waitSharedMemoryLock(uint64_t timeoutUsec)
 	{
 		uint64_t ticket = 0;
 		proxy_->callMethod("WaitLock")
@@ -317,35 +317,35 @@ TEST_F(WaitTicketTest, LockTicketsCarryTheToken)
 	EXPECT_GT(shared->token(), waiter.endOf(ticket)->token);
 }
 
-TEST_F(WaitTicketTest, SegmentLockTickets)
+TEST_F(WaitTicketTest, SharedMemoryLockTickets)
 {
 	auto client = connect();
-	auto segment = client.createSharedMemory("frame", 4096);
-	ASSERT_TRUE(segment);
-	auto held = segment->lock(0us);
+	auto sharedMemory = client.createSharedMemory("frame", 4096);
+	ASSERT_TRUE(sharedMemory);
+	auto held = sharedMemory->lock(0us);
 	ASSERT_TRUE(held);
-	Waiter waiter(address(), segment->path(), kSegmentInterface);
-	const uint64_t timedOut = waiter.waitSegmentLock(100'000);
+	Waiter waiter(address(), sharedMemory->path(), kSharedMemoryInterface);
+	const uint64_t timedOut = waiter.waitSharedMemoryLock(100'000);
 	ASSERT_NE(timedOut, 0u);
 	ASSERT_TRUE(waiter.raw.waitFor([&] { return waiter.endOf(timedOut) != nullptr; }));
 	EXPECT_EQ(waiter.endOf(timedOut)->error, errorName("Timeout"));
-	const uint64_t cancelled = waiter.waitSegmentLock(UINT64_MAX);
+	const uint64_t cancelled = waiter.waitSharedMemoryLock(UINT64_MAX);
 	ASSERT_NE(cancelled, 0u);
 	waiter.cancel(cancelled);
 	waiter.raw.pump();
 	ASSERT_NE(waiter.endOf(cancelled), nullptr);
 	EXPECT_EQ(waiter.endOf(cancelled)->error, errorName("Cancelled"));
-	const uint64_t ticket = waiter.waitSegmentLock(UINT64_MAX);
+	const uint64_t ticket = waiter.waitSharedMemoryLock(UINT64_MAX);
 	ASSERT_NE(ticket, 0u);
 	ASSERT_TRUE(held->unlock());
 	ASSERT_TRUE(waiter.raw.waitFor([&] { return waiter.endOf(ticket) != nullptr; }));
 	EXPECT_EQ(waiter.endOf(ticket)->error, "");
-	EXPECT_EQ(waiter.raw.property(segment->path(), kSegmentInterface, "LockHolder")
+	EXPECT_EQ(waiter.raw.property(sharedMemory->path(), kSharedMemoryInterface, "LockHolder")
 			  .get<std::string>(),
 		  waiter.raw.uniqueName());
 
-	// The library's timed segment lock waits through a ticket too.
-	auto denied = segment->lock(100ms);
+	// The library's timed shared-memory lock waits through a ticket too.
+	auto denied = sharedMemory->lock(100ms);
 	ASSERT_FALSE(denied);
 	EXPECT_EQ(denied.error().code, ErrorCode::Timeout) << denied.error().message;
 }

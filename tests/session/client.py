@@ -3,16 +3,16 @@
 """A client of ipchubd on the session bus, for the session tests (a Gio connection, as
 a GLib application would make):
 
-  client.py create-segment KEY SIZE  a persistent segment filled with KEY's bytes; on a
+  client.py create-shared-memory KEY SIZE  a persistent shared-memory object filled with KEY's bytes; on a
                                      D-Bus error prints "ERROR NAME: MESSAGE", exits 3
-  client.py check-segment KEY SIZE   whether the segment holds KEY's bytes
-  client.py create-segments PREFIX COUNT SIZE   COUNT of them, keys PREFIX0, PREFIX1...
-  client.py check-segments PREFIX COUNT SIZE    and whether they all came back
-  client.py remove-segments PREFIX COUNT        and Manager.Remove them
+  client.py check-shared-memory KEY SIZE   whether the shared-memory object holds KEY's bytes
+  client.py create-shared-memories PREFIX COUNT SIZE   COUNT of them, keys PREFIX0, PREFIX1...
+  client.py check-shared-memories PREFIX COUNT SIZE    and whether they all came back
+  client.py remove-shared-memories PREFIX COUNT        and Manager.Remove them
   client.py hold-lock KEY            takes the persistent lock KEY, prints its token and
                                      stays on the bus, holding it, until killed
 
-A segment's bytes are SHA-256 of its key, repeated: each segment its own content."""
+A shared-memory object's bytes are SHA-256 of its key, repeated: each shared-memory object its own content."""
 
 import hashlib
 import mmap
@@ -38,7 +38,7 @@ def content(key, size):
     return (digest * (size // len(digest) + 1))[:size]
 
 
-def create_segment(bus, key, size, quiet=False):
+def create_shared_memory(bus, key, size, quiet=False):
     try:
         reply, fds = call(bus, MANAGER, BUS_NAME + ".Manager", "CreateSharedMemory",
                           GLib.Variant("(sta{sv})", (key, size, {"persistent": GLib.Variant("b", True)})),
@@ -58,13 +58,13 @@ def create_segment(bus, key, size, quiet=False):
     return 0
 
 
-def check_segment(bus, key, size):
+def check_shared_memory(bus, key, size):
     (path,) = call(bus, MANAGER, BUS_NAME + ".Manager", "OpenSharedMemory",
                    GLib.Variant("(sa{sv})", (key, {})), "(o)")[0].unpack()
     reply, fds = call(bus, path, BUS_NAME + ".SharedMemory", "Attach", GLib.Variant("(b)", (False,)), "(ht)")
     index, actual_size = reply.unpack()
     if actual_size != size:
-        print("segment %s is %d bytes, not %d" % (key, actual_size, size))
+        print("shared-memory object %s is %d bytes, not %d" % (key, actual_size, size))
         return 1
     fd = fds.get(index)
     with mmap.mmap(fd, size, mmap.MAP_SHARED, mmap.PROT_READ) as mapped:
@@ -72,12 +72,12 @@ def check_segment(bus, key, size):
     os.close(fd)
     if data != content(key, size):
         first = next(i for i in range(size) if data[i] != content(key, size)[i])
-        print("segment %s differs from what was written, first at byte %d" % (key, first))
+        print("shared-memory object %s differs from what was written, first at byte %d" % (key, first))
         return 1
     return 0
 
 
-def remove_segment(bus, key):
+def remove_shared_memory(bus, key):
     (path,) = call(bus, MANAGER, BUS_NAME + ".Manager", "OpenSharedMemory",
                    GLib.Variant("(sa{sv})", (key, {})), "(o)")[0].unpack()
     call(bus, MANAGER, BUS_NAME + ".Manager", "Remove", GLib.Variant("(o)", (path,)), "()")
@@ -108,16 +108,16 @@ def hold_lock(bus, key):
 def main():
     command, key = sys.argv[1], sys.argv[2]
     bus = Gio.bus_get_sync(Gio.BusType.SESSION, None)
-    if command == "create-segment":
-        return create_segment(bus, key, int(sys.argv[3]))
-    if command == "check-segment":
-        return check_segment(bus, key, int(sys.argv[3]))
-    if command == "create-segments":
-        return each(key, int(sys.argv[3]), lambda k: create_segment(bus, k, int(sys.argv[4]), quiet=True))
-    if command == "check-segments":
-        return each(key, int(sys.argv[3]), lambda k: check_segment(bus, k, int(sys.argv[4])))
-    if command == "remove-segments":
-        return each(key, int(sys.argv[3]), lambda k: remove_segment(bus, k))
+    if command == "create-shared-memory":
+        return create_shared_memory(bus, key, int(sys.argv[3]))
+    if command == "check-shared-memory":
+        return check_shared_memory(bus, key, int(sys.argv[3]))
+    if command == "create-shared-memories":
+        return each(key, int(sys.argv[3]), lambda k: create_shared_memory(bus, k, int(sys.argv[4]), quiet=True))
+    if command == "check-shared-memories":
+        return each(key, int(sys.argv[3]), lambda k: check_shared_memory(bus, k, int(sys.argv[4])))
+    if command == "remove-shared-memories":
+        return each(key, int(sys.argv[3]), lambda k: remove_shared_memory(bus, k))
     if command == "hold-lock":
         return hold_lock(bus, key)
     print("unknown command " + command, file=sys.stderr)

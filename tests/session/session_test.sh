@@ -5,14 +5,14 @@
 # (dbus-daemon or dbus-broker). Through the real bus and the real service manager:
 #   - bus activation starts ipchubd.service; with no objects it exits (idle), cleanly;
 #   - `systemctl --user kill -s KILL ipchubd` brings every persistent object back: a
-#     semaphore's value, a lock with its holder, a segment's bytes; a persistent lock's
+#     semaphore's value, a lock with its holder, a shared-memory object's bytes; a persistent lock's
 #     fencing token never goes back nor repeats, kill after kill;
 #   - kills in a row (more than systemd's default start limit, 5 in 10 s) leave the unit
 #     running with its store, not failed and emptied;
 #   - a store of more descriptors than a service's default limit (1024) comes back;
 #   - removing the last object lets it exit; the next call activates it again;
 #   - with a small store (a drop-in: FileDescriptorStoreMax=8, --fd-store-max=8) filled
-#     with persistent segments, a kill restarts it with every segment back, and one
+#     with persistent shared-memory objects, a kill restarts it with every shared-memory object back, and one
 #     more is refused with LimitExceeded naming the limit; systemd never closes one;
 #   - a command line ipchubd refuses fails the unit instead of restarting it forever.
 # Prints "measure: ..." lines: activation time, time from KILL to state back, restarts.
@@ -143,9 +143,9 @@ gcall --object-path "$semaphore" --method "$BUS_NAME.Semaphore.Acquire" 2 0 >/de
 semaphoreValue() { replyValue "$(property "$semaphore" Semaphore Value)"; }
 [[ $(semaphoreValue) == 3 ]] || fail "the semaphore's value is $(semaphoreValue), not 3"
 
-segment_size=$((64 * 1024 + 17))
-asUser timeout 30 "$PYTHON" "$CLIENT" create-segment frame "$segment_size" >/dev/null ||
-	fail "cannot create the persistent segment 'frame'"
+shm_size=$((64 * 1024 + 17))
+asUser timeout 30 "$PYTHON" "$CLIENT" create-shared-memory frame "$shm_size" >/dev/null ||
+	fail "cannot create the persistent shared-memory object 'frame'"
 
 # The lock holder stays on the bus through every kill; its grant must stay its own.
 holder_out=$SESSION_TMP/holder.out
@@ -163,8 +163,8 @@ checkState()
 {
 	local expected_token=$1
 	[[ $(semaphoreValue) == 3 ]] || fail "$2: the semaphore's value is $(semaphoreValue), not 3"
-	asUser timeout 30 "$PYTHON" "$CLIENT" check-segment frame "$segment_size" ||
-		fail "$2: the segment 'frame' lost its bytes"
+	asUser timeout 30 "$PYTHON" "$CLIENT" check-shared-memory frame "$shm_size" ||
+		fail "$2: the shared-memory object 'frame' lost its bytes"
 	[[ $(lockToken) == "$expected_token" ]] || fail "$2: the lock's token is $(lockToken), not $expected_token"
 }
 
@@ -230,18 +230,18 @@ reply=$(gcall --object-path "$lock" --method "$BUS_NAME.Lock.TryAcquire" exclusi
 # ---- more descriptors in the store than a service's default limit (1024): they must
 # all be passed back at start (LimitNOFILE=)
 many=1100
-asUser timeout 120 "$PYTHON" "$CLIENT" create-segments many "$many" 4096 ||
-	fail "cannot create $many persistent segments"
+asUser timeout 120 "$PYTHON" "$CLIENT" create-shared-memories many "$many" 4096 ||
+	fail "cannot create $many persistent shared-memory objects"
 main_pid=$(unitProperty MainPID)
 started=$(nowMs)
 killIpchubd
 waitUntil 60 restartedFrom "$main_pid" ||
-	fail "ipchubd.service did not restart with $many segments in its store ($(unitProperty ActiveState), $(unitProperty Result))"
+	fail "ipchubd.service did not restart with $many shared-memory objects in its store ($(unitProperty ActiveState), $(unitProperty Result))"
 echo "measure: $bus: KILL with $((many + 2)) descriptors in the store to active again: $(($(nowMs) - started)) ms"
-asUser timeout 120 "$PYTHON" "$CLIENT" check-segments many "$many" 4096 ||
-	fail "the $many segments did not all come back"
-checkState "$(lockToken)" "after a restart with $many segments"
-asUser timeout 120 "$PYTHON" "$CLIENT" remove-segments many "$many" || fail "cannot remove the $many segments"
+asUser timeout 120 "$PYTHON" "$CLIENT" check-shared-memories many "$many" 4096 ||
+	fail "the $many shared-memory objects did not all come back"
+checkState "$(lockToken)" "after a restart with $many shared-memory objects"
+asUser timeout 120 "$PYTHON" "$CLIENT" remove-shared-memories many "$many" || fail "cannot remove the $many shared-memory objects"
 
 # ---- the last object removed: ipchubd exits, and the next call activates it again
 for path in "$semaphore" "$lock" "$(sed -E "s/^\(objectpath '(.*)',\)$/\1/" <<<"$(manager OpenSharedMemory frame "{}")")"; do
@@ -275,28 +275,28 @@ unit daemon-reload || fail "daemon-reload failed"
 expected=$((store_max - 2))
 created=0
 for ((i = 0; i <= store_max; i++)); do
-	out=$(asUser timeout 30 "$PYTHON" "$CLIENT" create-segment "full$i" 4096) && {
+	out=$(asUser timeout 30 "$PYTHON" "$CLIENT" create-shared-memory "full$i" 4096) && {
 		created=$((created + 1))
 		continue
 	}
 	[[ $out == "ERROR $BUS_NAME.Error.LimitExceeded: "*"fd_store_max is $store_max"* ]] ||
-		fail "segment $i in a store of $store_max: $out"
+		fail "shared-memory object $i in a store of $store_max: $out"
 	break
 done
-((created == expected)) || fail "$created persistent segments fit in a store of $store_max, not $expected"
-echo "full store: $created persistent segments, then: ${out#ERROR }"
+((created == expected)) || fail "$created persistent shared-memory objects fit in a store of $store_max, not $expected"
+echo "full store: $created persistent shared-memory objects, then: ${out#ERROR }"
 main_pid=$(unitProperty MainPID)
 started=$(nowMs)
 killIpchubd
 waitUntil 30 restartedFrom "$main_pid" || fail "ipchubd.service did not restart with its store full ($(unitProperty ActiveState), $(unitProperty Result))"
 echo "measure: $bus: KILL with a full store ($store_max) to active again: $(($(nowMs) - started)) ms"
 for ((i = 0; i < created; i++)); do
-	asUser timeout 30 "$PYTHON" "$CLIENT" check-segment "full$i" 4096 || fail "segment full$i did not come back whole from a full store"
+	asUser timeout 30 "$PYTHON" "$CLIENT" check-shared-memory "full$i" 4096 || fail "shared-memory object full$i did not come back whole from a full store"
 done
-out=$(asUser timeout 30 "$PYTHON" "$CLIENT" create-segment "full$created" 4096) &&
-	fail "one more persistent segment was taken after the restart with the store full"
+out=$(asUser timeout 30 "$PYTHON" "$CLIENT" create-shared-memory "full$created" 4096) &&
+	fail "one more persistent shared-memory object was taken after the restart with the store full"
 [[ $out == "ERROR $BUS_NAME.Error.LimitExceeded: "*"fd_store_max is $store_max"* ]] ||
-	fail "one more segment after the restart: $out"
+	fail "one more shared-memory object after the restart: $out"
 if sessionLog | grep -E 'Cannot store more fds|closing remaining|Failed to shift fd'; then
 	fail "systemd closed or could not pass back descriptors of the store"
 fi

@@ -52,7 +52,7 @@ TEST(Access, ListedAppsWriteOnlyWhenGivenWriteAndNeverManage)
 	auto info = object("", {kViewer});
 	EXPECT_FALSE(mayWrite(kViewer, info)) << "read is the default";
 	EXPECT_FALSE(mayWrite(kOther, info));
-	const auto readOnly = checkWrite(kViewer, info, "segment");
+	const auto readOnly = checkWrite(kViewer, info, "shared-memory object");
 	ASSERT_TRUE(isDenied(readOnly));
 	EXPECT_NE(readOnly.error().message.find("allowed_apps_access \"read\""), std::string::npos);
 	info.allowedAppsWrite = true;
@@ -63,9 +63,10 @@ TEST(Access, ListedAppsWriteOnlyWhenGivenWriteAndNeverManage)
 	// Being listed, even for writing, never gives removing or sealing.
 	EXPECT_FALSE(mayManage(kViewer, ""));
 	EXPECT_TRUE(mayManage(kApp, kApp));
-	const auto seal = checkManage(kViewer, info, "segment", "seal");
+	const auto seal = checkManage(kViewer, info, "shared-memory object", "seal");
 	ASSERT_TRUE(isDenied(seal));
-	EXPECT_NE(seal.error().message.find("may not seal segment"), std::string::npos);
+	EXPECT_NE(seal.error().message.find("may not seal shared-memory object"),
+		  std::string::npos);
 }
 
 TEST(Access, HolderDetailsOnlyForTheHostAndTheHoldersOwnScope)

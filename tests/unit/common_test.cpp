@@ -32,7 +32,7 @@ TEST(ObjectKindNames, RoundTripThroughEachName)
 		EXPECT_EQ(&namesOf(names.kind), &names);
 	}
 	EXPECT_EQ(objectKindFromName("sem"), ObjectKind::Semaphore);
-	EXPECT_EQ(objectKindFromName("segment"), std::nullopt);
+	EXPECT_EQ(objectKindFromName("shared-memory object"), std::nullopt);
 	EXPECT_EQ(kindOfInterface("io.github.ipchub1.Manager"), std::nullopt);
 	EXPECT_EQ(namesOf(ObjectKind::SharedMemory).noun, "shared memory");
 }

@@ -72,39 +72,39 @@ TEST_F(ManagerRules, OpenExistingNeedsTheRightToUseIt)
 			    ErrorCode::InvalidArgument, "option scope"));
 }
 
-TEST_F(ManagerRules, ASegmentOpenedByCreateIsTheSizeAskedWritableAndNotSealed)
+TEST_F(ManagerRules, ASharedMemoryOpenedByCreateIsTheSizeAskedWritableAndNotSealed)
 {
-	auto created = createSegment(hub, kHost, "frame", {.allowedApps = {"org.example.Viewer"}},
-				     4096, false);
+	auto created = createSharedMemory(hub, kHost, "frame",
+					  {.allowedApps = {"org.example.Viewer"}}, 4096, false);
 	ASSERT_TRUE(created) << created.error().message;
 	EXPECT_TRUE(created->fd);
 	const CreateOptions openIt{.openExisting = true};
-	EXPECT_TRUE(refused(createSegment(hub, kHost, "frame", openIt, 8192, false),
+	EXPECT_TRUE(refused(createSharedMemory(hub, kHost, "frame", openIt, 8192, false),
 			    ErrorCode::InvalidArgument, "size is 8192 bytes; the existing"));
 	const CreateOptions openHost{.scope = "", .openExisting = true};
-	EXPECT_TRUE(refused(createSegment(hub, kViewer, "frame", openHost, 4096, false),
+	EXPECT_TRUE(refused(createSharedMemory(hub, kViewer, "frame", openHost, 4096, false),
 			    ErrorCode::PermissionDenied));
-	auto again = createSegment(hub, kHost, "frame", openIt, 4096, false);
+	auto again = createSharedMemory(hub, kHost, "frame", openIt, 4096, false);
 	ASSERT_TRUE(again);
-	EXPECT_EQ(again->segment, created->segment);
-	ASSERT_TRUE(created->segment->seal());
-	EXPECT_TRUE(refused(createSegment(hub, kHost, "frame", openIt, 4096, false),
+	EXPECT_EQ(again->sharedMemory, created->sharedMemory);
+	ASSERT_TRUE(created->sharedMemory->seal());
+	EXPECT_TRUE(refused(createSharedMemory(hub, kHost, "frame", openIt, 4096, false),
 			    ErrorCode::PermissionDenied,
 			    "is sealed; open it and attach read-only"));
-	EXPECT_EQ(hub.segments.referencedBy({"", "frame"}).size(), 1u)
+	EXPECT_EQ(hub.sharedMemories.referencedBy({"", "frame"}).size(), 1u)
 		<< "a refused call takes no reference";
 }
 
 TEST_F(ManagerRules, AListedAppThatMayOnlyReadIsNoCreatorOfIt)
 {
-	ASSERT_TRUE(createSegment(hub, kApp, "view", {.allowedApps = {"org.example.Viewer"}}, 4096,
-				  false));
+	ASSERT_TRUE(createSharedMemory(hub, kApp, "view", {.allowedApps = {"org.example.Viewer"}},
+				       4096, false));
 	const CreateOptions openApps{.scope = "org.example.App", .openExisting = true};
 	// A Create hands out a writable descriptor and names a scope to create in: a
-	// listed app uses another scope's segment through Open alone.
-	EXPECT_TRUE(refused(createSegment(hub, kViewer, "view", openApps, 4096, false),
+	// listed app uses another scope's shared-memory object through Open alone.
+	EXPECT_TRUE(refused(createSharedMemory(hub, kViewer, "view", openApps, 4096, false),
 			    ErrorCode::PermissionDenied));
-	EXPECT_TRUE(openObject(hub, hub.segments, kViewer, "view", "org.example.App"));
+	EXPECT_TRUE(openObject(hub, hub.sharedMemories, kViewer, "view", "org.example.App"));
 }
 
 } // namespace

@@ -59,21 +59,22 @@ UniqueFd sealedMemfd(uint64_t size)
 	return fd;
 }
 
-// A persistent segment kept by a service whose bytes_per_connection was larger: it is
+// A persistent shared-memory object kept by a service whose bytes_per_connection was larger: it is
 // restored, uncharged, and its creator can create nothing more past the new limit.
-TEST(QuotaTest, ASegmentRestoredUnderASmallerLimitIsKept)
+TEST(QuotaTest, ASharedMemoryRestoredUnderASmallerLimitIsKept)
 {
 	Limits limits;
 	limits.bytesPerConnection = 4096;
 	Quota quota(limits);
-	auto segment = SharedMemory::restore({{"", "big"}, {}}, 65536, false, sealedMemfd(65536),
-					     ":1.3", quota);
-	ASSERT_TRUE(segment) << segment.error().message;
-	EXPECT_EQ((*segment)->size(), 65536u);
-	EXPECT_TRUE((*segment)->attach(":1.3", true));
-	EXPECT_TRUE(quota.takeBytes(":1.3", 4096)) << "the restored segment is not charged";
+	auto sharedMemory = SharedMemory::restore({{"", "big"}, {}}, 65536, false,
+						  sealedMemfd(65536), ":1.3", quota);
+	ASSERT_TRUE(sharedMemory) << sharedMemory.error().message;
+	EXPECT_EQ((*sharedMemory)->size(), 65536u);
+	EXPECT_TRUE((*sharedMemory)->attach(":1.3", true));
+	EXPECT_TRUE(quota.takeBytes(":1.3", 4096))
+		<< "the restored shared-memory object is not charged";
 	quota.returnBytes(":1.3", 4096);
-	segment->reset();
+	sharedMemory->reset();
 	EXPECT_FALSE(quota.inUse(":1.3"));
 }
 
@@ -137,7 +138,7 @@ TEST(QuotaTest, TotalsAcrossConnectionsPerAccount)
 	EXPECT_TRUE(quota.checkGrant(":1.2"));
 }
 
-// What a connection still uses when it leaves (a persistent segment's bytes) stays
+// What a connection still uses when it leaves (a persistent shared-memory object's bytes) stays
 // charged to its account until it is given back.
 TEST(QuotaTest, UseOutlivesTheConnectionsEnrollment)
 {

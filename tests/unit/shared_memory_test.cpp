@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// The segment and its lock, with no bus: core/shared_memory and core/segment_lock.
+// The shared-memory object and its lock, with no bus: core/shared_memory and
+// core/shared_memory_lock.
 
 #include <cerrno>
 #include <fcntl.h>
@@ -16,13 +17,13 @@
 namespace ipchub::core {
 namespace {
 
-class SegmentTest : public ::testing::Test
+class SharedMemoryTest : public ::testing::Test
 {
 protected:
 	Limits smallLimits()
 	{
 		Limits limits;
-		limits.segmentSize = 8192;
+		limits.sharedMemorySize = 8192;
 		limits.bytesPerConnection = 12288;
 		return limits;
 	}
@@ -31,7 +32,7 @@ protected:
 	ObjectInfo info{{"", "frame"}, {}};
 };
 
-TEST_F(SegmentTest, SizesAreCheckedAndCharged)
+TEST_F(SharedMemoryTest, SizesAreCheckedAndCharged)
 {
 	auto zero = SharedMemory::create(info, 0, ":1.1", quota);
 	ASSERT_FALSE(zero);
@@ -50,21 +51,21 @@ TEST_F(SegmentTest, SizesAreCheckedAndCharged)
 	EXPECT_TRUE(SharedMemory::create(info, 8192, ":1.1", quota));
 }
 
-TEST_F(SegmentTest, BytesComeBackWhenTheSegmentIsDestroyedWithoutEnd)
+TEST_F(SharedMemoryTest, BytesComeBackWhenTheSharedMemoryIsDestroyedWithoutEnd)
 {
 	{
-		auto segment = SharedMemory::create(info, 8192, ":1.1", quota);
-		ASSERT_TRUE(segment);
+		auto sharedMemory = SharedMemory::create(info, 8192, ":1.1", quota);
+		ASSERT_TRUE(sharedMemory);
 	}
 	EXPECT_TRUE(SharedMemory::create(info, 8192, ":1.1", quota));
 }
 
-TEST_F(SegmentTest, AttachHandsOutSealedDescriptorsOfTheRightMode)
+TEST_F(SharedMemoryTest, AttachHandsOutSealedDescriptorsOfTheRightMode)
 {
-	auto segment = SharedMemory::create(info, 4096, ":1.1", quota);
-	ASSERT_TRUE(segment);
-	auto rw = (*segment)->attach(":1.1", true);
-	auto ro = (*segment)->attach(":1.2", false);
+	auto sharedMemory = SharedMemory::create(info, 4096, ":1.1", quota);
+	ASSERT_TRUE(sharedMemory);
+	auto rw = (*sharedMemory)->attach(":1.1", true);
+	auto ro = (*sharedMemory)->attach(":1.2", false);
 	ASSERT_TRUE(rw && ro);
 	EXPECT_EQ(fcntl(rw->get(), F_GETFL) & O_ACCMODE, O_RDWR);
 	EXPECT_EQ(fcntl(ro->get(), F_GETFL) & O_ACCMODE, O_RDONLY);
@@ -73,19 +74,19 @@ TEST_F(SegmentTest, AttachHandsOutSealedDescriptorsOfTheRightMode)
 	ASSERT_EQ(fstat(ro->get(), &status), 0);
 	EXPECT_EQ(status.st_size, 4096);
 	EXPECT_EQ(status.st_mode & 0777, 0400u);
-	EXPECT_EQ((*segment)->attachments(), 2u);
-	(*segment)->dropClient(":1.2", true);
-	EXPECT_EQ((*segment)->attachments(), 1u);
+	EXPECT_EQ((*sharedMemory)->attachments(), 2u);
+	(*sharedMemory)->dropClient(":1.2", true);
+	EXPECT_EQ((*sharedMemory)->attachments(), 1u);
 }
 
 // The read-only description is opened once and shared; every descriptor of it stays
 // read-only, and a writable shared mapping of any of them fails.
-TEST_F(SegmentTest, ReadOnlyAttachesShareOneReadOnlyDescription)
+TEST_F(SharedMemoryTest, ReadOnlyAttachesShareOneReadOnlyDescription)
 {
-	auto segment = SharedMemory::create(info, 4096, ":1.1", quota);
-	ASSERT_TRUE(segment);
-	auto first = (*segment)->attach(":1.2", false);
-	auto second = (*segment)->attach(":1.3", false);
+	auto sharedMemory = SharedMemory::create(info, 4096, ":1.1", quota);
+	ASSERT_TRUE(sharedMemory);
+	auto first = (*sharedMemory)->attach(":1.2", false);
+	auto second = (*sharedMemory)->attach(":1.3", false);
 	ASSERT_TRUE(first && second);
 	EXPECT_NE(first->get(), second->get());
 	for (const auto *fd : {&*first, &*second}) {
@@ -98,38 +99,38 @@ TEST_F(SegmentTest, ReadOnlyAttachesShareOneReadOnlyDescription)
 	ASSERT_EQ(lseek(first->get(), 100, SEEK_SET), 100);
 	EXPECT_EQ(lseek(second->get(), 0, SEEK_CUR), 100);
 	// The read-write descriptor is another description.
-	auto rw = (*segment)->attach(":1.1", true);
+	auto rw = (*sharedMemory)->attach(":1.1", true);
 	ASSERT_TRUE(rw);
 	EXPECT_EQ(lseek(rw->get(), 0, SEEK_CUR), 0);
 }
 
-TEST_F(SegmentTest, SealRefusesWritableAttaches)
+TEST_F(SharedMemoryTest, SealRefusesWritableAttaches)
 {
-	auto segment = SharedMemory::create(info, 4096, ":1.1", quota);
-	ASSERT_TRUE(segment);
+	auto sharedMemory = SharedMemory::create(info, 4096, ":1.1", quota);
+	ASSERT_TRUE(sharedMemory);
 	CountingEvents events;
-	(*segment)->setEvents(&events);
-	ASSERT_TRUE((*segment)->seal());
-	EXPECT_TRUE((*segment)->sealed());
+	(*sharedMemory)->setEvents(&events);
+	ASSERT_TRUE((*sharedMemory)->seal());
+	EXPECT_TRUE((*sharedMemory)->sealed());
 	EXPECT_EQ(events.changes, 1);
-	ASSERT_TRUE((*segment)->seal());
+	ASSERT_TRUE((*sharedMemory)->seal());
 	EXPECT_EQ(events.changes, 1) << "a second seal changes nothing";
-	auto rw = (*segment)->attach(":1.1", true);
+	auto rw = (*sharedMemory)->attach(":1.1", true);
 	ASSERT_FALSE(rw);
 	EXPECT_EQ(rw.error().code, ErrorCode::PermissionDenied);
-	auto ro = (*segment)->attach(":1.1", false);
+	auto ro = (*sharedMemory)->attach(":1.1", false);
 	ASSERT_TRUE(ro);
 	EXPECT_EQ(fcntl(ro->get(), F_GET_SEALS) & F_SEAL_FUTURE_WRITE, F_SEAL_FUTURE_WRITE);
 }
 
-class SegmentLockTest : public ::testing::Test
+class SharedMemoryLockTest : public ::testing::Test
 {
 protected:
 	Quota quota{Limits{}};
-	SegmentLock lock{quota};
+	SharedMemoryLock lock{quota};
 };
 
-TEST_F(SegmentLockTest, OneHolderAndFifoWaiters)
+TEST_F(SharedMemoryLockTest, OneHolderAndFifoWaiters)
 {
 	ASSERT_TRUE(lock.tryLock(":1.1").value());
 	EXPECT_EQ(lock.holder(), ":1.1");
@@ -151,7 +152,7 @@ TEST_F(SegmentLockTest, OneHolderAndFifoWaiters)
 	EXPECT_EQ(quota.waits(":1.2"), 0u);
 }
 
-TEST_F(SegmentLockTest, HolderLeavingPassesTheLockAndCancelledWaitsAreReported)
+TEST_F(SharedMemoryLockTest, HolderLeavingPassesTheLockAndCancelledWaitsAreReported)
 {
 	ASSERT_TRUE(lock.tryLock(":1.1").value());
 	std::optional<Result<void>> waiter, closer;
@@ -174,12 +175,12 @@ TEST_F(SegmentLockTest, HolderLeavingPassesTheLockAndCancelledWaitsAreReported)
 	EXPECT_EQ(lock.waiters(), 0u);
 }
 
-TEST_F(SegmentLockTest, WaitersPerObjectLimit)
+TEST_F(SharedMemoryLockTest, WaitersPerObjectLimit)
 {
 	Limits limits;
 	limits.waitersPerObject = 1;
 	Quota small(limits);
-	SegmentLock limited(small);
+	SharedMemoryLock limited(small);
 	ASSERT_TRUE(limited.tryLock(":1.1").value());
 	ASSERT_TRUE(limited.lock(":1.2", [](Result<void>) {}));
 	auto refused = limited.lock(":1.3", [](Result<void>) {});

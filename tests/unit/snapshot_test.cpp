@@ -178,8 +178,9 @@ TEST(SnapshotHandles, AHandleEndIsKeptBesideItsGrantAndComesBackWithIt)
 
 TEST(SnapshotVersions, AVersion1SnapshotStillReads)
 {
-	// One lock with one grant, and no segment: the grant's handle fd name (an empty
-	// string, u32 0) comes right before the segment count (u32 0) at the end.
+	// One lock with one grant, and no shared-memory object: the grant's handle fd name (an
+	// empty string, u32 0) comes right before the shared-memory object count (u32 0) at the
+	// end.
 	Snapshot snapshot;
 	LockRecord record{ObjectInfo{{"", "doc"}, {}}, {}, 4, {":1.1"}, {}, {}};
 	record.grants.push_back({{":1.1", 41, ""}, LockMode::Exclusive, 4, 1000, true});
@@ -212,27 +213,27 @@ TEST(SnapshotVersions, AVersion1SnapshotStillReads)
 		<< future.error().message;
 }
 
-TEST(SnapshotVersions, ASegmentKeepsWhetherListedAppsMayWrite)
+TEST(SnapshotVersions, ASharedMemoryKeepsWhetherListedAppsMayWrite)
 {
 	Snapshot snapshot;
-	SegmentRecord record{ObjectInfo{{"", "frame"}, {"org.example.App"}, true},
-			     Account{0x5a5b5c5d, ""},
-			     64,
-			     false,
-			     "shm.1",
-			     ":1.1",
-			     {},
-			     {},
-			     std::nullopt};
-	snapshot.segments.push_back(record);
+	SharedMemoryRecord record{ObjectInfo{{"", "frame"}, {"org.example.App"}, true},
+				  Account{0x5a5b5c5d, ""},
+				  64,
+				  false,
+				  "shm.1",
+				  ":1.1",
+				  {},
+				  {},
+				  std::nullopt};
+	snapshot.sharedMemories.push_back(record);
 	const std::string encoded = encodeSnapshot(snapshot);
 	auto decoded = decodeSnapshot(encoded);
 	ASSERT_TRUE(decoded) << decoded.error().message;
-	ASSERT_EQ(decoded->segments.size(), 1u);
-	EXPECT_TRUE(decoded->segments[0].info.allowedAppsWrite);
+	ASSERT_EQ(decoded->sharedMemories.size(), 1u);
+	EXPECT_TRUE(decoded->sharedMemories[0].info.allowedAppsWrite);
 
 	// Version 2 had no such field (the last byte before the checksum) and no owner
-	// (u32 uid, empty app id, after the info): its segments read with the default,
+	// (u32 uid, empty app id, after the info): its shared-memory objects read with the default,
 	// read only.
 	std::string body = encoded.substr(0, encoded.size() - 8);
 	ASSERT_EQ(body.back(), '\1');
@@ -244,9 +245,10 @@ TEST(SnapshotVersions, ASegmentKeepsWhetherListedAppsMayWrite)
 	body[8] = 2;
 	auto old = decodeSnapshot(withChecksum(body));
 	ASSERT_TRUE(old) << old.error().message;
-	ASSERT_EQ(old->segments.size(), 1u);
-	EXPECT_FALSE(old->segments[0].info.allowedAppsWrite);
-	EXPECT_EQ(old->segments[0].info.allowedApps, std::vector<std::string>{"org.example.App"});
+	ASSERT_EQ(old->sharedMemories.size(), 1u);
+	EXPECT_FALSE(old->sharedMemories[0].info.allowedAppsWrite);
+	EXPECT_EQ(old->sharedMemories[0].info.allowedApps,
+		  std::vector<std::string>{"org.example.App"});
 }
 
 TEST_F(SnapshotCore, RejectsGarbageWithoutCrashing)

@@ -9,18 +9,20 @@ namespace {
 TEST(StoreBudget, RefusesWhatWouldTakeTheStatesSparePlace)
 {
 	StoreBudget budget(4);
-	EXPECT_TRUE(budget.checkRoom("a segment")) << "not counting without a service manager";
+	EXPECT_TRUE(budget.checkRoom("a shared-memory object"))
+		<< "not counting without a service manager";
 	budget.setEnabled(true);
 	budget.added(); // the state's records
-	ASSERT_TRUE(budget.checkRoom("a segment"));
+	ASSERT_TRUE(budget.checkRoom("a shared-memory object"));
 	budget.added();
-	ASSERT_TRUE(budget.checkRoom("a segment"));
+	ASSERT_TRUE(budget.checkRoom("a shared-memory object"));
 	budget.added();
 	// Three of four: the fourth place is the spare one for moving the state.
-	auto refused = budget.checkRoom("a persistent segment");
+	auto refused = budget.checkRoom("a persistent shared-memory object");
 	ASSERT_FALSE(refused);
 	EXPECT_EQ(refused.error().code, ErrorCode::LimitExceeded);
-	EXPECT_NE(refused.error().message.find("a persistent segment"), std::string::npos);
+	EXPECT_NE(refused.error().message.find("a persistent shared-memory object"),
+		  std::string::npos);
 	EXPECT_NE(refused.error().message.find("fd_store_max is 4"), std::string::npos)
 		<< refused.error().message;
 	// The new state's memfd still fits, and then nothing more.
@@ -28,8 +30,8 @@ TEST(StoreBudget, RefusesWhatWouldTakeTheStatesSparePlace)
 	budget.added();
 	EXPECT_FALSE(budget.fits());
 	budget.removed(); // the old state
-	budget.removed(); // a segment that ended
-	EXPECT_TRUE(budget.checkRoom("a segment"));
+	budget.removed(); // a shared-memory object that ended
+	EXPECT_TRUE(budget.checkRoom("a shared-memory object"));
 }
 
 } // namespace

@@ -57,12 +57,12 @@ public:
 	// Opens the semaphore key, which must exist (NotFound).
 	[[nodiscard]] Result<Semaphore> openSemaphore(std::string_view key,
 						      const OpenOptions &options = {});
-	// Creates a segment of size bytes, mapped read-write.
+	// Creates a shared-memory object of size bytes, mapped read-write.
 	[[nodiscard]] Result<SharedMemory>
 	createSharedMemory(std::string_view key, uint64_t size,
 			   const SharedMemoryOptions &options = {});
-	// Opens an existing segment and maps it as access says (PermissionDenied for a
-	// writable mapping of a sealed segment).
+	// Opens an existing shared-memory object and maps it as access says (PermissionDenied for a
+	// writable mapping of a sealed shared-memory object).
 	[[nodiscard]] Result<SharedMemory> openSharedMemory(std::string_view key, Access access,
 							    const OpenOptions &options = {});
 	// Creates the lock key (CreateLock).

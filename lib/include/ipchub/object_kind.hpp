@@ -13,7 +13,7 @@ enum class ObjectKind {
 	Lock
 };
 
-// "semaphore", "shm" or "lock": the kind's segment in object paths.
+// "semaphore", "shm" or "lock": the kind's component of object paths.
 std::string_view objectKindName(ObjectKind kind);
 // The kind named "semaphore" (or "sem"), "shm" or "lock"; nullopt for anything else.
 std::optional<ObjectKind> objectKindFromName(std::string_view name);

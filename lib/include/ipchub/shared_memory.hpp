@@ -26,7 +26,7 @@ class SharedMemoryProxy;
 class Mapping;
 } // namespace detail
 
-// How a segment is mapped.
+// How a shared-memory object is mapped.
 enum class Access {
 	// PROT_READ of a descriptor opened read-only: the kernel refuses to make the
 	// mapping writable, so a stray write is a SIGSEGV in the reader, not a change
@@ -36,23 +36,23 @@ enum class Access {
 };
 
 struct SharedMemoryOptions {
-	// Open the segment if it exists already, instead of AlreadyExists. Its size must
-	// be the size asked for, and it must not be sealed.
+	// Open the shared-memory object if it exists already, instead of AlreadyExists. Its size
+	// must be the size asked for, and it must not be sealed.
 	bool openExisting = false;
-	// Keep the segment when nobody references it, until Client::remove.
+	// Keep the shared-memory object when nobody references it, until Client::remove.
 	bool persistent = false;
-	// Sandboxed apps that may use the segment too.
+	// Sandboxed apps that may use the shared-memory object too.
 	std::vector<std::string> allowedApps{};
 	// What those apps may do: read it (attach read-only), or write it too. Whatever
-	// this says, only the segment's own scope and the host may seal or remove it.
+	// this says, only the shared-memory object's own scope and the host may seal or remove it.
 	Access allowedAppsAccess = Access::ReadOnly;
 	// The scope to create in: unset means the caller's own; "" is the host's,
 	// else an app id. Only host callers may create outside their own scope.
 	std::optional<std::string> scope{};
 };
 
-// Holds a segment's lock (QSharedMemory::lock()) and gives it back when it goes.
-// The service gives it back too if the process dies or closes the segment. Discarding
+// Holds a shared-memory object's lock (QSharedMemory::lock()) and gives it back when it goes.
+// The service gives it back too if the process dies or closes the shared-memory object. Discarding
 // it unlocks at once, hence [[nodiscard]].
 class [[nodiscard]] SharedMemoryLock
 {
@@ -76,10 +76,10 @@ private:
 	std::weak_ptr<detail::SharedMemoryProxy> proxy_;
 };
 
-// A named shared-memory segment of ipchubd, mapped into this process. The data never
-// crosses the bus: the service hands out a memfd that is mapped here. The segment's
+// A named shared-memory object of ipchubd, mapped into this process. The data never
+// crosses the bus: the service hands out a memfd that is mapped here. The shared-memory object's
 // size never changes, so the mapping never gets SIGBUS. Destroying the object (or
-// close()) unmaps it, closes the descriptor and drops the reference: the segment
+// close()) unmaps it, closes the descriptor and drops the reference: the shared-memory object
 // goes once nobody references it, unless it is persistent. Threads: as Client says;
 // the mapped bytes themselves are the program's to share between its threads.
 class SharedMemory : private detail::ObjectHandle<detail::SharedMemoryProxy>
@@ -93,7 +93,7 @@ public:
 	~SharedMemory();
 
 	using ObjectHandle::path;
-	// How this process mapped the segment.
+	// How this process mapped the shared-memory object.
 	Access access() const { return access_; }
 	// The size in bytes; 0 once closed.
 	size_t size() const;
@@ -103,24 +103,23 @@ public:
 	Span<std::byte> data();
 	// The mapped bytes, for reading; empty once closed.
 	Span<const std::byte> constData() const;
-	// The segment's descriptor, owned by this object: for fstat or F_GET_SEALS, never
-	// to close. -1 once closed.
+	// The shared-memory object's descriptor, owned by this object: for fstat or F_GET_SEALS,
+	// never to close. -1 once closed.
 	int fd() const;
 
-	// Makes the segment immutable for good: no write() and no new writable mapping
+	// Makes the shared-memory object immutable for good: no write() and no new writable mapping
 	// through any descriptor, writable attaches fail with PermissionDenied.
-	// PermissionDenied for a sandboxed app that is neither in the segment's scope nor
-	// the host.
+	// PermissionDenied for a sandboxed app that is neither in the shared-memory object's scope
+	// nor the host.
 	[[nodiscard]] Result<void> seal();
 	// The Sealed property.
 	[[nodiscard]] Result<bool> sealed() const;
 	// Connections attached (see the Attachments property).
 	[[nodiscard]] Result<uint32_t> attachments() const;
-	// Takes the segment's lock, waiting up to timeout (kForever: no limit; zero: try
-	// once, WouldBlock when another connection holds it; else Timeout). Returns at most
-	// 150 ms after the timeout whatever ipchubd does; a grant made after that is given
-	// back. A wait goes through WaitLock and its WaitEnded signal, as
-	// Semaphore::acquire's does.
+	// Takes the shared-memory object's lock, waiting up to timeout (kForever: no limit; zero:
+	// try once, WouldBlock when another connection holds it; else Timeout). Returns at most 150
+	// ms after the timeout whatever ipchubd does; a grant made after that is given back. A wait
+	// goes through WaitLock and its WaitEnded signal, as Semaphore::acquire's does.
 	[[nodiscard]] Result<SharedMemoryLock> lock(Timeout timeout = kForever);
 	// As lock, without blocking: callback runs once with the outcome, from
 	// Client::process(), unless the returned handle cancels the wait first.

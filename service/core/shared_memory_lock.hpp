@@ -12,24 +12,24 @@
 
 namespace ipchub::core {
 
-// The lock of a shared-memory segment, what QSharedMemory::lock() gives: one
+// The lock of a shared-memory object, what QSharedMemory::lock() gives: one
 // exclusive holder at a time, waits served strictly in arrival order. The lock is
 // advisory: it orders the clients that use it, the memory itself stays writable.
-class SegmentLock
+class SharedMemoryLock
 {
 public:
-	explicit SegmentLock(Quota &quota) : queue_(quota) {}
+	explicit SharedMemoryLock(Quota &quota) : queue_(quota) {}
 
 	// The holder's unique name, or nullopt while nobody holds the lock.
 	const std::optional<ClientId> &holder() const { return holder_; }
 	uint32_t waiters() const { return static_cast<uint32_t>(queue_.size()); }
 
-	// Told, as the segment segment, of every change of holder or waiters (changed), of
-	// holder (stateChanged) and of the clients it keeps (touched).
-	void setEvents(ObjectEvents *events, const ObjectKey *segment)
+	// Told, as the shared-memory object shared-memory object, of every change of holder or
+	// waiters (changed), of holder (stateChanged) and of the clients it keeps (touched).
+	void setEvents(ObjectEvents *events, const ObjectKey *sharedMemory)
 	{
 		events_ = events;
-		segment_ = segment;
+		sharedMemory_ = sharedMemory;
 	}
 	// Restoring a snapshot: client holds the lock again.
 	void restoreHolder(const ClientId &client) { holder_ = client; }
@@ -54,7 +54,7 @@ public:
 	// The client closed (its waits end with Cancelled) or left the bus (they are
 	// dropped silently); the lock passes on if it held it.
 	void dropClient(const ClientId &client, bool closing);
-	// The segment is being removed: every wait ends with error.
+	// The shared-memory object is being removed: every wait ends with error.
 	void end(const Error &error);
 
 private:
@@ -67,7 +67,7 @@ private:
 	std::optional<ClientId> holder_;
 	WaitQueue<std::monostate> queue_;
 	ObjectEvents *events_ = nullptr;
-	const ObjectKey *segment_ = nullptr;
+	const ObjectKey *sharedMemory_ = nullptr;
 };
 
 } // namespace ipchub::core

@@ -1,26 +1,26 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-#include "segment_lock.hpp"
+#include "shared_memory_lock.hpp"
 
 #include <string>
 #include <utility>
 
 namespace ipchub::core {
 
-Result<void> SegmentLock::checkNotHolder(const ClientId &client) const
+Result<void> SharedMemoryLock::checkNotHolder(const ClientId &client) const
 {
 	// The lock is not recursive: a second Lock from the holder would wait for itself.
 	if (holder_ == client)
 		return fail(ErrorCode::InvalidArgument,
-			    "connection " + client + " already holds the segment lock");
+			    "connection " + client + " already holds the shared-memory lock");
 	return {};
 }
 
-Result<bool> SegmentLock::tryLock(const ClientId &client)
+Result<bool> SharedMemoryLock::tryLock(const ClientId &client)
 {
 	if (auto ok = checkNotHolder(client); !ok)
 		return errorOf(ok);
 	if (events_)
-		events_->touched(*segment_, client);
+		events_->touched(*sharedMemory_, client);
 	if (holder_ || !queue_.empty())
 		return false;
 	holder_ = client;
@@ -29,24 +29,24 @@ Result<bool> SegmentLock::tryLock(const ClientId &client)
 	return true;
 }
 
-Result<void> SegmentLock::lockNow(const ClientId &client)
+Result<void> SharedMemoryLock::lockNow(const ClientId &client)
 {
 	auto taken = tryLock(client);
 	if (!taken)
 		return errorOf(taken);
 	if (!*taken)
 		return fail(ErrorCode::WouldBlock,
-			    "the segment lock is held by another connection");
+			    "the shared-memory lock is held by another connection");
 	return {};
 }
 
-Error SegmentLock::timedOut(uint64_t timeoutUsec)
+Error SharedMemoryLock::timedOut(uint64_t timeoutUsec)
 {
-	return {ErrorCode::Timeout,
-		"the segment lock was not free within " + std::to_string(timeoutUsec) + " µs"};
+	return {ErrorCode::Timeout, "the shared-memory lock was not free within " +
+					    std::to_string(timeoutUsec) + " µs"};
 }
 
-Result<std::optional<WaitId>> SegmentLock::lock(const ClientId &client, Completion done)
+Result<std::optional<WaitId>> SharedMemoryLock::lock(const ClientId &client, Completion done)
 {
 	auto now = tryLock(client);
 	if (!now)
@@ -60,16 +60,16 @@ Result<std::optional<WaitId>> SegmentLock::lock(const ClientId &client, Completi
 	return std::optional<WaitId>{*id};
 }
 
-void SegmentLock::cancelWait(WaitId id, Error error)
+void SharedMemoryLock::cancelWait(WaitId id, Error error)
 {
 	queue_.cancel(id, std::move(error), [this] { notify(); });
 }
 
-Result<void> SegmentLock::unlock(const ClientId &client)
+Result<void> SharedMemoryLock::unlock(const ClientId &client)
 {
 	if (holder_ != client)
 		return fail(ErrorCode::NotHeld,
-			    "connection " + client + " does not hold the segment lock");
+			    "connection " + client + " does not hold the shared-memory lock");
 	holder_.reset();
 	serve();
 	notify();
@@ -77,7 +77,7 @@ Result<void> SegmentLock::unlock(const ClientId &client)
 	return {};
 }
 
-void SegmentLock::dropClient(const ClientId &client, bool closing)
+void SharedMemoryLock::dropClient(const ClientId &client, bool closing)
 {
 	auto waits = queue_.removeClient(client);
 	const bool held = holder_ == client;
@@ -90,18 +90,18 @@ void SegmentLock::dropClient(const ClientId &client, bool closing)
 	}
 	notify();
 	if (closing)
-		queue_.endAll(waits, {ErrorCode::Cancelled, "the segment was closed"});
+		queue_.endAll(waits, {ErrorCode::Cancelled, "the shared-memory object was closed"});
 }
 
 // Parallels Semaphore::end and Lock::end on purpose: each lets go of its own holders.
-void SegmentLock::end(const Error &error)
+void SharedMemoryLock::end(const Error &error)
 {
 	auto waits = queue_.removeAll();
 	holder_.reset();
 	queue_.endAll(waits, error);
 }
 
-void SegmentLock::serve()
+void SharedMemoryLock::serve()
 {
 	if (holder_ || queue_.empty())
 		return;
@@ -111,16 +111,16 @@ void SegmentLock::serve()
 	waiter.done({});
 }
 
-void SegmentLock::persist(bool tellsClient)
+void SharedMemoryLock::persist(bool tellsClient)
 {
 	if (events_)
-		events_->stateChanged(*segment_, tellsClient);
+		events_->stateChanged(*sharedMemory_, tellsClient);
 }
 
-void SegmentLock::notify()
+void SharedMemoryLock::notify()
 {
 	if (events_)
-		events_->changed(*segment_);
+		events_->changed(*sharedMemory_);
 }
 
 } // namespace ipchub::core

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // A second outside program, built by install_test.sh as C++17 and as C++20: it writes a
-// segment through SharedMemory::data() (a std::span where the standard has one, the
+// shared-memory object through SharedMemory::data() (a std::span where the standard has one, the
 // library's Span otherwise) and reads it back through a read-only mapping.
 
 #include <cstdlib>
@@ -18,7 +18,7 @@ namespace {
 
 int fail(const char *what, const ipchub::Error &error)
 {
-	std::cerr << "outside-segment: " << what << ": " << ipchub::errorCodeName(error.code)
+	std::cerr << "outside-shared-memory: " << what << ": " << ipchub::errorCodeName(error.code)
 		  << ": " << error.message << "\n";
 	return EXIT_FAILURE;
 }
@@ -30,13 +30,13 @@ int main()
 	auto client = ipchub::Client::connect();
 	if (!client)
 		return fail("connect", client.error());
-	auto segment = client->createSharedMemory("outside-frame", 16);
-	if (!segment)
-		return fail("createSharedMemory", segment.error());
+	auto sharedMemory = client->createSharedMemory("outside-frame", 16);
+	if (!sharedMemory)
+		return fail("createSharedMemory", sharedMemory.error());
 #if __cplusplus >= 202002L
-	std::span<std::byte> bytes = segment->data();
+	std::span<std::byte> bytes = sharedMemory->data();
 #else
-	ipchub::Span<std::byte> bytes = segment->data();
+	ipchub::Span<std::byte> bytes = sharedMemory->data();
 #endif
 	const char text[] = "hello";
 	std::memcpy(bytes.data(), text, sizeof text);
