@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <climits>
+#include <csignal>
 #include <cstring>
 #include <ctime>
 #include <iostream>
@@ -118,9 +119,16 @@ Result<FutexWaiter::Id> FutexWaiter::tryWatch(std::atomic<uint32_t> &word, uint3
 						    std::to_string(kMaxWords));
 			auto added = std::make_unique<Thread>();
 			thread = added.get();
+			// Signals go to the loop's signalfd: the thread blocks them all, as
+			// the loop's thread does the ones it handles.
+			sigset_t all, old;
+			sigfillset(&all);
+			pthread_sigmask(SIG_SETMASK, &all, &old);
 			try {
 				added->thread = std::thread([this, thread] { run(*thread); });
+				pthread_sigmask(SIG_SETMASK, &old, nullptr);
 			} catch (const std::system_error &e) {
+				pthread_sigmask(SIG_SETMASK, &old, nullptr);
 				return fail(ErrorCode::Failed,
 					    std::string("cannot start a futex thread: ") +
 						    e.what());

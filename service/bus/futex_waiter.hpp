@@ -34,6 +34,11 @@ namespace ipchub::bus {
 // their words every kPollInterval instead, which the log says once: a value change is
 // seen within that time, a FUTEX_WAKE that changes nothing is not.
 //
+// futex_waitv tells one woken word per return: of words woken at the same moment
+// without a change of value, one is called. Fast objects change a word before they
+// wake it (release, recovery), and every change is seen: after each return the thread
+// compares every word with its expected value.
+//
 // watch() and cancel() are called on the loop thread.
 class FutexWaiter
 {

@@ -6,6 +6,8 @@
 #include <atomic>
 #include <chrono>
 #include <climits>
+#include <csignal>
+#include <cstdio>
 #include <ctime>
 #include <dirent.h>
 #include <linux/futex.h>
@@ -379,6 +381,46 @@ TEST_P(FutexWaiterTest, CancelFromACallback)
 	runFor(50ms);
 	EXPECT_EQ(firstCalls + secondCalls, 1);
 	EXPECT_EQ(waiter_->size(), 0u);
+}
+
+// The helper threads block every signal: a SIGTERM for the loop's signalfd must not
+// end the process through a thread that leaves it unblocked.
+TEST_P(FutexWaiterTest, ThreadsBlockSignals)
+{
+	auto &page = page_;
+	waiter_->watch(wordAt(page.mapping, 0), 0, [] {});
+	ASSERT_EQ(waiter_->threads(), 1u);
+	const std::string self = std::to_string(gettid());
+	size_t helpers = 0;
+	DIR *tasks = opendir("/proc/self/task");
+	ASSERT_NE(tasks, nullptr);
+	while (const dirent *task = readdir(tasks)) {
+		if (task->d_name[0] == '.' || task->d_name == self)
+			continue;
+		const std::string dir = std::string("/proc/self/task/") + task->d_name;
+		// A new thread runs its start with every signal blocked: look once it waits.
+		EXPECT_TRUE(ipchub::fast::test::waitFor([&dir] {
+			FILE *call = std::fopen((dir + "/syscall").c_str(), "r");
+			long nr = -1;
+			if (call && std::fscanf(call, "%ld", &nr) != 1)
+				nr = -1;
+			if (call)
+				std::fclose(call);
+			return nr == SYS_futex || nr == SYS_futex_waitv;
+		}));
+		FILE *f = std::fopen((dir + "/status").c_str(), "r");
+		ASSERT_NE(f, nullptr);
+		char line[256];
+		unsigned long long blocked = 0;
+		while (std::fgets(line, sizeof line, f))
+			std::sscanf(line, "SigBlk: %llx", &blocked);
+		std::fclose(f);
+		helpers++;
+		EXPECT_TRUE(blocked & (1ull << (SIGTERM - 1))) << "thread " << task->d_name;
+		EXPECT_TRUE(blocked & (1ull << (SIGINT - 1))) << "thread " << task->d_name;
+	}
+	closedir(tasks);
+	EXPECT_EQ(helpers, 1u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, FutexWaiterTest,
