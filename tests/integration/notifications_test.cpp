@@ -268,6 +268,20 @@ TEST_F(NotificationsTest, ACancelledSubscriptionIsNotCalled)
 	ASSERT_TRUE(opened->release(1));
 	ASSERT_TRUE(runLoop(client, [&] { return kept.back() == 2u; }));
 	EXPECT_EQ(droppedCalls, 0);
+
+	// Cancelled by another callback of the same process(): not called either.
+	int victimCalls = 0;
+	std::optional<Subscription> victim;
+	auto cancelling =
+		semaphore->onChanged([&](const SemaphoreProperties &) { victim.reset(); });
+	ASSERT_TRUE(cancelling);
+	auto subscribed = semaphore->onChanged([&](const SemaphoreProperties &) { ++victimCalls; });
+	ASSERT_TRUE(subscribed);
+	victim.emplace(std::move(*subscribed));
+	// Both first calls are queued; the first one cancels the second.
+	ASSERT_TRUE(client.process());
+	EXPECT_FALSE(victim);
+	EXPECT_EQ(victimCalls, 0);
 }
 
 TEST_F(NotificationsTest, CallbacksRunOnlyFromProcessNeverFromAnotherThreadsCalls)
