@@ -23,8 +23,9 @@ Result<void> PropertiesListener::subscribe(Session &session,
 				 "',member='PropertiesChanged',arg0='" + interface_ + "'";
 	Session *owner = &session;
 	try {
-		match_ = session.connection->addMatch(
-			rule, [this, owner](sdbus::Message &message) { onSignal(*owner, message); });
+		match_ = session.connection->addMatch(rule, [this, owner](sdbus::Message &message) {
+			onSignal(*owner, message);
+		});
 		proxy_ = session.proxy(path_);
 	} catch (const sdbus::Error &e) {
 		return fail(ErrorCode::Failed,
@@ -126,8 +127,10 @@ Result<void> Notifier::watchOwner(Session &session)
 				 kDbus + "',member='NameOwnerChanged',arg0='" + kBusName + "'";
 	Session *owner = &session;
 	try {
-		ownerMatch_ = session.connection->addMatch(
-			rule, [this, owner](sdbus::Message &message) { onOwnerChanged(*owner, message); });
+		ownerMatch_ =
+			session.connection->addMatch(rule, [this, owner](sdbus::Message &message) {
+				onOwnerChanged(*owner, message);
+			});
 	} catch (const sdbus::Error &e) {
 		return fail(ErrorCode::Failed,
 			    "cannot subscribe to the departure of ipchubd: " + e.getMessage());
@@ -196,10 +199,11 @@ void Notifier::onOwnerChanged(Session &session, sdbus::Message &message)
 		return;
 	owner = newOwner;
 	if (!oldOwner.empty())
-		tellAll(session, Error{ErrorCode::Failed,
-				       "ipchubd (" + oldOwner + ") left the bus: what this "
-							     "connection held on non-persistent "
-							     "objects is gone"});
+		tellAll(session,
+			Error{ErrorCode::Failed, "ipchubd (" + oldOwner +
+							 ") left the bus: what this "
+							 "connection held on non-persistent "
+							 "objects is gone"});
 	if (newOwner.empty())
 		return;
 	// A new ipchubd knows nothing of this connection's interest: read again, which

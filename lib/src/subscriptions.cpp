@@ -130,10 +130,10 @@ SharedMemoryProperties sharedMemoryProperties(const PropertyMap &properties)
 // Subscribes callback to the properties of the object at path (what names it in the
 // error of a closed one); the listener for the Subscription.
 template <typename State, typename Proxy>
-Result<std::shared_ptr<Listener>> subscribe(const std::shared_ptr<Session> &session,
-			       const std::shared_ptr<Proxy> &proxy, const std::string &path,
-			       const char *what, typename TypedListener<State>::Decode decode,
-			       std::function<void(const State &)> callback)
+Result<std::shared_ptr<Listener>>
+subscribe(const std::shared_ptr<Session> &session, const std::shared_ptr<Proxy> &proxy,
+	  const std::string &path, const char *what, typename TypedListener<State>::Decode decode,
+	  std::function<void(const State &)> callback)
 {
 	if (!proxy)
 		return closedError(what);
@@ -181,7 +181,8 @@ Result<Subscription> Semaphore::onChanged(std::function<void(const SemaphoreProp
 Result<Subscription> Lock::onChanged(std::function<void(const LockProperties &)> callback)
 {
 	auto listener = detail::subscribe<LockProperties>(session_, proxy_, path_, "the lock",
-							  detail::lockProperties, std::move(callback));
+							  detail::lockProperties,
+							  std::move(callback));
 	if (!listener)
 		return errorOf(listener);
 	return Subscription(session_, std::move(*listener));

@@ -362,7 +362,8 @@ TEST_F(NotificationsTest, KillingIpchubdRunsOnDisconnectedFromProcessWithin500Ms
 	noRestartWait();
 	const auto killed = Clock::now();
 	stopDaemon(SIGKILL);
-	ASSERT_TRUE(runLoop(client, [&] { return !errors.empty(); }, 2s))
+	ASSERT_TRUE(runLoop(
+		client, [&] { return !errors.empty(); }, 2s))
 		<< "onDisconnected did not run";
 	const auto elapsed = Clock::now() - killed;
 	EXPECT_LT(elapsed, 500ms);
@@ -370,7 +371,8 @@ TEST_F(NotificationsTest, KillingIpchubdRunsOnDisconnectedFromProcessWithin500Ms
 	EXPECT_NE(errors[0].message.find("left the bus"), std::string::npos) << errors[0].message;
 	EXPECT_FALSE(wrongThread);
 	// Once per departure.
-	EXPECT_FALSE(runLoop(client, [&] { return errors.size() > 1; }, 200ms));
+	EXPECT_FALSE(runLoop(
+		client, [&] { return errors.size() > 1; }, 200ms));
 }
 
 TEST_F(NotificationsTest, ACancelledDisconnectSubscriptionIsNotCalled)
@@ -384,7 +386,8 @@ TEST_F(NotificationsTest, ACancelledDisconnectSubscriptionIsNotCalled)
 	ASSERT_TRUE(control);
 	subscription->cancel();
 	stopDaemon(SIGKILL);
-	ASSERT_TRUE(runLoop(client, [&] { return controlCalls == 1; }, 2s));
+	ASSERT_TRUE(runLoop(
+		client, [&] { return controlCalls == 1; }, 2s));
 	EXPECT_EQ(calls, 0);
 }
 
@@ -404,12 +407,14 @@ TEST_F(NotificationsTest, ALostBusConnectionRunsOnDisconnectedFromProcess)
 
 	const auto dropped = Clock::now();
 	bus.reset();
-	ASSERT_TRUE(runLoop(*client, [&] { return !errors.empty(); }, 2s))
+	ASSERT_TRUE(runLoop(
+		*client, [&] { return !errors.empty(); }, 2s))
 		<< "onDisconnected did not run";
 	EXPECT_LT(Clock::now() - dropped, 500ms);
 	EXPECT_EQ(errors[0].code, ErrorCode::Failed);
 	// Once; process() and the calls fail from now on, without a crash.
-	EXPECT_FALSE(runLoop(*client, [&] { return errors.size() > 1; }, 200ms));
+	EXPECT_FALSE(runLoop(
+		*client, [&] { return errors.size() > 1; }, 200ms));
 	EXPECT_FALSE(client->process());
 	EXPECT_FALSE(client->createSemaphore("late", 1));
 	// A subscription made afterwards is told at once.
@@ -452,7 +457,8 @@ TEST_F(NotificationsRestartTest, SubscriptionsHearARestoredObjectAfterARestart)
 	ASSERT_TRUE(runLoop(client, [&] { return !values.empty() && values.back() == 2u; }));
 
 	daemon_.kill();
-	ASSERT_TRUE(runLoop(client, [&] { return departures == 1; }, 2s));
+	ASSERT_TRUE(runLoop(
+		client, [&] { return departures == 1; }, 2s));
 	daemon_ = manager_.startDaemon();
 	ASSERT_TRUE(waitFor([&] { return nameOwned(); })) << "ipchubd restarted";
 	// The new ipchubd is told of this connection's interest: a change another client

@@ -123,7 +123,8 @@ public:
 	//   again (telling the new ipchubd of this connection's interest) and its callback
 	//   runs with the state the object came back with; one whose object did not come
 	//   back is not called again. None runs after the connection failed.
-	[[nodiscard]] Result<Subscription> onDisconnected(std::function<void(const Error &)> callback);
+	[[nodiscard]] Result<Subscription>
+	onDisconnected(std::function<void(const Error &)> callback);
 
 	// This connection's unique bus name.
 	std::string uniqueName() const;

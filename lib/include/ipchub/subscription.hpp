@@ -16,7 +16,10 @@ struct Listener;
 // may call the Client), never from a blocking call of another thread: those may read
 // what the callback is about, but leave it for process(), and make Client::fd()
 // readable. Destroying the handle (or cancel()) ends the subscription; discarding it
-// ends it at once, hence [[nodiscard]].
+// ends it at once, hence [[nodiscard]]. ipchubd tells a bounded number of connections
+// of each object and of objects to each connection (interested_peers_per_object,
+// interests_per_connection in the Manager's Limits): past them, an onChanged
+// subscription gets its first call only.
 class [[nodiscard]] Subscription
 {
 public:
