@@ -96,7 +96,9 @@ Result<bool> Session::dispatch(Held &)
 		while (connection->processPendingRequest())
 			any = true;
 	} catch (const sdbus::Error &e) {
-		return fail(ErrorCode::Failed, "the bus connection failed: " + e.getMessage());
+		Error error{ErrorCode::Failed, "the bus connection failed: " + e.getMessage()};
+		notifier.connectionFailed(*this, error);
+		return Unexpected<Error>(std::move(error));
 	}
 	if (any)
 		progressed_.notify_all();
@@ -123,14 +125,16 @@ Result<bool> Session::waitUntil(Held &held, const std::function<bool()> &done, D
 				progressed_.wait_until(held.lock_, deadline.when());
 			continue;
 		}
-		const auto data = connection->getEventLoopPollData();
+		const auto data = pollData();
+		if (!data)
+			return fail(ErrorCode::Failed, "the bus connection is closed");
 		Deadline wake = deadline;
-		if (const auto busTimeout = data.getRelativeTimeout())
+		if (const auto busTimeout = data->getRelativeTimeout())
 			wake = wake.min(Deadline::after(*busTimeout));
 		polling_ = true;
 		dirty_ = false;
 		held.lock_.unlock();
-		pollfd fds[2] = {{data.fd, data.events, 0}, {wake_.get(), POLLIN, 0}};
+		pollfd fds[2] = {{data->fd, data->events, 0}, {wake_.get(), POLLIN, 0}};
 		const int polled = ::poll(fds, 2, wake.pollMs());
 		const int saved = errno;
 		if (fds[1].revents & POLLIN) {
@@ -265,7 +269,10 @@ int Session::loopFd(Held &held)
 	UniqueFd notify(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
 	if (!epoll || !timer || !notify)
 		return -1;
-	const int busFd = connection->getEventLoopPollData().fd;
+	const auto data = pollData();
+	if (!data)
+		return -1;
+	const int busFd = data->fd;
 	for (int fd : {busFd, timer.get(), notify.get()}) {
 		epoll_event event{};
 		event.events = EPOLLIN;
@@ -276,7 +283,7 @@ int Session::loopFd(Held &held)
 	epoll_ = std::move(epoll);
 	timer_ = std::move(timer);
 	notify_ = std::move(notify);
-	if (!completions_.empty())
+	if (!completions_.empty() || !listeners_.empty())
 		queueCompletion(nullptr, {});
 	arm(held);
 	return epoll_.get();
@@ -286,13 +293,17 @@ void Session::arm(Held &)
 {
 	if (!epoll_)
 		return;
-	const auto data = connection->getEventLoopPollData();
-	epoll_event event{};
-	event.events = ((data.events & POLLIN) ? EPOLLIN : 0u) |
-		       ((data.events & POLLOUT) ? EPOLLOUT : 0u);
-	event.data.fd = data.fd;
-	(void)epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, data.fd, &event);
-	uint64_t due = data.timeout_usec;
+	// A closed connection has no fd to watch any more (epoll dropped it with its
+	// close): only the timers and completions are left.
+	uint64_t due = UINT64_MAX;
+	if (const auto data = pollData()) {
+		epoll_event event{};
+		event.events = ((data->events & POLLIN) ? EPOLLIN : 0u) |
+			       ((data->events & POLLOUT) ? EPOLLOUT : 0u);
+		event.data.fd = data->fd;
+		(void)epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, data->fd, &event);
+		due = data->timeout_usec;
+	}
 	if (!timers_.empty())
 		due = std::min(due, monotonicUsec(timers_.begin()->first));
 	itimerspec spec{};
@@ -308,12 +319,12 @@ void Session::arm(Held &)
 std::optional<std::chrono::microseconds> Session::nextTimeout(Held &)
 {
 	using namespace std::chrono;
-	if (!completions_.empty())
+	if (!completions_.empty() || !listeners_.empty())
 		return microseconds(0);
 	std::optional<Deadline::Clock::time_point> due;
-	const auto data = connection->getEventLoopPollData();
-	if (const auto busTimeout = data.getRelativeTimeout())
-		due = Deadline::after(*busTimeout).when();
+	if (const auto data = pollData())
+		if (const auto busTimeout = data->getRelativeTimeout())
+			due = Deadline::after(*busTimeout).when();
 	if (!timers_.empty() && (!due || timers_.begin()->first < *due))
 		due = timers_.begin()->first;
 	if (!due)
@@ -331,6 +342,24 @@ void Session::addTimer(Deadline when, std::function<void()> fire)
 	timers_.emplace(when.when(), std::move(fire));
 }
 
+std::optional<sdbus::IConnection::PollData> Session::pollData() const
+{
+	try {
+		return connection->getEventLoopPollData();
+	} catch (const sdbus::Error &) {
+		return std::nullopt;
+	}
+}
+
+void Session::queueListener(std::shared_ptr<Listener> listener)
+{
+	if (listener->queued)
+		return;
+	listener->queued = true;
+	listeners_.push_back(std::move(listener));
+	queueCompletion(nullptr, {});
+}
+
 void Session::queueCompletion(std::shared_ptr<AsyncWait> wait, Result<uint64_t> outcome)
 {
 	if (wait)
@@ -344,6 +373,10 @@ void Session::queueCompletion(std::shared_ptr<AsyncWait> wait, Result<uint64_t> 
 Result<void> Session::process()
 {
 	std::vector<std::pair<std::shared_ptr<AsyncWait>, Result<uint64_t>>> ready;
+	// Released outside the lock: a cancelled listener holds nothing of the connection
+	// (drop), only what its callback captured, which may call the Client when it goes.
+	std::vector<std::shared_ptr<Listener>> queued;
+	std::vector<std::pair<Listener *, std::function<void()>>> told;
 	Result<bool> dispatched;
 	{
 		Held held(*this);
@@ -364,6 +397,13 @@ Result<void> Session::process()
 				wait->ticket->giveBack();
 		}
 		completions_.clear();
+		queued.swap(listeners_);
+		for (auto &listener : queued) {
+			listener->queued = false;
+			if (!listener->cancelled)
+				if (auto call = listener->take())
+					told.emplace_back(listener.get(), std::move(call));
+		}
 		arm(held);
 	}
 	for (auto &[wait, outcome] : ready) {
@@ -375,6 +415,9 @@ Result<void> Session::process()
 		if (complete)
 			complete(outcome);
 	}
+	for (auto &[listener, call] : told)
+		if (!listener->cancelled)
+			call();
 	if (!ready.empty()) {
 		// The waits' proxies go under the lock.
 		Held held(*this);

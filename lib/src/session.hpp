@@ -18,6 +18,7 @@
 #include "deadline.hpp"
 #include "handshake_relay.hpp"
 #include "ipchub/result.hpp"
+#include "listeners.hpp"
 #include "common/unique_fd.hpp"
 
 namespace ipchub::detail {
@@ -68,6 +69,8 @@ public:
 	// Declared first so that it goes last, after the connection it carries.
 	std::unique_ptr<HandshakeRelay> relay;
 	std::unique_ptr<sdbus::IConnection> connection;
+	// The subscriptions' shared part (under the lock); goes before the connection.
+	Notifier notifier;
 
 	// Sends the call make builds and waits for its reply until deadline. A call that
 	// finds nobody owning the service's name is sent again while ipchubd restarts, if
@@ -109,12 +112,17 @@ public:
 	// Runs the wait's completion with outcome from the next process(), outside the
 	// lock, unless the wait is cancelled by then (a grant is given back then).
 	void queueCompletion(std::shared_ptr<AsyncWait> wait, Result<uint64_t> outcome);
+	// Has the next process() run what listener has to tell, outside the lock (once,
+	// however often it is queued before).
+	void queueListener(std::shared_ptr<Listener> listener);
 	// Points the event loop's fd at what the connection and the timers wait for.
 	void arm(Held &held);
 
 private:
 	Result<bool> dispatch(Held &held);
 	void poke();
+	// The connection's poll data; nullopt once it is closed.
+	std::optional<sdbus::IConnection::PollData> pollData() const;
 
 	std::mutex mutex_;
 	std::condition_variable progressed_;
@@ -135,6 +143,7 @@ private:
 	UniqueFd notify_;
 	std::multimap<Deadline::Clock::time_point, std::function<void()>> timers_;
 	std::vector<std::pair<std::shared_ptr<AsyncWait>, Result<uint64_t>>> completions_;
+	std::vector<std::shared_ptr<Listener>> listeners_;
 };
 
 // The error a failed call reports, with what the restart of ipchubd means for it (see

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -13,6 +14,7 @@
 #include <ipchub/result.hpp>
 #include <ipchub/semaphore.hpp>
 #include <ipchub/shared_memory.hpp>
+#include <ipchub/subscription.hpp>
 #include <ipchub/watch.hpp>
 
 namespace ipchub {
@@ -90,14 +92,39 @@ public:
 	// Client's life; it is an epoll fd of the connection, a timer and the completions)
 	// and call process() when it is readable, or when nextTimeout() (if any) has
 	// passed. process() never blocks: it handles what has arrived, cancels or gives
-	// up waits at their timeouts' margins, and runs the callbacks of acquireAsync and
-	// lockAsync, in the calling thread, without the Client's lock (so they may call
-	// the Client). -1 if the descriptors cannot be made.
+	// up waits at their timeouts' margins, and runs the callbacks of acquireAsync,
+	// lockAsync, onChanged and onDisconnected, in the calling thread, without the
+	// Client's lock (so they may call the Client). -1 if the descriptors cannot be made.
 	int fd() const;
 	// Failed when the connection failed (ipchubd's own departure is a callback's error).
 	[[nodiscard]] Result<void> process();
 	// How soon process() is due at the latest; nullopt for no timer.
 	std::optional<std::chrono::microseconds> nextTimeout() const;
+
+	// Calls callback from process() when ipchubd leaves the bus (its name loses its
+	// owner: it stopped, crashed or was killed), each time it does, and once when this
+	// connection itself fails (the bus closed it, dbus-daemon went). The Error is
+	// Failed and says which. Only what happens after onDisconnected returns is told;
+	// a blocking call that notices it first still leaves the callback to process().
+	// Ends with the returned handle. Failed when the bus refuses the subscription.
+	//
+	// What is left afterwards:
+	// - ipchubd left: what this connection held on non-persistent objects is gone (a
+	//   lock is no longer held: another process may hold it now); the objects' calls
+	//   wait for a restart (see setCallTimeout) and then fail with NotFound, and so
+	//   does a guard's release, harmlessly. If ipchubd comes back with the persistent
+	//   objects (a restart under systemd, docs/persistence.md), those objects work on
+	//   and this connection still holds what it held on them (its units, its grants
+	//   with their tokens, the segment lock): their guards stay good.
+	// - the connection failed: ipchubd gave back everything it held; every call fails
+	//   with Failed and process() too; guards release nothing. Mapped segment bytes
+	//   stay readable in this process. Connect a new Client and open the objects again.
+	// - onChanged subscriptions stay. When ipchubd is back, each reads its object
+	//   again (telling the new ipchubd of this connection's interest) and its callback
+	//   runs with the state the object came back with; one whose object did not come
+	//   back is not called again. None runs after the connection failed.
+	[[nodiscard]] Result<Subscription>
+	onDisconnected(std::function<void(const Error &)> callback);
 
 	// This connection's unique bus name.
 	std::string uniqueName() const;

@@ -11,5 +11,6 @@
 #include <ipchub/semaphore.hpp>
 #include <ipchub/shared_memory.hpp>
 #include <ipchub/span.hpp>
+#include <ipchub/subscription.hpp>
 #include <ipchub/timeout.hpp>
 #include <ipchub/watch.hpp>

@@ -15,6 +15,7 @@
 #include <ipchub/object_handle.hpp>
 #include <ipchub/pending_wait.hpp>
 #include <ipchub/result.hpp>
+#include <ipchub/subscription.hpp>
 #include <ipchub/timeout.hpp>
 
 namespace ipchub {
@@ -49,6 +50,18 @@ struct LockHolder {
 	std::string appId;
 	uint64_t token;
 	std::chrono::system_clock::time_point acquiredAt;
+};
+
+// A lock's changing properties, as Lock::onChanged hands them.
+struct LockProperties {
+	// Mode: unlocked, shared or exclusive.
+	LockState mode = LockState::Unlocked;
+	// Holders: every grant, with who holds it.
+	std::vector<LockHolder> holders{};
+	// Waiters: the queued waits of every connection.
+	uint32_t waiters = 0;
+	// Token: the token of the latest grant; 0 before the first.
+	uint64_t token = 0;
 };
 
 // A grant from Lock::acquire or tryAcquire, released when the guard goes (discarding
@@ -150,6 +163,18 @@ public:
 	[[nodiscard]] Result<uint32_t> waiters() const;
 	// The token of the latest grant; 0 before the first.
 	[[nodiscard]] Result<uint64_t> token() const;
+	// Calls callback from Client::process() with the lock's properties: first as
+	// they are when onChanged returns (read with GetAll, which also tells ipchubd to
+	// send this connection the object's PropertiesChanged), then after each change
+	// ipchubd announces (at most every 10 ms per object, within 20 ms of the change).
+	// Changes that come between two process() calls make one call with the latest
+	// values. Ends with the returned handle; across a departure or restart of ipchubd,
+	// see Client::onDisconnected. Errors: InvalidArgument once closed; as mode() for
+	// the read (NotFound, PermissionDenied, Timeout, Failed); Failed when the bus
+	// refuses the subscription. The callback may call the Client and cancel any
+	// subscription, its own among them.
+	[[nodiscard]] Result<Subscription>
+	onChanged(std::function<void(const LockProperties &)> callback);
 	// Drops this connection's reference, ending its grants and waits on the lock; the
 	// object is unusable afterwards. Nothing when closed already.
 	Result<void> close();

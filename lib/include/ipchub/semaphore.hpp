@@ -13,6 +13,7 @@
 #include <ipchub/object_handle.hpp>
 #include <ipchub/pending_wait.hpp>
 #include <ipchub/result.hpp>
+#include <ipchub/subscription.hpp>
 #include <ipchub/timeout.hpp>
 
 namespace ipchub {
@@ -50,6 +51,16 @@ struct OpenOptions {
 struct SemaphoreHolder {
 	std::string uniqueName;
 	uint32_t units;
+};
+
+// A semaphore's changing properties, as Semaphore::onChanged hands them.
+struct SemaphoreProperties {
+	// Value: the free units.
+	uint32_t value = 0;
+	// Waiters: the queued waits of every connection.
+	uint32_t waiters = 0;
+	// Holders: every connection that holds units, and how many.
+	std::vector<SemaphoreHolder> holders{};
 };
 
 class Semaphore;
@@ -135,6 +146,18 @@ public:
 	[[nodiscard]] Result<uint32_t> waiters() const;
 	// The Holders property: every connection that holds units, and how many.
 	[[nodiscard]] Result<std::vector<SemaphoreHolder>> holders() const;
+	// Calls callback from Client::process() with the semaphore's properties: first as
+	// they are when onChanged returns (read with GetAll, which also tells ipchubd to
+	// send this connection the object's PropertiesChanged), then after each change
+	// ipchubd announces (at most every 10 ms per object, within 20 ms of the change).
+	// Changes that come between two process() calls make one call with the latest
+	// values. Ends with the returned handle; across a departure or restart of ipchubd,
+	// see Client::onDisconnected. Errors: InvalidArgument once closed; as value() for
+	// the read (NotFound, PermissionDenied, Timeout, Failed); Failed when the bus
+	// refuses the subscription. The callback may call the Client and cancel any
+	// subscription, its own among them.
+	[[nodiscard]] Result<Subscription>
+	onChanged(std::function<void(const SemaphoreProperties &)> callback);
 	// Drops this connection's reference, giving back what it holds (as above); the
 	// object is unusable afterwards. Nothing when closed already.
 	Result<void> close();

@@ -16,6 +16,7 @@
 #include <ipchub/result.hpp>
 #include <ipchub/semaphore.hpp>
 #include <ipchub/span.hpp>
+#include <ipchub/subscription.hpp>
 #include <ipchub/timeout.hpp>
 
 namespace ipchub {
@@ -49,6 +50,21 @@ struct SharedMemoryOptions {
 	// The scope to create in: unset means the caller's own; "" is the host's,
 	// else an app id. Only host callers may create outside their own scope.
 	std::optional<std::string> scope{};
+};
+
+// A shared-memory object's properties, as SharedMemory::onChanged hands them.
+struct SharedMemoryProperties {
+	// Size: the size in bytes; it never changes.
+	uint64_t size = 0;
+	// Attachments: the connections attached.
+	uint32_t attachments = 0;
+	// Sealed: whether writes are sealed off.
+	bool sealed = false;
+	// LockHolder: the unique name of the connection holding the object's lock, ""
+	// if none (a sandboxed app of another scope sees "host" or an app id).
+	std::string lockHolder{};
+	// LockWaiters: the queued lock() calls.
+	uint32_t lockWaiters = 0;
 };
 
 // Holds a shared-memory object's lock (QSharedMemory::lock()) and gives it back when it goes.
@@ -125,6 +141,18 @@ public:
 	// Client::process(), unless the returned handle cancels the wait first.
 	PendingWait lockAsync(Timeout timeout,
 			      std::function<void(Result<SharedMemoryLock>)> callback);
+	// Calls callback from Client::process() with the segment's properties: first as
+	// they are when onChanged returns (read with GetAll, which also tells ipchubd to
+	// send this connection the object's PropertiesChanged), then after each change
+	// ipchubd announces (at most every 10 ms per object, within 20 ms of the change).
+	// Changes that come between two process() calls make one call with the latest
+	// values. Ends with the returned handle; across a departure or restart of ipchubd,
+	// see Client::onDisconnected. Errors: InvalidArgument once closed; as sealed() for
+	// the read (NotFound, PermissionDenied, Timeout, Failed); Failed when the bus
+	// refuses the subscription. The callback may call the Client and cancel any
+	// subscription, its own among them.
+	[[nodiscard]] Result<Subscription>
+	onChanged(std::function<void(const SharedMemoryProperties &)> callback);
 	// Unmaps, closes the descriptor and drops the reference; the object is unusable
 	// afterwards. The lock, if this connection holds it, is given back.
 	Result<void> close();
