@@ -117,12 +117,12 @@ public:
 	void queueListener(std::shared_ptr<Listener> listener);
 	// Points the event loop's fd at what the connection and the timers wait for.
 	void arm(Held &held);
+	// The connection's poll data; nullopt once it is closed (sdbus-c++ throws then).
+	std::optional<sdbus::IConnection::PollData> pollData() const;
 
 private:
 	Result<bool> dispatch(Held &held);
 	void poke();
-	// The connection's poll data; nullopt once it is closed.
-	std::optional<sdbus::IConnection::PollData> pollData() const;
 
 	std::mutex mutex_;
 	std::condition_variable progressed_;

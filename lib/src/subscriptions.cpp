@@ -192,7 +192,7 @@ Result<Subscription>
 SharedMemory::onChanged(std::function<void(const SharedMemoryProperties &)> callback)
 {
 	auto listener = detail::subscribe<SharedMemoryProperties>(session_, proxy_, path_,
-								  "the segment",
+								  "the shared-memory object",
 								  detail::sharedMemoryProperties,
 								  std::move(callback));
 	if (!listener)

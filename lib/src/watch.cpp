@@ -139,7 +139,10 @@ Result<void> Watch::run(int stopFd)
 			if (!dispatched)
 				return errorOf(dispatched);
 			events.swap(state_->events);
-			poll = session_->connection->getEventLoopPollData();
+			auto data = session_->pollData();
+			if (!data)
+				return fail(ErrorCode::Failed, "the bus connection was closed");
+			poll = *data;
 		}
 		for (const auto &event : events)
 			state_->handler(event);

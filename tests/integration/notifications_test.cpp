@@ -206,10 +206,10 @@ TEST_F(NotificationsTest, ALocksModeHoldersAndTokenFollowAnotherProcesssGrant)
 TEST_F(NotificationsTest, ASegmentsAttachmentsAndSealFollowOtherClients)
 {
 	auto client = connect();
-	auto segment = client.createSharedMemory("frame", 4096);
-	ASSERT_TRUE(segment);
+	auto sharedMemory = client.createSharedMemory("frame", 4096);
+	ASSERT_TRUE(sharedMemory);
 	std::optional<SharedMemoryProperties> seen;
-	auto subscription = segment->onChanged(
+	auto subscription = sharedMemory->onChanged(
 		[&](const SharedMemoryProperties &properties) { seen = properties; });
 	ASSERT_TRUE(subscription);
 	ASSERT_TRUE(runLoop(client, [&] { return seen.has_value(); }));
@@ -224,7 +224,7 @@ TEST_F(NotificationsTest, ASegmentsAttachmentsAndSealFollowOtherClients)
 	auto locked = reader->lock(1s);
 	ASSERT_TRUE(locked);
 	ASSERT_TRUE(runLoop(client, [&] { return seen->lockHolder == other.uniqueName(); }));
-	ASSERT_TRUE(segment->seal());
+	ASSERT_TRUE(sharedMemory->seal());
 	EXPECT_TRUE(runLoop(client, [&] { return seen->sealed; }));
 }
 

@@ -141,7 +141,7 @@ public:
 	// Client::process(), unless the returned handle cancels the wait first.
 	PendingWait lockAsync(Timeout timeout,
 			      std::function<void(Result<SharedMemoryLock>)> callback);
-	// Calls callback from Client::process() with the segment's properties: first as
+	// Calls callback from Client::process() with the object's properties: first as
 	// they are when onChanged returns (read with GetAll, which also tells ipchubd to
 	// send this connection the object's PropertiesChanged), then after each change
 	// ipchubd announces (at most every 10 ms per object, within 20 ms of the change).
