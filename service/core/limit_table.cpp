@@ -56,6 +56,15 @@ constexpr LimitInfo fastUnitsMax()
 	return limit;
 }
 
+constexpr LimitInfo fastWaitsTotal()
+{
+	LimitInfo limit = count("fast_waits_total", &Limits::fastWaitsTotal, LimitScope::Service,
+				"words of fast objects the service waits on at once for "
+				"bus-path callers");
+	limit.option = false;
+	return limit;
+}
+
 using enum LimitScope;
 
 constexpr std::array kTable{
@@ -111,6 +120,7 @@ constexpr std::array kTable{
 	bytes("persistent_bytes_per_app", &Limits::persistentBytesPerApp, Account,
 	      "saved state and segment bytes of one app id's persistent objects"),
 	stateBytes(),
+	fastWaitsTotal(),
 };
 
 } // namespace

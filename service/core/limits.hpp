@@ -60,6 +60,10 @@ struct Limits {
 	// Descriptors ipchubd may keep in the service manager's fd store: the unit's
 	// FileDescriptorStoreMax= (systemd 254 and later tell it in $FDSTORE).
 	uint32_t fdStoreMax = 4096;
+	// Words of fast objects ipchubd waits on at once for bus-path callers, all
+	// connections together (same word and value: one). Fixed: its helper threads'
+	// futex_waitv calls hold this many.
+	uint32_t fastWaitsTotal = 1016;
 };
 
 } // namespace ipchub::core
