@@ -11,6 +11,7 @@
 
 #include "change_signal.hpp"
 #include "context.hpp"
+#include "fast_watch.hpp"
 #include "core/lock.hpp"
 #include "hangup_watch.hpp"
 #include "wait_ticket.hpp"
@@ -48,13 +49,17 @@ private:
 	void AcquireHandle(sdbus::Result<sdbus::UnixFd, uint64_t> &&result, std::string mode,
 			   uint64_t timeout_usec) override;
 	void Release() override;
+	std::tuple<sdbus::UnixFd, uint32_t, uint32_t> AttachFast() override;
 	void Close() override;
+	bool Fast() override;
 	std::string Key() override;
 	std::string Scope() override;
 	std::string Mode() override;
 	std::vector<HolderStruct> Holders() override;
 	// As viewer may see them (context.hpp).
 	std::vector<HolderStruct> holders(const Peer *viewer) const;
+	// A fast lock's holders, as its page records them.
+	std::vector<HolderStruct> fastHolders(const Peer *viewer) const;
 	uint32_t Waiters() override;
 	uint64_t Token() override;
 
@@ -79,6 +84,8 @@ private:
 	std::map<uint64_t, std::unique_ptr<HangupWatch>> handles_;
 	ChangeSignal changes_;
 	std::shared_ptr<WaitEndedSender> waitEnded_;
+	// A fast lock's word while bus callers wait for it.
+	std::unique_ptr<FastWatch> fastWatch_;
 };
 
 } // namespace ipchub::bus

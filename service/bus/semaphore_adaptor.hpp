@@ -8,6 +8,7 @@
 
 #include "change_signal.hpp"
 #include "context.hpp"
+#include "fast_watch.hpp"
 #include "wait_ticket.hpp"
 #include "core/semaphore.hpp"
 #include "io.github.ipchub1.Semaphore.adaptor.h"
@@ -29,7 +30,7 @@ public:
 	~SemaphoreAdaptor();
 
 	// What clients see of the object changed: PropertiesChanged goes out (coalesced).
-	void changed() { changes_.schedule(); }
+	void changed();
 
 	const core::Semaphore &semaphore() const { return *semaphore_; }
 
@@ -39,7 +40,9 @@ private:
 	void CancelWait(const uint64_t &ticket) override;
 	bool TryAcquire(const uint32_t &n) override;
 	void Release(const uint32_t &n) override;
+	std::tuple<sdbus::UnixFd, uint32_t, uint32_t, uint32_t, uint32_t> AttachFast() override;
 	void Close() override;
+	bool Fast() override;
 	std::string Key() override;
 	std::string Scope() override;
 	uint32_t Max() override;
@@ -56,6 +59,8 @@ private:
 	Context context_;
 	ChangeSignal changes_;
 	std::shared_ptr<WaitEndedSender> waitEnded_;
+	// A fast semaphore's seq word while bus callers wait for units.
+	std::unique_ptr<FastWatch> fastWatch_;
 };
 
 } // namespace ipchub::bus

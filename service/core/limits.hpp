@@ -32,6 +32,9 @@ struct Limits {
 	// messages and identify callers: a call that would give out a descriptor is refused
 	// once only these are left.
 	uint32_t descriptorReserve = 512;
+	// Units of a fast semaphore (its max): each is a word of its page, which every
+	// release and recovery scans.
+	uint32_t fastUnitsMax = 1024;
 
 	// Totals across connections: *PerUid for a user's host connections together,
 	// *PerApp for each sandboxed app id's (see account.hpp). Objects are references,

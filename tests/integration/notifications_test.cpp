@@ -203,7 +203,7 @@ TEST_F(NotificationsTest, ALocksModeHoldersAndTokenFollowAnotherProcesssGrant)
 	EXPECT_EQ(seen->waiters, 0u);
 }
 
-TEST_F(NotificationsTest, ASegmentsAttachmentsAndSealFollowOtherClients)
+TEST_F(NotificationsTest, ASharedMemoryObjectsAttachmentsAndSealFollowOtherClients)
 {
 	auto client = connect();
 	auto sharedMemory = client.createSharedMemory("frame", 4096);

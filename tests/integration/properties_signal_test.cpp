@@ -133,6 +133,7 @@ TEST_F(PropertiesSignalTest, PropertiesOfASemaphore)
 		types[name] = value.peekValueType();
 	EXPECT_EQ(types, (std::map<std::string, std::string>{{"Key", "s"},
 							     {"Scope", "s"},
+							     {"Fast", "b"},
 							     {"Max", "u"},
 							     {"Value", "u"},
 							     {"Waiters", "u"},

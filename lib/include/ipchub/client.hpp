@@ -115,9 +115,9 @@ public:
 	//   does a guard's release, harmlessly. If ipchubd comes back with the persistent
 	//   objects (a restart under systemd, docs/persistence.md), those objects work on
 	//   and this connection still holds what it held on them (its units, its grants
-	//   with their tokens, the segment lock): their guards stay good.
+	//   with their tokens, the shared-memory lock): their guards stay good.
 	// - the connection failed: ipchubd gave back everything it held; every call fails
-	//   with Failed and process() too; guards release nothing. Mapped segment bytes
+	//   with Failed and process() too; guards release nothing. Mapped shared-memory bytes
 	//   stay readable in this process. Connect a new Client and open the objects again.
 	// - onChanged subscriptions stay. When ipchubd is back, each reads its object
 	//   again (telling the new ipchubd of this connection's interest) and its callback
