@@ -14,6 +14,7 @@ class IConnection;
 
 namespace ipchub::bus {
 
+// Parallels SlotUnref (sd_bus_access.hpp) on purpose: another sd type, another unref.
 struct EventSourceUnref {
 	void operator()(sd_event_source *source) const { sd_event_source_disable_unref(source); }
 };
