@@ -69,12 +69,7 @@ def main():
                 problems.append(f"{page}: no heading for the {kind} `{text}` of {os.path.basename(xml_path)}")
             for kind, text in sorted(found - expected):
                 problems.append(f"{page}: the {kind} `{text}` is not in {os.path.basename(xml_path)}")
-    for problem in problems:
-        print(problem, file=sys.stderr)
-    if problems:
-        return 1
-    print(f"ok: the {count} members of {len(sys.argv) - 2} interfaces are documented, with their signatures, in {docs}")
-    return 0
+    return markdown.report(problems, f"ok: the {count} members of {len(sys.argv) - 2} interfaces are documented, with their signatures, in {docs}")
 
 
 if __name__ == "__main__":

@@ -42,12 +42,7 @@ def main():
                 problems.append(f"{page}: {target}: no file {path}")
             elif anchor and path.endswith(".md") and anchor not in anchors(path):
                 problems.append(f"{page}: {target}: no heading #{anchor} in {path}")
-    for problem in problems:
-        print(problem, file=sys.stderr)
-    if problems:
-        return 1
-    print(f"ok: the {count} relative links of {len(pages)} pages lead somewhere")
-    return 0
+    return markdown.report(problems, f"ok: the {count} relative links of {len(pages)} pages lead somewhere")
 
 
 if __name__ == "__main__":

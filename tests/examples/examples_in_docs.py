@@ -49,12 +49,7 @@ def main():
             path = os.path.relpath(os.path.join(directory, name), root)
             if not name.endswith(".expected") and path not in shown:
                 problems.append(f"{path} is not shown in {page}")
-    for problem in problems:
-        print(problem, file=sys.stderr)
-    if problems:
-        return 1
-    print(f"ok: {len(blocks)} examples in {page} are the tested files")
-    return 0
+    return markdown.report(problems, f"ok: {len(blocks)} examples in {page} are the tested files")
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ blocks (a heading inside a block is code, not a heading), its text without those
 and its blocks with the line before each."""
 
 import re
+import sys
 
 FENCE = "```"
 BLOCK = re.compile(r"^" + FENCE + r"[^\n]*\n(.*?)^" + FENCE + r"[^\n]*$", re.S | re.M)
@@ -42,3 +43,13 @@ def blocks(text):
     for match in BLOCK.finditer(text):
         before = text[:max(match.start() - 1, 0)].rpartition("\n")[2]
         yield before, match.group(1)
+
+
+def report(problems, ok):
+    """Prints each problem to stderr, or ok when there is none; the exit status."""
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        return 1
+    print(ok)
+    return 0
