@@ -31,6 +31,7 @@ Result<int> lock(Client &client, const Arguments &args)
 
 } // namespace
 
+// Parallels the other verb tables on purpose (see objectVerbs in objects.cpp).
 std::vector<Verb> lockVerbs()
 {
 	return {{

@@ -146,6 +146,8 @@ Result<int> watch(Client &client, const Arguments &args)
 
 } // namespace
 
+// The verb tables of objects.cpp, sem.cpp, shm.cpp and lock.cpp parallel each other on
+// purpose: each lists its own verbs, with their own help, options and runner.
 std::vector<Verb> objectVerbs()
 {
 	return {
@@ -155,10 +157,10 @@ std::vector<Verb> objectVerbs()
 			.summary = "list the objects the caller may see",
 			.help = R"(Prints one line per object: its kind (semaphore, shm or lock), its key, its
 scope ("-" for the host's, else the app id) and its state: Value, Max and Waiters
-of a semaphore; Size, Attachments and Sealed of a shared-memory object; Mode and Waiters of a
-lock. Keys and values that are not plain words are printed in double quotes with
-C escapes, so each object is one line. --scope APP_ID lists only the objects of
-that scope ("" for the host's).)",
+of a semaphore; Size, Attachments and Sealed of a shared-memory object; Mode and
+Waiters of a lock. Keys and values that are not plain words are printed in double
+quotes with C escapes, so each object is one line. --scope APP_ID lists only the
+objects of that scope ("" for the host's).)",
 			.options = {kScopeOption},
 			.minPositional = 0,
 			.maxPositional = 0,

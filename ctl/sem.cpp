@@ -78,6 +78,7 @@ Result<int> post(Client &client, const Arguments &args)
 
 } // namespace
 
+// Parallels the other verb tables on purpose (see objectVerbs in objects.cpp).
 std::vector<Verb> semaphoreVerbs()
 {
 	return {

@@ -111,6 +111,7 @@ Result<int> readSharedMemory(Client &client, const Arguments &args)
 
 } // namespace
 
+// Parallels the other verb tables on purpose (see objectVerbs in objects.cpp).
 std::vector<Verb> sharedMemoryVerbs()
 {
 	return {
@@ -118,10 +119,10 @@ std::vector<Verb> sharedMemoryVerbs()
 			.name = "shm create",
 			.synopsis = "KEY SIZE [--persistent] [--scope APP_ID]",
 			.summary = "create a shared-memory object",
-			.help = R"(Creates the shared-memory object KEY of SIZE bytes, filled with zeros. SIZE takes a
-suffix K, M or G (powers of 1024). It fails if KEY exists already.
+			.help = R"(Creates the shared-memory object KEY of SIZE bytes, filled with zeros. SIZE
+takes a suffix K, M or G (powers of 1024). It fails if KEY exists already.
 
-The shared-memory object is persistent: it stays after ipchubctl exits until it is removed with
+The object is persistent: it stays after ipchubctl exits until it is removed with
 "ipchubctl remove shm KEY". --persistent says so explicitly.)",
 			.options = {{"--persistent", false}, kScopeOption},
 			.minPositional = 2,
@@ -133,11 +134,11 @@ The shared-memory object is persistent: it stays after ipchubctl exits until it 
 			.name = "shm write",
 			.synopsis = "KEY [--scope APP_ID] < FILE",
 			.summary = "copy standard input into a shared-memory object",
-			.help = R"(Copies standard input to the start of the existing shared-memory object KEY and fills the
-rest of the shared-memory object with zeros, holding the shared-memory object's lock (as
+			.help = R"(Copies standard input to the start of the existing shared-memory object KEY
+and fills the rest of it with zeros, holding the object's lock (as
 QSharedMemory::lock() does) while it copies; it waits for the lock without limit.
-Input larger than the shared-memory object is an error and leaves the shared-memory object unchanged. A
-sealed shared-memory object cannot be written.)",
+Input larger than the object is an error and leaves the object unchanged. A
+sealed object cannot be written.)",
 			.options = {kScopeOption},
 			.minPositional = 1,
 			.maxPositional = 1,
@@ -148,8 +149,9 @@ sealed shared-memory object cannot be written.)",
 			.name = "shm read",
 			.synopsis = "KEY [--scope APP_ID] > FILE",
 			.summary = "copy a shared-memory object to standard output",
-			.help = R"(Writes the whole shared-memory object KEY (its size in bytes) to standard output, copied
-while holding the shared-memory object's lock; it waits for the lock without limit.)",
+			.help = R"(Writes the whole shared-memory object KEY (its size in bytes) to standard
+output, copied while holding the object's lock; it waits for the lock without
+limit.)",
 			.options = {kScopeOption},
 			.minPositional = 1,
 			.maxPositional = 1,

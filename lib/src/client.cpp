@@ -120,6 +120,8 @@ Result<Semaphore> Client::createSemaphore(std::string_view key, uint32_t initial
 	return Semaphore(session_, *path);
 }
 
+// The create and open calls of the three kinds parallel each other on purpose: each
+// its own Manager method, options and object type.
 Result<Semaphore> Client::openSemaphore(std::string_view key, const OpenOptions &options)
 {
 	auto path = managerCall(*session_, "OpenSemaphore", std::string(key), std::nullopt,
@@ -204,6 +206,7 @@ Result<SharedMemory> Client::openSharedMemory(std::string_view key, Access acces
 	return sharedMemory;
 }
 
+// Parallels createSemaphore and openSemaphore on purpose (see there).
 Result<Lock> Client::createLock(std::string_view key, const LockOptions &options)
 {
 	auto path = managerCall(*session_, "CreateLock", std::string(key), std::nullopt,

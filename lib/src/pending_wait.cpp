@@ -16,6 +16,8 @@ PendingWait::PendingWait(PendingWait &&other) noexcept
 {
 }
 
+// The move and reset under the session lock parallel Watch's (watch.cpp) on purpose:
+// each owns its own state.
 PendingWait &PendingWait::operator=(PendingWait &&other) noexcept
 {
 	if (this != &other) {

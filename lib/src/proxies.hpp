@@ -76,30 +76,32 @@ private:
 	sdbus::Slot ownerChanged_;
 };
 
-class SemaphoreProxy final : public WaitingProxy<io::github::ipchub1::Semaphore_proxy>
+// The proxy of an interface whose WaitEnded carries no token (Semaphore, SharedMemory).
+template <typename Interface>
+class TokenlessWaitingProxy : public WaitingProxy<Interface>
 {
 public:
-	using WaitingProxy::WaitingProxy;
+	using WaitingProxy<Interface>::WaitingProxy;
 
 private:
 	void onWaitEnded(const uint64_t &ticket, const std::string &error,
 			 const std::string &message) override
 	{
-		tickets.ended(ticket, 0, error, message);
+		this->tickets.ended(ticket, 0, error, message);
 	}
 };
 
-class SharedMemoryProxy final : public WaitingProxy<io::github::ipchub1::SharedMemory_proxy>
+class SemaphoreProxy final : public TokenlessWaitingProxy<io::github::ipchub1::Semaphore_proxy>
 {
 public:
-	using WaitingProxy::WaitingProxy;
+	using TokenlessWaitingProxy::TokenlessWaitingProxy;
+};
 
-private:
-	void onWaitEnded(const uint64_t &ticket, const std::string &error,
-			 const std::string &message) override
-	{
-		tickets.ended(ticket, 0, error, message);
-	}
+class SharedMemoryProxy final
+	: public TokenlessWaitingProxy<io::github::ipchub1::SharedMemory_proxy>
+{
+public:
+	using TokenlessWaitingProxy::TokenlessWaitingProxy;
 };
 
 class LockProxy final : public WaitingProxy<io::github::ipchub1::Lock_proxy>

@@ -13,6 +13,7 @@ constexpr const char *kInterface = detail::SharedMemoryProxy::INTERFACE_NAME;
 constexpr const char *kWhat = "the shared memory";
 
 // WaitLock(usec); Unlock() gives the lock back.
+// Parallels Lock's waitFor (lock.cpp) on purpose: each names its own methods.
 detail::WaitMethods lockWait()
 {
 	return {
@@ -127,6 +128,7 @@ Result<void> SharedMemory::seal()
 						      session_->callDeadline()));
 }
 
+// The property getters parallel Semaphore's and Lock's on purpose: one a property.
 Result<bool> SharedMemory::sealed() const
 {
 	if (!proxy_)

@@ -101,6 +101,8 @@ Watch::Watch(std::shared_ptr<detail::Session> session, std::unique_ptr<State> st
 {
 }
 
+// The move and reset under the session lock parallel PendingWait's (pending_wait.cpp)
+// on purpose: each owns its own state.
 Watch::Watch(Watch &&) noexcept = default;
 Watch &Watch::operator=(Watch &&other) noexcept
 {

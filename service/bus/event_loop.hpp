@@ -16,6 +16,7 @@ namespace ipchub::bus {
 
 class FutexWaiter;
 
+// Parallels SlotUnref (sd_bus_access.hpp) on purpose: another sd type, another unref.
 struct EventSourceUnref {
 	void operator()(sd_event_source *source) const { sd_event_source_disable_unref(source); }
 };

@@ -90,6 +90,8 @@ LockAdaptor::LockAdaptor(sdbus::IConnection &connection, std::string path,
 		       {"Token", sdbus::Variant(Token())}});
 }
 
+// The destructor, caller check, Close and the property getters parallel those of the
+// other object adaptors on purpose (see SemaphoreAdaptor in semaphore_adaptor.hpp).
 LockAdaptor::~LockAdaptor()
 {
 	fastWatch_.reset();

@@ -71,6 +71,8 @@ SemaphoreAdaptor::SemaphoreAdaptor(sdbus::IConnection &connection, std::string p
 		       {"Holders", sdbus::Variant(Holders())}});
 }
 
+// The destructor, caller check, Close and the property getters parallel those of the
+// other object adaptors on purpose (see SemaphoreAdaptor in semaphore_adaptor.hpp).
 SemaphoreAdaptor::~SemaphoreAdaptor()
 {
 	fastWatch_.reset();

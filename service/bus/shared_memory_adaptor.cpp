@@ -77,6 +77,8 @@ SharedMemoryAdaptor::SharedMemoryAdaptor(sdbus::IConnection &connection, std::st
 		       {"LockWaiters", sdbus::Variant(LockWaiters())}});
 }
 
+// The destructor, caller check, Close and the property getters parallel those of the
+// other object adaptors on purpose (see SemaphoreAdaptor in semaphore_adaptor.hpp).
 SharedMemoryAdaptor::~SharedMemoryAdaptor()
 {
 	waitEnded_->detach();

@@ -67,6 +67,8 @@ constexpr LimitInfo fastWaitsTotal()
 
 using enum LimitScope;
 
+// One row a limit, alike on purpose: the table is the data the options, the Limits
+// property and the README checks are made from.
 constexpr std::array kTable{
 	keyLength(),
 	count("objects_per_connection", &Limits::objectsPerConnection, Connection,

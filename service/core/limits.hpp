@@ -39,6 +39,7 @@ struct Limits {
 	// Totals across connections: *PerUid for a user's host connections together,
 	// *PerApp for each sandboxed app id's (see account.hpp). Objects are references,
 	// bytes are those of the shared-memory objects created, grants are lock grants held.
+	// These rows parallel the per-connection ones above on purpose: one field a limit.
 	uint32_t objectsPerUid = 65536;
 	uint32_t objectsPerApp = 16384;
 	uint32_t waitsPerUid = 65536;

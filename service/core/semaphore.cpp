@@ -6,6 +6,7 @@
 
 namespace ipchub::core {
 
+// Parallels checkCount on purpose: each names its own argument in its messages.
 Result<void> Semaphore::check(uint32_t initial, const SemaphoreOptions &options)
 {
 	if (options.max == 0)
@@ -180,6 +181,8 @@ void Semaphore::dropClient(const ClientId &client, bool closing)
 		queue_.endAll(waits, {ErrorCode::Cancelled, "the semaphore was closed"});
 }
 
+// Parallels SharedMemoryLock::end and Lock::end on purpose: each lets go of its own
+// holders.
 void Semaphore::end(const Error &error)
 {
 	auto waits = queue_.removeAll();

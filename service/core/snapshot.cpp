@@ -250,6 +250,7 @@ LockRecord readLock(Reader &in, uint32_t version)
 	return record;
 }
 
+// Parallels writeSemaphore and writeLock on purpose (see above).
 void writeSharedMemory(Writer &out, const SharedMemoryRecord &record)
 {
 	out.info(record.info, record.owner);

@@ -16,7 +16,10 @@ import re
 import sys
 import xml.etree.ElementTree as ET
 
-HEADING = re.compile(r"^### (method|signal|property) `(.*)`$")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import markdown  # noqa: E402
+
+HEADING = re.compile(r"(method|signal|property) `(.*)`")
 
 
 def args(element, direction=None):
@@ -42,14 +45,10 @@ def members(xml_path):
 
 def documented(page):
     found = set()
-    in_code = False
-    with open(page, encoding="utf-8") as f:
-        for line in f:
-            if line.startswith("```"):
-                in_code = not in_code
-            match = HEADING.match(line.rstrip("\n"))
-            if match and not in_code:
-                found.add((match.group(1), match.group(2)))
+    for level, title in markdown.headings(page):
+        match = HEADING.fullmatch(title)
+        if level == 3 and match:
+            found.add((match.group(1), match.group(2)))
     return found
 
 
@@ -70,12 +69,7 @@ def main():
                 problems.append(f"{page}: no heading for the {kind} `{text}` of {os.path.basename(xml_path)}")
             for kind, text in sorted(found - expected):
                 problems.append(f"{page}: the {kind} `{text}` is not in {os.path.basename(xml_path)}")
-    for problem in problems:
-        print(problem, file=sys.stderr)
-    if problems:
-        return 1
-    print(f"ok: the {count} members of {len(sys.argv) - 2} interfaces are documented, with their signatures, in {docs}")
-    return 0
+    return markdown.report(problems, f"ok: the {count} members of {len(sys.argv) - 2} interfaces are documented, with their signatures, in {docs}")
 
 
 if __name__ == "__main__":

@@ -12,19 +12,15 @@ import os
 import re
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import markdown  # noqa: E402
+
 LINK = re.compile(r"\]\(([^)\s]+)\)")
 
 
 def anchors(path):
-    found, in_code = set(), False
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            if line.startswith("```"):
-                in_code = not in_code
-            if not in_code and line.startswith("#"):
-                title = line.lstrip("#").strip().lower()
-                found.add(re.sub(r"[^\w\- ]", "", title).replace(" ", "-"))
-    return found
+    return {re.sub(r"[^\w\- ]", "", title.lower()).replace(" ", "-")
+            for _, title in markdown.headings(path)}
 
 
 def main():
@@ -36,9 +32,7 @@ def main():
         glob.glob(os.path.join(root, "docs", "**", "*.md"), recursive=True))
     problems, count = [], 0
     for page in pages:
-        with open(page, encoding="utf-8") as f:
-            text = re.sub(r"```.*?```", "", f.read(), flags=re.S)
-        for target in LINK.findall(text):
+        for target in LINK.findall(markdown.without_code(markdown.read(page))):
             if re.match(r"[a-z]+:", target):
                 continue
             count += 1
@@ -48,12 +42,7 @@ def main():
                 problems.append(f"{page}: {target}: no file {path}")
             elif anchor and path.endswith(".md") and anchor not in anchors(path):
                 problems.append(f"{page}: {target}: no heading #{anchor} in {path}")
-    for problem in problems:
-        print(problem, file=sys.stderr)
-    if problems:
-        return 1
-    print(f"ok: the {count} relative links of {len(pages)} pages lead somewhere")
-    return 0
+    return markdown.report(problems, f"ok: the {count} relative links of {len(pages)} pages lead somewhere")
 
 
 if __name__ == "__main__":

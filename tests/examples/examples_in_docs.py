@@ -12,6 +12,11 @@ import os
 import re
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import markdown  # noqa: E402
+
+MARKER = re.compile(r"<!-- example: (\S+) -->")
+
 
 def main():
     arguments = sys.argv[1:]
@@ -21,10 +26,10 @@ def main():
     if len(arguments) != 2:
         print(__doc__, file=sys.stderr)
         return 2
-    markdown, root = arguments
-    with open(markdown, encoding="utf-8") as f:
-        text = f.read()
-    blocks = re.findall(r"<!-- example: (\S+) -->\n```[^\n]*\n(.*?)```\n", text, re.S)
+    page, root = arguments
+    blocks = [(marker.group(1), code)
+              for before, code in markdown.blocks(markdown.read(page))
+              if (marker := MARKER.fullmatch(before))]
     problems, shown = [], set()
     for path, code in blocks:
         shown.add(path)
@@ -36,20 +41,15 @@ def main():
                 if shown_text != code:
                     problems.append(f"the block after <!-- example: {path} --> is not the file {path}")
         except FileNotFoundError:
-            problems.append(f"{markdown} shows {path}, which does not exist")
+            problems.append(f"{page} shows {path}, which does not exist")
     if some and not blocks:
-        problems.append(f"{markdown} shows no example")
+        problems.append(f"{page} shows no example")
     for directory, _, files in [] if some else os.walk(os.path.join(root, "examples")):
         for name in files:
             path = os.path.relpath(os.path.join(directory, name), root)
             if not name.endswith(".expected") and path not in shown:
-                problems.append(f"{path} is not shown in {markdown}")
-    for problem in problems:
-        print(problem, file=sys.stderr)
-    if problems:
-        return 1
-    print(f"ok: {len(blocks)} examples in {markdown} are the tested files")
-    return 0
+                problems.append(f"{path} is not shown in {page}")
+    return markdown.report(problems, f"ok: {len(blocks)} examples in {page} are the tested files")
 
 
 if __name__ == "__main__":

@@ -357,7 +357,7 @@ TEST_F(CtlTest, SharedMemoryRoundTripsBinaryBytes)
 	EXPECT_EQ(ctl({"shm", "read", "frame"}).out, "abc" + std::string(1021, '\0'));
 }
 
-TEST_F(CtlTest, SharedMemoryRefusesInputLargerThanTheSharedMemory)
+TEST_F(CtlTest, ShmWriteRefusesInputLargerThanTheObject)
 {
 	ASSERT_EQ(ctl({"shm", "create", "frame", "16"}).status, 0);
 	ASSERT_EQ(sh("printf 0123456789abcdef | \"$IPCHUBCTL\" shm write frame").status, 0);

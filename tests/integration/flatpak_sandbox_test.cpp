@@ -171,7 +171,7 @@ TEST_F(FlatpakSandboxTest, HostObjectsAreOutOfReachUnlessShared)
 	EXPECT_EQ(privateSem->value().value(), 1u);
 }
 
-TEST_F(FlatpakSandboxTest, SharedSharedMemoryMapsThroughTheProxy)
+TEST_F(FlatpakSandboxTest, AListedAppMapsAHostSharedMemoryThroughTheProxy)
 {
 	auto host = connect();
 	// Shared for writing too: listed apps only read unless the creator says so.

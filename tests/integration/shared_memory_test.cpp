@@ -118,7 +118,7 @@ TEST_F(SharedMemoryTest, ReadOnlyDescriptorCannotBeReopenedWritable)
 	EXPECT_EQ(child.wait(), 0);
 }
 
-TEST_F(SharedMemoryTest, NoHandedOutDescriptorCanResizeTheSharedMemory)
+TEST_F(SharedMemoryTest, NoHandedOutDescriptorCanResizeTheObject)
 {
 	auto client = connect();
 	auto shm = client.createSharedMemory("frame", 4096);

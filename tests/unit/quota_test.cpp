@@ -23,30 +23,73 @@ bool mentions(const Error &error, const std::string &text)
 	return error.message.find(text) != std::string::npos;
 }
 
-TEST(QuotaTest, ARefusalOfAConnectionThatHadNothingNamesWhatItHad)
+// Whether result is a LimitExceeded whose message mentions text.
+template <typename T>
+::testing::AssertionResult refused(const Result<T> &result, const std::string &text)
 {
+	if (result)
+		return ::testing::AssertionFailure() << "not refused";
+	if (result.error().code != ErrorCode::LimitExceeded)
+		return ::testing::AssertionFailure()
+		       << "refused with another code: " << result.error().message;
+	if (!mentions(result.error(), text))
+		return ::testing::AssertionFailure() << "the refusal does not mention \"" << text
+						     << "\": " << result.error().message;
+	return ::testing::AssertionSuccess();
+}
+
+const Account kHost{1000, ""};
+const Account kApp{1000, "org.example.App"};
+const Account kOtherApp{1000, "org.example.Other"};
+
+// Each test sets the limits it needs, then makes its Quota with the connections enrolled.
+class QuotaTest : public ::testing::Test
+{
+protected:
 	Limits limits;
+
+	Quota &makeQuota(std::initializer_list<std::pair<ClientId, Account>> enrolled = {})
+	{
+		quota_.emplace(limits);
+		for (const auto &[client, account] : enrolled)
+			quota_->enroll(client, account);
+		return *quota_;
+	}
+
+	// A new semaphore of units units, created in table as the Manager does.
+	static Result<std::shared_ptr<Semaphore>>
+	createSemaphore(ObjectTable<Semaphore> &table, Quota &quota, const ClientId &client,
+			const ObjectKey &id, uint32_t units)
+	{
+		return table.create(client, id, false, true,
+				    [&]() -> Result<std::shared_ptr<Semaphore>> {
+					    return std::make_shared<Semaphore>(ObjectInfo{id, {}},
+									       units,
+									       SemaphoreOptions{},
+									       quota);
+				    });
+	}
+
+private:
+	std::optional<Quota> quota_;
+};
+
+TEST_F(QuotaTest, ARefusalOfAConnectionThatHadNothingNamesWhatItHad)
+{
 	limits.bytesPerConnection = 4096;
-	Quota quota(limits);
+	Quota &quota = makeQuota();
 	// The client's usage is made for the check and dropped again before the
 	// message is written.
 	auto bytes = quota.takeBytes(":1.7", 8192);
-	ASSERT_FALSE(bytes);
-	EXPECT_EQ(bytes.error().code, ErrorCode::LimitExceeded);
-	EXPECT_TRUE(mentions(bytes.error(), "already has 0 bytes")) << bytes.error().message;
-	EXPECT_TRUE(mentions(bytes.error(), "bytes_per_connection 4096")) << bytes.error().message;
+	EXPECT_TRUE(refused(bytes, "already has 0 bytes"));
+	EXPECT_TRUE(refused(bytes, "bytes_per_connection 4096"));
 	EXPECT_FALSE(quota.inUse(":1.7"));
 
 	limits.objectsPerConnection = 0;
 	limits.waitsPerConnection = 0;
 	Quota none(limits);
-	auto object = none.takeObject(":1.7");
-	ASSERT_FALSE(object);
-	EXPECT_TRUE(mentions(object.error(), "already references 0 objects"))
-		<< object.error().message;
-	auto wait = none.takeWait(":1.7");
-	ASSERT_FALSE(wait);
-	EXPECT_TRUE(mentions(wait.error(), "already has 0 waits")) << wait.error().message;
+	EXPECT_TRUE(refused(none.takeObject(":1.7"), "already references 0 objects"));
+	EXPECT_TRUE(refused(none.takeWait(":1.7"), "already has 0 waits"));
 	EXPECT_FALSE(none.inUse(":1.7"));
 }
 
@@ -61,11 +104,10 @@ UniqueFd sealedMemfd(uint64_t size)
 
 // A persistent shared-memory object kept by a service whose bytes_per_connection was larger: it is
 // restored, uncharged, and its creator can create nothing more past the new limit.
-TEST(QuotaTest, ASharedMemoryRestoredUnderASmallerLimitIsKept)
+TEST_F(QuotaTest, ASharedMemoryRestoredUnderASmallerLimitIsKept)
 {
-	Limits limits;
 	limits.bytesPerConnection = 4096;
-	Quota quota(limits);
+	Quota &quota = makeQuota();
 	auto sharedMemory = SharedMemory::restore({{"", "big"}, {}}, 65536, false,
 						  sealedMemfd(65536), ":1.3", quota);
 	ASSERT_TRUE(sharedMemory) << sharedMemory.error().message;
@@ -78,61 +120,44 @@ TEST(QuotaTest, ASharedMemoryRestoredUnderASmallerLimitIsKept)
 	EXPECT_FALSE(quota.inUse(":1.3"));
 }
 
-const Account kHost{1000, ""};
-const Account kApp{1000, "org.example.App"};
-const Account kOtherApp{1000, "org.example.Other"};
-
 // Connections of one account share its totals: past them a connection far from its
 // own limits is refused, naming the limit; each app id has a budget of its own.
-TEST(QuotaTest, TotalsAcrossConnectionsPerAccount)
+TEST_F(QuotaTest, TotalsAcrossConnectionsPerAccount)
 {
-	Limits limits;
 	limits.objectsPerApp = 3;
 	limits.waitsPerApp = 2;
 	limits.bytesPerApp = 8192;
 	limits.grantsPerApp = 1;
 	limits.objectsPerUid = 4;
-	Quota quota(limits);
-	quota.enroll(":1.1", kApp);
-	quota.enroll(":1.2", kApp);
-	quota.enroll(":1.3", kOtherApp);
-	quota.enroll(":1.4", kHost);
+	Quota &quota =
+		makeQuota({{":1.1", kApp}, {":1.2", kApp}, {":1.3", kOtherApp}, {":1.4", kHost}});
 
 	ASSERT_TRUE(quota.takeObject(":1.1"));
 	ASSERT_TRUE(quota.takeObject(":1.1"));
 	ASSERT_TRUE(quota.takeObject(":1.2"));
 	auto objects = quota.takeObject(":1.2");
-	ASSERT_FALSE(objects);
-	EXPECT_EQ(objects.error().code, ErrorCode::LimitExceeded);
-	EXPECT_TRUE(mentions(objects.error(), "app org.example.App")) << objects.error().message;
-	EXPECT_TRUE(mentions(objects.error(), "objects_per_app is 3")) << objects.error().message;
+	EXPECT_TRUE(refused(objects, "app org.example.App"));
+	EXPECT_TRUE(refused(objects, "objects_per_app is 3"));
 	EXPECT_TRUE(quota.takeObject(":1.3")) << "another app id has its own budget";
 	for (int i = 0; i < 4; ++i)
 		ASSERT_TRUE(quota.takeObject(":1.4")) << "the host has its own budget";
 	auto host = quota.takeObject(":1.4");
-	ASSERT_FALSE(host);
-	EXPECT_TRUE(mentions(host.error(), "uid 1000")) << host.error().message;
-	EXPECT_TRUE(mentions(host.error(), "objects_per_uid is 4")) << host.error().message;
+	EXPECT_TRUE(refused(host, "uid 1000"));
+	EXPECT_TRUE(refused(host, "objects_per_uid is 4"));
 	quota.returnObject(":1.1");
 	EXPECT_TRUE(quota.takeObject(":1.2")) << "a returned object makes room";
 
 	ASSERT_TRUE(quota.takeWait(":1.1"));
 	ASSERT_TRUE(quota.takeWait(":1.2"));
-	auto waits = quota.takeWait(":1.1");
-	ASSERT_FALSE(waits);
-	EXPECT_TRUE(mentions(waits.error(), "waits_per_app is 2")) << waits.error().message;
+	EXPECT_TRUE(refused(quota.takeWait(":1.1"), "waits_per_app is 2"));
 
 	ASSERT_TRUE(quota.takeBytes(":1.1", 4096));
-	auto bytes = quota.takeBytes(":1.2", 8192);
-	ASSERT_FALSE(bytes);
-	EXPECT_TRUE(mentions(bytes.error(), "bytes_per_app is 8192")) << bytes.error().message;
+	EXPECT_TRUE(refused(quota.takeBytes(":1.2", 8192), "bytes_per_app is 8192"));
 	EXPECT_TRUE(quota.takeBytes(":1.2", 4096));
 
 	ASSERT_TRUE(quota.checkGrant(":1.1"));
 	quota.addGrant(":1.1");
-	auto grant = quota.checkGrant(":1.2");
-	ASSERT_FALSE(grant);
-	EXPECT_TRUE(mentions(grant.error(), "grants_per_app is 1")) << grant.error().message;
+	EXPECT_TRUE(refused(quota.checkGrant(":1.2"), "grants_per_app is 1"));
 	EXPECT_TRUE(quota.checkGrant(":1.3"));
 	quota.returnGrant(":1.1");
 	EXPECT_TRUE(quota.checkGrant(":1.2"));
@@ -140,12 +165,10 @@ TEST(QuotaTest, TotalsAcrossConnectionsPerAccount)
 
 // What a connection still uses when it leaves (a persistent shared-memory object's bytes) stays
 // charged to its account until it is given back.
-TEST(QuotaTest, UseOutlivesTheConnectionsEnrollment)
+TEST_F(QuotaTest, UseOutlivesTheConnectionsEnrollment)
 {
-	Limits limits;
 	limits.bytesPerApp = 8192;
-	Quota quota(limits);
-	quota.enroll(":1.1", kApp);
+	Quota &quota = makeQuota({{":1.1", kApp}});
 	ASSERT_TRUE(quota.takeBytes(":1.1", 8192));
 	quota.forget(":1.1");
 	quota.enroll(":1.2", kApp);
@@ -156,32 +179,24 @@ TEST(QuotaTest, UseOutlivesTheConnectionsEnrollment)
 	EXPECT_EQ(quota.totals(kApp).bytes, 1u);
 }
 
-TEST(QuotaTest, PersistentObjectsAndTheSavedState)
+TEST_F(QuotaTest, PersistentObjectsAndTheSavedState)
 {
-	Limits limits;
 	limits.persistentObjectsPerApp = 2;
 	limits.persistentBytesPerApp = 10000;
 	limits.persistentObjectsPerUid = 100;
 	limits.stateBytes = 1000;
-	Quota quota(limits);
+	Quota &quota = makeQuota();
 	ASSERT_TRUE(quota.takePersistent(kApp, 100, 0));
 	ASSERT_TRUE(quota.takePersistent(kApp, 100, 4096));
-	auto third = quota.takePersistent(kApp, 100, 0);
-	ASSERT_FALSE(third);
-	EXPECT_TRUE(mentions(third.error(), "persistent_objects_per_app is 2"))
-		<< third.error().message;
+	EXPECT_TRUE(refused(quota.takePersistent(kApp, 100, 0), "persistent_objects_per_app is 2"));
 	EXPECT_TRUE(quota.takePersistent(kOtherApp, 100, 0));
-	auto big = quota.takePersistent(kOtherApp, 100, 10000);
-	ASSERT_FALSE(big);
-	EXPECT_TRUE(mentions(big.error(), "persistent_bytes_per_app is 10000"))
-		<< big.error().message;
+	EXPECT_TRUE(refused(quota.takePersistent(kOtherApp, 100, 10000),
+			    "persistent_bytes_per_app is 10000"));
 
 	// The saved state of every account together.
 	EXPECT_EQ(quota.stateBytes(), 300u);
 	ASSERT_TRUE(quota.takePersistent(kHost, 700, 0));
-	auto state = quota.takePersistent(kHost, 1, 0);
-	ASSERT_FALSE(state);
-	EXPECT_TRUE(mentions(state.error(), "state_bytes 1000")) << state.error().message;
+	EXPECT_TRUE(refused(quota.takePersistent(kHost, 1, 0), "state_bytes 1000"));
 	quota.returnPersistent(kApp, 100, 4096);
 	EXPECT_TRUE(quota.takePersistent(kHost, 100, 0));
 
@@ -193,24 +208,15 @@ TEST(QuotaTest, PersistentObjectsAndTheSavedState)
 
 // A persistent object counts against its creator's account after Close and after
 // its creator left, until Remove; a restored one counts again.
-TEST(QuotaTest, PersistentObjectsCountUntilRemoved)
+TEST_F(QuotaTest, PersistentObjectsCountUntilRemoved)
 {
-	Limits limits;
 	limits.persistentObjectsPerApp = 2;
-	Quota quota(limits);
+	Quota &quota = makeQuota({{":1.1", kApp}});
 	const Observers observers;
 	ObjectTable<Semaphore> table(quota, "semaphore", observers);
 	auto create = [&](const ClientId &client, const std::string &key) {
-		const ObjectKey id{"org.example.App", key};
-		return table.create(client, id, false, true,
-				    [&]() -> Result<std::shared_ptr<Semaphore>> {
-					    return std::make_shared<Semaphore>(ObjectInfo{id, {}},
-									       1,
-									       SemaphoreOptions{},
-									       quota);
-				    });
+		return createSemaphore(table, quota, client, {"org.example.App", key}, 1);
 	};
-	quota.enroll(":1.1", kApp);
 	ASSERT_TRUE(create(":1.1", "a"));
 	table.close(":1.1", {"org.example.App", "a"});
 	ASSERT_TRUE(create(":1.1", "b"));
@@ -219,11 +225,7 @@ TEST(QuotaTest, PersistentObjectsCountUntilRemoved)
 	EXPECT_EQ(quota.objects(":1.1"), 0u);
 
 	quota.enroll(":1.2", kApp);
-	auto third = create(":1.2", "c");
-	ASSERT_FALSE(third);
-	EXPECT_EQ(third.error().code, ErrorCode::LimitExceeded);
-	EXPECT_TRUE(mentions(third.error(), "persistent_objects_per_app is 2"))
-		<< third.error().message;
+	EXPECT_TRUE(refused(create(":1.2", "c"), "persistent_objects_per_app is 2"));
 	EXPECT_EQ(quota.objects(":1.2"), 0u) << "a refused create takes no reference";
 	EXPECT_EQ(table.owner({"org.example.App", "a"}), kApp);
 
@@ -242,11 +244,9 @@ TEST(QuotaTest, PersistentObjectsCountUntilRemoved)
 	EXPECT_EQ(again.size(), 3u) << "lowered limits lose no restored object";
 }
 
-TEST(QuotaTest, LockGrantsCountUntilTheyEnd)
+TEST_F(QuotaTest, LockGrantsCountUntilTheyEnd)
 {
-	Limits limits;
-	Quota quota(limits);
-	quota.enroll(":1.1", kApp);
+	Quota &quota = makeQuota({{":1.1", kApp}});
 	{
 		Lock lock({{"", "doc"}, {}}, quota);
 		ASSERT_TRUE(lock.tryAcquire({":1.1", 1, kApp.appId}, LockMode::Shared, false));
@@ -259,21 +259,15 @@ TEST(QuotaTest, LockGrantsCountUntilTheyEnd)
 }
 
 // A client that leaves visits the objects it referenced or touched, not every object.
-TEST(QuotaTest, ADepartureVisitsOnlyWhatTheClientTouched)
+TEST_F(QuotaTest, ADepartureVisitsOnlyWhatTheClientTouched)
 {
-	Limits limits;
-	Quota quota(limits);
+	Quota &quota = makeQuota();
 	const Observers observers;
 	ObjectTable<Semaphore> table(quota, "semaphore", observers);
 	std::vector<std::shared_ptr<Semaphore>> all;
-	for (int i = 0; i < 3; ++i) {
-		const ObjectKey id{"", "k" + std::to_string(i)};
-		all.push_back(*table.create(
-			":1.1", id, false, true, [&]() -> Result<std::shared_ptr<Semaphore>> {
-				return std::make_shared<Semaphore>(ObjectInfo{id, {}}, 2,
-								   SemaphoreOptions{}, quota);
-			}));
-	}
+	for (int i = 0; i < 3; ++i)
+		all.push_back(
+			*createSemaphore(table, quota, ":1.1", {"", "k" + std::to_string(i)}, 2));
 	// :1.2 holds a unit of k1 without a reference (it guessed the path).
 	ASSERT_TRUE(*all[1]->tryAcquire(":1.2", 1));
 	EXPECT_EQ(table.touchingClients(), 2u);
@@ -287,9 +281,8 @@ TEST(QuotaTest, ADepartureVisitsOnlyWhatTheClientTouched)
 
 // Each connection's grants are counted once: the grant quota reads Quota's count, so
 // the per-connection limit and the account's totals can never disagree.
-TEST(QuotaTest, GrantsAreCountedOncePerConnection)
+TEST_F(QuotaTest, GrantsAreCountedOncePerConnection)
 {
-	Limits limits;
 	limits.grantsPerConnection = 2;
 	Hub hub(limits);
 	hub.quota.enroll(":1.1", kApp);
@@ -300,10 +293,7 @@ TEST(QuotaTest, GrantsAreCountedOncePerConnection)
 	EXPECT_EQ(hub.grants.grants(":1.1"), 2u);
 	EXPECT_EQ(hub.grants.handles(":1.1"), 1u);
 	EXPECT_EQ(hub.quota.totals(kApp).grants, 2u);
-	auto refused = lock.room(":1.1", false);
-	ASSERT_FALSE(refused);
-	EXPECT_TRUE(mentions(refused.error(), "grants_per_connection is 2"))
-		<< refused.error().message;
+	EXPECT_TRUE(refused(lock.room(":1.1", false), "grants_per_connection is 2"));
 	lock.dropClient(":1.1", false);
 	EXPECT_EQ(hub.quota.grants(":1.1"), 0u);
 	EXPECT_EQ(hub.grants.grants(":1.1"), 0u);
@@ -313,9 +303,8 @@ TEST(QuotaTest, GrantsAreCountedOncePerConnection)
 
 // A lock's room is its account's too: a grant refused by grants_per_app names it, and
 // a waiter whose account filled up while it waited ends with LimitExceeded.
-TEST(QuotaTest, TheAccountsGrantLimitHoldsForEveryWayToAGrant)
+TEST_F(QuotaTest, TheAccountsGrantLimitHoldsForEveryWayToAGrant)
 {
-	Limits limits;
 	limits.grantsPerApp = 1;
 	Hub hub(limits);
 	hub.quota.enroll(":1.1", kApp);
@@ -329,9 +318,8 @@ TEST(QuotaTest, TheAccountsGrantLimitHoldsForEveryWayToAGrant)
 				      [&](Result<uint64_t> result) { outcome = result; }));
 	// Another connection of the same app takes the app's one grant meanwhile.
 	ASSERT_TRUE(free.tryAcquire({":1.2", 1, kApp.appId}, LockMode::Shared, false));
-	auto now = free.acquireNow({":1.1", 1, kApp.appId}, LockMode::Shared, false);
-	ASSERT_FALSE(now);
-	EXPECT_TRUE(mentions(now.error(), "grants_per_app is 1")) << now.error().message;
+	EXPECT_TRUE(refused(free.acquireNow({":1.1", 1, kApp.appId}, LockMode::Shared, false),
+			    "grants_per_app is 1"));
 	ASSERT_TRUE(contended.release(":1.9"));
 	ASSERT_TRUE(outcome);
 	ASSERT_FALSE(*outcome);
@@ -341,49 +329,36 @@ TEST(QuotaTest, TheAccountsGrantLimitHoldsForEveryWayToAGrant)
 
 // Objects, waits and bytes share one way to be taken and given back: the connection's
 // limit, then the account's, each refusal naming its limit and leaving nothing behind.
-TEST(QuotaTest, EveryKindOfUseIsTakenAndGivenBackAlike)
+TEST_F(QuotaTest, EveryKindOfUseIsTakenAndGivenBackAlike)
 {
-	Limits limits;
 	limits.objectsPerConnection = 2;
 	limits.waitsPerConnection = 2;
 	limits.bytesPerConnection = 100;
 	limits.waitsPerApp = 3;
 	limits.bytesPerApp = 150;
-	Quota quota(limits);
-	quota.enroll(":1.1", kApp);
-	quota.enroll(":1.2", kApp);
+	Quota &quota = makeQuota({{":1.1", kApp}, {":1.2", kApp}});
 
 	ASSERT_TRUE(quota.takeObject(":1.1"));
 	ASSERT_TRUE(quota.takeObject(":1.1"));
-	auto object = quota.takeObject(":1.1");
-	ASSERT_FALSE(object);
-	EXPECT_TRUE(mentions(object.error(), "connection :1.1 already references 2 objects; "
-					     "objects_per_connection is 2"))
-		<< object.error().message;
+	EXPECT_TRUE(refused(quota.takeObject(":1.1"), "connection :1.1 already references 2 "
+						      "objects; objects_per_connection is 2"));
 	EXPECT_EQ(quota.objects(":1.1"), 2u);
 
 	ASSERT_TRUE(quota.takeWait(":1.1"));
 	ASSERT_TRUE(quota.takeWait(":1.1"));
 	ASSERT_TRUE(quota.takeWait(":1.2"));
-	auto wait = quota.takeWait(":1.2");
-	ASSERT_FALSE(wait);
-	EXPECT_TRUE(mentions(wait.error(),
-			     "app org.example.App's connections together have 3 waits queued; "
-			     "waits_per_app is 3"))
-		<< wait.error().message;
+	EXPECT_TRUE(refused(quota.takeWait(":1.2"),
+			    "app org.example.App's connections together have 3 waits queued; "
+			    "waits_per_app is 3"));
 	EXPECT_EQ(quota.waits(":1.2"), 1u);
 
-	auto bytes = quota.takeBytes(":1.1", 101);
-	ASSERT_FALSE(bytes);
-	EXPECT_TRUE(mentions(bytes.error(), "already has 0 bytes of shared memory; 101 more "
-					    "would pass bytes_per_connection 100"))
-		<< bytes.error().message;
+	EXPECT_TRUE(refused(quota.takeBytes(":1.1", 101),
+			    "already has 0 bytes of shared memory; "
+			    "101 more would pass bytes_per_connection 100"));
 	ASSERT_TRUE(quota.takeBytes(":1.1", 100));
-	auto together = quota.takeBytes(":1.2", 60);
-	ASSERT_FALSE(together);
-	EXPECT_TRUE(mentions(together.error(), "have 100 bytes of shared memory; 60 more would "
-					       "pass it; bytes_per_app is 150"))
-		<< together.error().message;
+	EXPECT_TRUE(refused(quota.takeBytes(":1.2", 60),
+			    "have 100 bytes of shared memory; 60 "
+			    "more would pass it; bytes_per_app is 150"));
 	EXPECT_EQ(quota.totals(kApp).bytes, 100u);
 
 	// Giving back more than was taken gives back what was taken, and no more.

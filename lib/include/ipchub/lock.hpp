@@ -68,6 +68,8 @@ struct LockProperties {
 // it releases the lock at once, hence [[nodiscard]]). Guards of one connection are
 // released newest grant first; its shared grants are alike, so which one a guard ends
 // makes no difference to anyone.
+// LockGuard, LockHandle and SemaphoreGuard (semaphore.hpp) parallel each other on
+// purpose: each gives back its own kind of grant.
 class [[nodiscard]] LockGuard
 {
 public:
@@ -93,6 +95,7 @@ private:
 	uint64_t token_;
 };
 
+// Parallels LockGuard on purpose (see there).
 // A grant from Lock::acquireHandle: the lock is held until every copy of fd() is
 // closed (in this process and any it was passed to) and the service has seen the
 // hang-up, or until this connection leaves the bus. The fd is close-on-exec.

@@ -67,6 +67,8 @@ class Semaphore;
 
 // n units of a semaphore, from Semaphore::acquireGuard: released (Release(n)) when the
 // guard goes. Discarding it releases them at once, hence [[nodiscard]].
+// Parallels LockGuard and LockHandle (lock.hpp) on purpose: each gives back its own
+// kind of grant.
 class [[nodiscard]] SemaphoreGuard
 {
 public:
