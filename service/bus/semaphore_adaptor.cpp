@@ -60,6 +60,7 @@ SemaphoreAdaptor::SemaphoreAdaptor(sdbus::IConnection &connection, std::string p
 		      {{"Key", sdbus::Variant(Key())},
 		       {"Scope", sdbus::Variant(Scope())},
 		       {"Max", sdbus::Variant(Max())},
+		       {"ReturnOnExit", sdbus::Variant(ReturnOnExit())},
 		       {"Value", sdbus::Variant(Value())},
 		       {"Waiters", sdbus::Variant(Waiters())},
 		       {"Holders", sdbus::Variant(Holders())}});
@@ -142,6 +143,12 @@ uint32_t SemaphoreAdaptor::Max()
 {
 	checkReader();
 	return semaphore_->max();
+}
+
+bool SemaphoreAdaptor::ReturnOnExit()
+{
+	checkReader();
+	return semaphore_->returnsOnExit();
 }
 
 uint32_t SemaphoreAdaptor::Value()

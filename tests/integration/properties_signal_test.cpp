@@ -134,6 +134,7 @@ TEST_F(PropertiesSignalTest, PropertiesOfASemaphore)
 	EXPECT_EQ(types, (std::map<std::string, std::string>{{"Key", "s"},
 							     {"Scope", "s"},
 							     {"Max", "u"},
+							     {"ReturnOnExit", "b"},
 							     {"Value", "u"},
 							     {"Waiters", "u"},
 							     {"Holders", "a(su)"}}));
