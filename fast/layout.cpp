@@ -29,7 +29,7 @@ bool isValid(const SemaphoreShape &shape)
 
 size_t pageSize(const LockShape &shape)
 {
-	return roundToPages(kCacheLine + shape.readerSlots * sizeof(Word));
+	return roundToPages(2 * kCacheLine + shape.readerSlots * sizeof(Word));
 }
 
 size_t pageSize(const SemaphoreShape &shape)

@@ -5,7 +5,8 @@
 // come from ipchubd's own table, and reach the library with the page: nothing here
 // reads a size or an index from the page itself, which any client of it can write.
 //
-// Lock page:       [0] lock word (own cache line) | [64] reader slots, 4 bytes each
+// Lock page:       [0] lock word (own cache line) | [64] fencing token counter, 64-bit
+//                  (own cache line) | [128] reader slots, 4 bytes each
 // Semaphore page:  [0] seq, [4] nwait (own cache line) | [64] waiter count per attach
 //                  slot, 4 bytes each, rounded up to a cache line | units
 // Units are a cache line apart while they are few (two holders of neighbouring units
@@ -16,6 +17,9 @@
 #include <cstdint>
 
 #include "word.hpp"
+
+static_assert(std::atomic<uint64_t>::is_always_lock_free,
+	      "the fencing token counter is shared between processes as a plain word");
 
 namespace ipchub::fast {
 
@@ -50,9 +54,15 @@ public:
 	}
 
 	Word &word() const { return *reinterpret_cast<Word *>(base_); }
+	// The latest fencing token: every grant, on the page or through the bus, adds 1
+	// and holds the sum.
+	std::atomic<uint64_t> &token() const
+	{
+		return *reinterpret_cast<std::atomic<uint64_t> *>(base_ + kCacheLine);
+	}
 	Word &reader(uint32_t index) const
 	{
-		return reinterpret_cast<Word *>(base_ + kCacheLine)[index];
+		return reinterpret_cast<Word *>(base_ + 2 * kCacheLine)[index];
 	}
 	uint32_t readerSlots() const { return shape_.readerSlots; }
 

@@ -78,6 +78,36 @@ void wakeOne(const SemaphoreView &sem)
 
 } // namespace detail
 
+void initUnits(const SemaphoreView &sem, uint32_t initial)
+{
+	for (uint32_t i = initial; i < sem.units(); ++i)
+		sem.unit(i).store(kAbsent, std::memory_order_relaxed);
+	std::atomic_thread_fence(std::memory_order_release);
+}
+
+Result<void> post(const SemaphoreView &sem)
+{
+	for (uint32_t i = 0; i < sem.units(); ++i) {
+		uint32_t expected = kAbsent;
+		// seq_cst, as in release(): the unit before nwait.
+		if (sem.unit(i).compare_exchange_strong(expected, 0, std::memory_order_seq_cst)) {
+			if (sem.nwait().load(std::memory_order_seq_cst) != 0)
+				detail::wakeOne(sem);
+			return {};
+		}
+	}
+	return fail(Errc::Exhausted);
+}
+
+uint32_t absentUnits(const SemaphoreView &sem)
+{
+	uint32_t absent = 0;
+	for (uint32_t i = 0; i < sem.units(); ++i)
+		if (sem.unit(i).load(std::memory_order_relaxed) == kAbsent)
+			++absent;
+	return absent;
+}
+
 uint32_t freeUnits(const SemaphoreView &sem)
 {
 	uint32_t free = 0;

@@ -65,7 +65,21 @@ inline Result<void> release(const SemaphoreView &sem, uint32_t index, uint32_t t
 	return {};
 }
 
+// A semaphore that consumes its units (return_on_exit false, a POSIX semaphore's use)
+// acquires with Holder::token = kAbsent: the unit it takes is no longer there, and no
+// holder is recorded that recovery could give it back from.
+
+// A new page: units initial..units()-1 are ABSENT, so the value starts at initial.
+void initUnits(const SemaphoreView &sem, uint32_t initial);
+
+// Makes one ABSENT unit free and wakes a waiter: a release of a unit the caller does
+// not hold (a post). Exhausted when no unit is ABSENT: the value is at max. Bounded by
+// units().
+Result<void> post(const SemaphoreView &sem);
+
 // Free units: a snapshot, for properties and tests.
 uint32_t freeUnits(const SemaphoreView &sem);
+// ABSENT units: max minus the value and the units held, a snapshot.
+uint32_t absentUnits(const SemaphoreView &sem);
 
 } // namespace ipchub::fast

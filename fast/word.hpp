@@ -7,7 +7,8 @@
 //   lock word   bit 31 WAITERS | bit 30 DIED | bits 29..10 owner id | bits 9..0 slot
 //               or, held in shared mode: WAITERS | DIED | bit 29 SHARED | 29-bit version
 //   reader slot 0 (free) | DIED | token
-//   unit        0 (free) | DIED | token
+//   unit        0 (free) | DIED | token | ABSENT (not there: the semaphore's value is
+//               below its max, or the unit was consumed)
 //
 // Owner ids are never 0 and stay below 2^19, so a token is never 0 and bit 29 of an
 // exclusive holder's word is always clear: the top half of the owner field marks shared
@@ -46,6 +47,10 @@ constexpr uint32_t ownerOf(uint32_t word)
 		return 0;
 	return (word & kTokenMask) >> kSlotBits;
 }
+
+// A unit that is not there: neither free nor a token (an exclusive token never has
+// SHARED set). A post makes it free; an acquire that consumes makes a free one ABSENT.
+inline constexpr uint32_t kAbsent = kDied | kShared;
 
 // Whether a unit or reader slot can be taken: free, or given back by recovery.
 constexpr bool isFreeSlot(uint32_t value)

@@ -366,5 +366,23 @@ TEST_F(FastLock, ReadersAndWritersKeepTheInvariant)
 	EXPECT_EQ(word(), 0u);
 }
 
+TEST(FastLockLayout, TokenCounterHasItsOwnCacheLine)
+{
+	constexpr LockShape shape{4};
+	ServicePage page{pageSize(shape)};
+	LockView view{page.mapping.address(), shape};
+	view.token().fetch_add(1);
+	EXPECT_EQ(view.word().load(), 0u);
+	for (uint32_t i = 0; i < view.readerSlots(); ++i)
+		EXPECT_EQ(view.reader(i).load(), 0u);
+	const auto *base = static_cast<const std::byte *>(page.mapping.address());
+	EXPECT_EQ(reinterpret_cast<const std::byte *>(&view.token()) - base,
+		  static_cast<ptrdiff_t>(kCacheLine));
+	EXPECT_GE(reinterpret_cast<const std::byte *>(&view.reader(0)) - base,
+		  static_cast<ptrdiff_t>(2 * kCacheLine));
+	EXPECT_LE(reinterpret_cast<const std::byte *>(&view.reader(3) + 1) - base,
+		  static_cast<ptrdiff_t>(pageSize(shape)));
+}
+
 } // namespace
 } // namespace ipchub::fast

@@ -187,5 +187,52 @@ TEST_F(FastSemaphore, ThreadsNeverHoldMoreThanTheUnits)
 		EXPECT_EQ(view.waiters(i).load(), 0u);
 }
 
+TEST_F(FastSemaphore, AbsentUnitsAreNeitherFreeNorHeldUntilPosted)
+{
+	initUnits(view, 1);
+	EXPECT_EQ(freeUnits(view), 1u);
+	EXPECT_EQ(absentUnits(view), 2u);
+	Holder a{kA, 0};
+	auto first = acquire(view, a, Deadline::none());
+	ASSERT_TRUE(first);
+	auto none = acquire(view, a, Deadline::none());
+	ASSERT_FALSE(none);
+	EXPECT_EQ(none.error().code, Errc::WouldBlock);
+	// An ABSENT unit records no owner: recovery leaves it alone.
+	EXPECT_EQ(recoverSemaphore(view, 5, 0).units, 1u);
+	EXPECT_EQ(absentUnits(view), 2u);
+	ASSERT_TRUE(post(view));
+	ASSERT_TRUE(post(view));
+	auto full = post(view);
+	ASSERT_FALSE(full);
+	EXPECT_EQ(full.error().code, Errc::Exhausted);
+	EXPECT_EQ(freeUnits(view), 3u);
+}
+
+TEST_F(FastSemaphore, ConsumingAcquireLeavesTheUnitAbsent)
+{
+	Holder consumer{kAbsent, 0};
+	auto unit = acquire(view, consumer, Deadline::none());
+	ASSERT_TRUE(unit);
+	EXPECT_EQ(view.unit(unit->index).load(), kAbsent);
+	EXPECT_EQ(freeUnits(view), 2u);
+	EXPECT_EQ(absentUnits(view), 1u);
+}
+
+TEST_F(FastSemaphore, PostWakesASleepingWaiter)
+{
+	initUnits(view, 0);
+	std::atomic<bool> got{false};
+	std::thread waiter([&] {
+		Holder b{kB, 1};
+		got = acquire(view, b, Deadline::after(10s)).has_value();
+	});
+	while (view.nwait().load() == 0)
+		std::this_thread::yield();
+	ASSERT_TRUE(post(view));
+	waiter.join();
+	EXPECT_TRUE(got);
+}
+
 } // namespace
 } // namespace ipchub::fast
