@@ -9,6 +9,8 @@
 #include "io.github.ipchub1.Manager.proxy.h"
 #include "io.github.ipchub1.Semaphore.proxy.h"
 #include "io.github.ipchub1.SharedMemory.proxy.h"
+#include "fast_lock.hpp"
+#include "fast_semaphore.hpp"
 #include "session.hpp"
 #include "ticket_wait.hpp"
 
@@ -81,6 +83,10 @@ class SemaphoreProxy final : public WaitingProxy<io::github::ipchub1::Semaphore_
 public:
 	using WaitingProxy::WaitingProxy;
 
+	// The fast page's operations, set once before the object is handed out; null for
+	// an object on the bus path.
+	std::shared_ptr<FastSemaphore> fast;
+
 private:
 	void onWaitEnded(const uint64_t &ticket, const std::string &error,
 			 const std::string &message) override
@@ -106,6 +112,9 @@ class LockProxy final : public WaitingProxy<io::github::ipchub1::Lock_proxy>
 {
 public:
 	using WaitingProxy::WaitingProxy;
+
+	// As SemaphoreProxy::fast.
+	std::shared_ptr<FastLock> fast;
 
 private:
 	void onWaitEnded(const uint64_t &ticket, const uint64_t &token, const std::string &error,
