@@ -11,6 +11,8 @@
 
 #include <sdbus-c++/IConnection.h>
 
+#include "futex_waiter.hpp"
+
 namespace ipchub::bus {
 
 namespace {
@@ -35,11 +37,14 @@ int Timer::onElapsed(sd_event_source *, uint64_t, void *userdata)
 EventLoop::EventLoop()
 {
 	check(sd_event_new(&event_), "sd_event_new");
+	// Its thread starts with the first watch: none without fast objects.
+	futexWaiter_ = std::make_unique<FutexWaiter>(event_);
 }
 
 EventLoop::~EventLoop()
 {
 	retired_.clear();
+	futexWaiter_.reset();
 	busIo_.reset();
 	busTime_.reset();
 	signals_.clear();

@@ -14,6 +14,8 @@ class IConnection;
 
 namespace ipchub::bus {
 
+class FutexWaiter;
+
 struct EventSourceUnref {
 	void operator()(sd_event_source *source) const { sd_event_source_disable_unref(source); }
 };
@@ -44,6 +46,8 @@ public:
 	EventLoop &operator=(const EventLoop &) = delete;
 
 	sd_event *event() const { return event_; }
+	// Waits on fast objects' futex words for the loop (see FutexWaiter).
+	FutexWaiter &futexWaiter() { return *futexWaiter_; }
 
 	// Dispatches the connection's messages from the loop.
 	void attach(sdbus::IConnection &connection);
@@ -76,6 +80,7 @@ private:
 	std::vector<EventSourcePtr> signals_;
 	std::vector<std::shared_ptr<void>> retired_;
 	std::function<void()> messageDone_;
+	std::unique_ptr<FutexWaiter> futexWaiter_;
 };
 
 } // namespace ipchub::bus

@@ -12,6 +12,7 @@
 #include "core/access.hpp"
 #include "descriptor_reserve.hpp"
 #include "errors.hpp"
+#include "fast_scope.hpp"
 #include "pending_reply.hpp"
 #include "waits.hpp"
 
@@ -79,6 +80,7 @@ LockAdaptor::LockAdaptor(sdbus::IConnection &connection, std::string path,
 		      getObject().getObjectPath(), Lock_adaptor::INTERFACE_NAME,
 		      {{"Key", sdbus::Variant(Key())},
 		       {"Scope", sdbus::Variant(Scope())},
+		       {"Fast", sdbus::Variant(Fast())},
 		       {"Mode", sdbus::Variant(Mode())},
 		       {"Holders", sdbus::Variant(Holders())},
 		       {"Waiters", sdbus::Variant(Waiters())},
@@ -252,10 +254,29 @@ void LockAdaptor::Release()
 	unwrap(lock_->release(caller().name));
 }
 
+std::tuple<sdbus::UnixFd, uint32_t, uint32_t> LockAdaptor::AttachFast()
+{
+	const Peer &peer = caller();
+	const std::string what = "lock \"" + lock_->id().key + "\"";
+	if (!lock_->fast())
+		throw toDbusError({ErrorCode::InvalidArgument, what + " is not a fast object"});
+	unwrap(checkFastScope(peer, lock_->info(), what));
+	unwrap(checkDescriptorReserve(context_.hub.limits().descriptorReserve, "a fast page"));
+	const uint32_t owner = unwrap(lock_->attachFast(peer.name));
+	return {sdbus::UnixFd(lock_->fast()->page().fd()), owner,
+		lock_->fast()->shape().readerSlots};
+}
+
 void LockAdaptor::Close()
 {
 	// This may remove the lock, and retire this adaptor until the call is done.
 	context_.hub.locks.close(caller().name, lock_->id());
+}
+
+bool LockAdaptor::Fast()
+{
+	checkReader();
+	return lock_->fast() != nullptr;
 }
 
 std::string LockAdaptor::Key()
@@ -284,6 +305,8 @@ std::vector<LockAdaptor::HolderStruct> LockAdaptor::Holders()
 
 std::vector<LockAdaptor::HolderStruct> LockAdaptor::holders(const Peer *viewer) const
 {
+	if (lock_->fast())
+		return fastHolders(viewer);
 	std::vector<HolderStruct> holders;
 	for (const auto &[token, grant] : lock_->grants()) {
 		const bool details = seesHolderDetails(viewer, grant.holder.appId);
@@ -292,6 +315,29 @@ std::vector<LockAdaptor::HolderStruct> LockAdaptor::holders(const Peer *viewer) 
 				     std::string(core::lockModeName(grant.mode)),
 				     details ? grant.holder.pid : 0u, grant.holder.appId, token,
 				     grant.acquiredAtUsec);
+	}
+	return holders;
+}
+
+std::vector<LockAdaptor::HolderStruct> LockAdaptor::fastHolders(const Peer *viewer) const
+{
+	// The page says who holds the lock; a grant made through the bus adds its token
+	// and time, a peer identified adds its pid and app id.
+	std::vector<HolderStruct> holders;
+	for (const auto &[client, mode] : lock_->fast()->holders()) {
+		uint64_t token = 0, acquiredAt = 0;
+		for (const auto &[grantToken, grant] : lock_->grants())
+			if (grant.holder.client == client && grant.mode == mode) {
+				token = grantToken;
+				acquiredAt = grant.acquiredAtUsec;
+			}
+		const Peer *peer = context_.peers.find(client);
+		const std::string appId = peer ? peer->appId : std::string();
+		const bool details = peer && seesHolderDetails(viewer, appId);
+		holders.emplace_back(details ? client : holderLabel(peer ? &peer->appId : nullptr),
+				     std::string(core::lockModeName(mode)),
+				     details ? static_cast<uint32_t>(peer->pid) : 0u, appId, token,
+				     acquiredAt);
 	}
 	return holders;
 }

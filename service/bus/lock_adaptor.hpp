@@ -48,13 +48,17 @@ private:
 	void AcquireHandle(sdbus::Result<sdbus::UnixFd, uint64_t> &&result, std::string mode,
 			   uint64_t timeout_usec) override;
 	void Release() override;
+	std::tuple<sdbus::UnixFd, uint32_t, uint32_t> AttachFast() override;
 	void Close() override;
+	bool Fast() override;
 	std::string Key() override;
 	std::string Scope() override;
 	std::string Mode() override;
 	std::vector<HolderStruct> Holders() override;
 	// As viewer may see them (context.hpp).
 	std::vector<HolderStruct> holders(const Peer *viewer) const;
+	// A fast lock's holders, as its page records them.
+	std::vector<HolderStruct> fastHolders(const Peer *viewer) const;
 	uint32_t Waiters() override;
 	uint64_t Token() override;
 

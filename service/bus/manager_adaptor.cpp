@@ -18,6 +18,7 @@ constexpr OptionSpec kOpenExisting{"open_existing", "b"};
 constexpr OptionSpec kPersistent{"persistent", "b"};
 constexpr OptionSpec kAllowedApps{"allowed_apps", "as"};
 constexpr OptionSpec kScope{"scope", "s"};
+constexpr OptionSpec kFast{"fast", "b"};
 
 } // namespace
 
@@ -115,12 +116,20 @@ sdbus::ObjectPath ManagerAdaptor::CreateSemaphore(const std::string &key, const 
 						  const OptionMap &options)
 {
 	const auto who = coreCaller();
-	const auto parsed = unwrap(Options::parse(
-		options, {kOpenExisting, {"max", "u"}, kPersistent, {"return_on_exit", "b"},
-			  kAllowedApps, kScope}));
+	const auto parsed = unwrap(Options::parse(options, {kOpenExisting,
+							    {"max", "u"},
+							    kPersistent,
+							    {"return_on_exit", "b"},
+							    kAllowedApps,
+							    kScope,
+							    kFast}));
+	const bool fast = parsed.get<bool>("fast", false);
+	// A fast semaphore's units are words of its page: its max defaults to their limit.
+	const uint32_t defaultMax = fast ? context_.hub.limits().fastUnitsMax : UINT32_MAX;
 	const core::SemaphoreOptions semaphoreOptions{
-		.max = parsed.get<uint32_t>("max", UINT32_MAX),
+		.max = parsed.get<uint32_t>("max", defaultMax),
 		.returnOnExit = parsed.get<bool>("return_on_exit", true),
+		.fast = fast,
 	};
 	auto semaphore = unwrap(core::createSemaphore(context_.hub, who, key, createOptions(parsed),
 						      initial, semaphoreOptions));
@@ -163,8 +172,9 @@ sdbus::ObjectPath ManagerAdaptor::CreateLock(const std::string &key, const Optio
 {
 	const auto who = coreCaller();
 	const auto parsed = unwrap(
-		Options::parse(options, {kOpenExisting, kPersistent, kAllowedApps, kScope}));
-	auto lock = unwrap(core::createLock(context_.hub, who, key, createOptions(parsed)));
+		Options::parse(options, {kOpenExisting, kPersistent, kAllowedApps, kScope, kFast}));
+	auto lock = unwrap(core::createLock(context_.hub, who, key, createOptions(parsed),
+					    parsed.get<bool>("fast", false)));
 	return joined(locks_.publish(connection_, context_, lock));
 }
 

@@ -3,7 +3,9 @@
 
 #include "announce.hpp"
 #include "core/access.hpp"
+#include "descriptor_reserve.hpp"
 #include "errors.hpp"
+#include "fast_scope.hpp"
 #include "pending_reply.hpp"
 #include "waits.hpp"
 
@@ -61,6 +63,7 @@ SemaphoreAdaptor::SemaphoreAdaptor(sdbus::IConnection &connection, std::string p
 		       {"Scope", sdbus::Variant(Scope())},
 		       {"Max", sdbus::Variant(Max())},
 		       {"ReturnOnExit", sdbus::Variant(ReturnOnExit())},
+		       {"Fast", sdbus::Variant(Fast())},
 		       {"Value", sdbus::Variant(Value())},
 		       {"Waiters", sdbus::Variant(Waiters())},
 		       {"Holders", sdbus::Variant(Holders())}});
@@ -121,10 +124,30 @@ void SemaphoreAdaptor::Release(const uint32_t &n)
 	unwrap(semaphore_->release(caller().name, n));
 }
 
+std::tuple<sdbus::UnixFd, uint32_t, uint32_t, uint32_t, uint32_t> SemaphoreAdaptor::AttachFast()
+{
+	const Peer &peer = caller();
+	const std::string what = "semaphore \"" + semaphore_->id().key + "\"";
+	if (!semaphore_->fast())
+		throw toDbusError({ErrorCode::InvalidArgument, what + " is not a fast object"});
+	unwrap(checkFastScope(peer, semaphore_->info(), what));
+	unwrap(checkDescriptorReserve(context_.hub.limits().descriptorReserve, "a fast page"));
+	const auto attached = unwrap(semaphore_->attachFast(peer.name));
+	const auto shape = semaphore_->fast()->shape();
+	return {sdbus::UnixFd(semaphore_->fast()->page().fd()), attached.owner, attached.attach,
+		shape.units, shape.attachSlots};
+}
+
 void SemaphoreAdaptor::Close()
 {
 	// This may remove the semaphore, and retire this adaptor until the call is done.
 	context_.hub.semaphores.close(caller().name, semaphore_->id());
+}
+
+bool SemaphoreAdaptor::Fast()
+{
+	checkReader();
+	return semaphore_->fast() != nullptr;
 }
 
 std::string SemaphoreAdaptor::Key()

@@ -39,7 +39,9 @@ private:
 	void CancelWait(const uint64_t &ticket) override;
 	bool TryAcquire(const uint32_t &n) override;
 	void Release(const uint32_t &n) override;
+	std::tuple<sdbus::UnixFd, uint32_t, uint32_t, uint32_t, uint32_t> AttachFast() override;
 	void Close() override;
+	bool Fast() override;
 	std::string Key() override;
 	std::string Scope() override;
 	uint32_t Max() override;

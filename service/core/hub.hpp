@@ -2,6 +2,7 @@
 #pragma once
 
 #include "common/object_kind.hpp"
+#include "fast_owners.hpp"
 #include "grant_quota.hpp"
 #include "limits.hpp"
 #include "lock.hpp"
@@ -40,11 +41,16 @@ public:
 		semaphores.dropClient(client);
 		segments.dropClient(client);
 		locks.dropClient(client);
+		// Its words on every page it used were recovered above: its id may go.
+		fastOwners.release(client);
 		quota.forget(client);
 	}
 
 	// Who is told of the objects' changes: the bus adaptors, the persistent state.
 	Observers observers;
+	// The owner ids of the connections that use fast objects. Before the tables: their
+	// objects' pages refer to it.
+	FastOwners fastOwners;
 	Quota quota;
 	GrantQuota grants;
 	ObjectTable<Semaphore> semaphores;

@@ -47,6 +47,24 @@ constexpr LimitInfo stateBytes()
 	return limit;
 }
 
+constexpr LimitInfo fastUnitsMax()
+{
+	LimitInfo limit = count("fast_units_max", &Limits::fastUnitsMax, LimitScope::Object,
+				"units of a fast semaphore, its max (at most 65536)");
+	// Each unit is a word of the page (fast::kMaxUnits).
+	limit.max = 65536;
+	return limit;
+}
+
+constexpr LimitInfo fastWaitsTotal()
+{
+	LimitInfo limit = count("fast_waits_total", &Limits::fastWaitsTotal, LimitScope::Service,
+				"words of fast objects the service waits on at once for "
+				"bus-path callers");
+	limit.option = false;
+	return limit;
+}
+
 using enum LimitScope;
 
 constexpr std::array kTable{
@@ -73,6 +91,7 @@ constexpr std::array kTable{
 	      "lock handles one connection may hold"),
 	count("handles_total", &Limits::handlesTotal, Service, "lock handles of all connections"),
 	descriptorReserve(),
+	fastUnitsMax(),
 	count("fd_store_max", &Limits::fdStoreMax, Service,
 	      "descriptors the service manager keeps for ipchubd: its "
 	      "FileDescriptorStoreMax=; $FDSTORE, where systemd sets it, wins"),
@@ -101,6 +120,7 @@ constexpr std::array kTable{
 	bytes("persistent_bytes_per_app", &Limits::persistentBytesPerApp, Account,
 	      "saved state and segment bytes of one app id's persistent objects"),
 	stateBytes(),
+	fastWaitsTotal(),
 };
 
 } // namespace

@@ -32,6 +32,9 @@ struct Limits {
 	// messages and identify callers: a call that would give out a descriptor is refused
 	// once only these are left.
 	uint32_t descriptorReserve = 512;
+	// Units of a fast semaphore (its max): each is a word of its page, which every
+	// release and recovery scans.
+	uint32_t fastUnitsMax = 1024;
 
 	// Totals across connections: *PerUid for a user's host connections together,
 	// *PerApp for each sandboxed app id's (see account.hpp). Objects are references,
@@ -57,6 +60,10 @@ struct Limits {
 	// Descriptors ipchubd may keep in the service manager's fd store: the unit's
 	// FileDescriptorStoreMax= (systemd 254 and later tell it in $FDSTORE).
 	uint32_t fdStoreMax = 4096;
+	// Words of fast objects ipchubd waits on at once for bus-path callers, all
+	// connections together (same word and value: one). Fixed: its helper threads'
+	// futex_waitv calls hold this many.
+	uint32_t fastWaitsTotal = 1016;
 };
 
 } // namespace ipchub::core

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 #include "lock.hpp"
 
+#include <algorithm>
 #include <ctime>
 #include <string>
 
@@ -18,8 +19,9 @@ uint64_t realtimeUsec()
 
 } // namespace
 
-Lock::Lock(ObjectInfo info, Quota &quota, GrantQuota *grants)
-	: info_(std::move(info)), queue_(quota), grantQuota_(grants), quota_(quota)
+Lock::Lock(ObjectInfo info, Quota &quota, GrantQuota *grants, std::unique_ptr<FastLock> fast)
+	: info_(std::move(info)), queue_(quota), grantQuota_(grants), quota_(quota),
+	  fast_(std::move(fast))
 {
 }
 
@@ -38,6 +40,8 @@ Result<void> Lock::room(const ClientId &client, bool handle) const
 
 std::optional<LockMode> Lock::mode() const
 {
+	if (fast_)
+		return fast_->mode();
 	if (grants_.empty())
 		return std::nullopt;
 	// Grants never mix modes: an exclusive grant is always alone.
@@ -56,6 +60,15 @@ std::optional<uint64_t> Lock::tryAcquire(const Requester &who, LockMode mode, bo
 	if (events_)
 		events_->touched(info_.id, who.client);
 	// Nobody overtakes a waiter, so a writer at the head is not starved by readers.
+	if (fast_) {
+		if (!queue_.empty() || !room(who.client, handle))
+			return std::nullopt;
+		auto token = grantFast(who, mode, handle);
+		if (!token || !*token)
+			return std::nullopt;
+		notify();
+		return **token;
+	}
 	if (!queue_.empty() || !grantable(mode) || !room(who.client, handle))
 		return std::nullopt;
 	const uint64_t token = grant(who, mode, handle);
@@ -67,7 +80,17 @@ Result<uint64_t> Lock::acquireNow(const Requester &who, LockMode mode, bool hand
 {
 	if (auto ok = room(who.client, handle); !ok)
 		return errorOf(ok);
-	if (auto token = tryAcquire(who, mode, handle))
+	if (fast_ && queue_.empty()) {
+		if (events_)
+			events_->touched(info_.id, who.client);
+		auto token = grantFast(who, mode, handle);
+		if (!token)
+			return errorOf(token);
+		if (*token) {
+			notify();
+			return **token;
+		}
+	} else if (auto token = tryAcquire(who, mode, handle))
 		return *token;
 	return fail(ErrorCode::WouldBlock, "the lock cannot be granted in mode " +
 						   std::string(lockModeName(mode)) + " now");
@@ -84,11 +107,25 @@ Result<Attempt> Lock::acquire(const Requester &who, LockMode mode, bool handle, 
 {
 	if (auto ok = room(who.client, handle); !ok)
 		return errorOf(ok);
-	if (auto token = tryAcquire(who, mode, handle))
+	if (fast_ && queue_.empty()) {
+		if (events_)
+			events_->touched(info_.id, who.client);
+		auto token = grantFast(who, mode, handle);
+		if (!token)
+			return errorOf(token);
+		if (*token) {
+			notify();
+			return Granted{**token};
+		}
+	} else if (auto token = tryAcquire(who, mode, handle))
 		return Granted{*token};
 	auto id = queue_.push(who.client, Request{who, mode, handle}, std::move(done));
 	if (!id)
 		return errorOf(id);
+	// WAITERS is set on the word, then the page tried again: an unlock between the
+	// first try and the flag wakes the watch.
+	if (fast_)
+		serve();
 	notify();
 	return Queued{*id};
 }
@@ -117,12 +154,15 @@ Result<void> Lock::release(const ClientId &client)
 		return fail(ErrorCode::NotHeld,
 			    "connection " + client + " holds no grant of lock \"" + info_.id.key +
 				    "\"");
+	Result<void> given;
+	if (fast_)
+		given = ungrantFast(chosen->second);
 	endGrant(chosen);
 	dropEndedHandles();
 	serve();
 	notify();
 	persist(true);
-	return {};
+	return given;
 }
 
 bool Lock::releaseGrant(uint64_t token)
@@ -130,6 +170,8 @@ bool Lock::releaseGrant(uint64_t token)
 	const auto grant = grants_.find(token);
 	if (grant == grants_.end())
 		return false;
+	if (fast_)
+		(void)ungrantFast(grant->second);
 	endGrant(grant);
 	dropEndedHandles();
 	serve();
@@ -150,6 +192,18 @@ void Lock::dropClient(const ClientId &client, bool closing)
 		}
 		it = next;
 	}
+	if (fast_) {
+		// Its words on the page, whether taken there or through the bus.
+		fast_->recover(client);
+		dropEndedHandles();
+		serve();
+		notify();
+		if (dropped > 0)
+			persist(false);
+		if (closing)
+			queue_.endAll(waits, {ErrorCode::Cancelled, "the lock was closed"});
+		return;
+	}
 	if (waits.empty() && dropped == 0)
 		return;
 	dropEndedHandles();
@@ -166,12 +220,83 @@ void Lock::end(const Error &error)
 	auto waits = queue_.removeAll();
 	endAllGrants();
 	handleEnds_.clear();
+	if (fast_)
+		serve();
 	queue_.endAll(waits, error);
 }
 
-uint64_t Lock::grant(const Requester &who, LockMode mode, bool handle)
+Result<uint32_t> Lock::attachFast(const ClientId &client)
 {
-	const uint64_t token = ++lastToken_;
+	const std::string what = "lock \"" + info_.id.key + "\"";
+	if (!fast_)
+		return fail(ErrorCode::InvalidArgument, what + " is not a fast object");
+	auto owner = fast_->attach(client, what);
+	if (owner && events_)
+		events_->touched(info_.id, client);
+	return owner;
+}
+
+void Lock::pageChanged()
+{
+	if (!fast_)
+		return;
+	serve();
+	notify();
+}
+
+Result<std::optional<uint64_t>> Lock::grantFast(const Requester &who, LockMode mode, bool handle)
+{
+	auto token = fast_->tryGrant(who.client, mode);
+	if (!token)
+		return errorOf(token);
+	if (!*token)
+		return std::nullopt;
+	return grant(who, mode, handle, **token);
+}
+
+Result<void> Lock::ungrantFast(const LockGrant &grant)
+{
+	return fast_->ungrant(grant.holder.client, grant.mode);
+}
+
+void Lock::serveFast()
+{
+	std::vector<std::pair<Lock::Done, Result<uint64_t>>> served;
+	// Bounded: each round grants or ends a wait, or arms the watch; a word that is
+	// free whenever ipchubd looks but never grantable is left to the watch.
+	for (int freeRounds = 0; !queue_.empty();) {
+		const auto &request = queue_.front().request;
+		if (auto ok = room(request.who.client, request.handle); !ok) {
+			served.emplace_back(queue_.popFront().done, errorOf(ok));
+			continue;
+		}
+		auto token = grantFast(request.who, request.mode, request.handle);
+		if (token && !*token) {
+			watchedWord_ = fast_->armWait();
+			if (!watchedWord_ && ++freeRounds < 8)
+				continue;
+			if (!watchedWord_)
+				watchedWord_ = fast_->word().load(std::memory_order_seq_cst);
+			break;
+		}
+		auto waiter = queue_.popFront();
+		served.emplace_back(std::move(waiter.done),
+				    token ? Result<uint64_t>(**token)
+					  : Result<uint64_t>(errorOf(token)));
+	}
+	if (queue_.empty()) {
+		fast_->stopWaiting();
+		watchedWord_.reset();
+	}
+	for (auto &[done, outcome] : served)
+		done(std::move(outcome));
+}
+
+uint64_t Lock::grant(const Requester &who, LockMode mode, bool handle,
+		     std::optional<uint64_t> pageToken)
+{
+	const uint64_t token = pageToken ? *pageToken : ++lastToken_;
+	lastToken_ = std::max(lastToken_, token);
 	grants_.emplace(token, LockGrant{who, mode, token, realtimeUsec(), handle});
 	if (grantQuota_)
 		grantQuota_->take(who.client, handle);
@@ -240,6 +365,8 @@ void Lock::persist(bool tellsClient)
 
 void Lock::serve()
 {
+	if (fast_)
+		return serveFast();
 	// Grant from the head while it fits; the first waiter that does not fit holds
 	// back everyone behind it.
 	std::vector<std::pair<Lock::Done, Result<uint64_t>>> served;

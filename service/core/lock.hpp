@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -13,6 +14,7 @@
 #include "client.hpp"
 #include "common/lock_mode.hpp"
 #include "common/unique_fd.hpp"
+#include "fast_lock.hpp"
 #include "grant_quota.hpp"
 #include "key.hpp"
 #include "observer.hpp"
@@ -69,7 +71,9 @@ public:
 	using Done = std::function<void(Result<uint64_t>)>;
 
 	// grants counts this lock's grants against their holders' limits (none if null).
-	Lock(ObjectInfo info, Quota &quota, GrantQuota *grants = nullptr);
+	// fast: the page of a fast lock, made for it; its words say who holds the lock.
+	Lock(ObjectInfo info, Quota &quota, GrantQuota *grants = nullptr,
+	     std::unique_ptr<FastLock> fast = nullptr);
 	~Lock();
 	Lock(const Lock &) = delete;
 	Lock &operator=(const Lock &) = delete;
@@ -82,7 +86,17 @@ public:
 	bool holds(uint64_t token) const { return grants_.contains(token); }
 	uint32_t waiters() const { return static_cast<uint32_t>(queue_.size()); }
 	// The token of the latest grant; 0 before the first.
-	uint64_t token() const { return lastToken_; }
+	uint64_t token() const { return fast_ ? fast_->token() : lastToken_; }
+	// The page, for a fast lock; nullptr otherwise. On a fast lock grants() holds the
+	// grants made through the bus, the page holds every holder.
+	FastLock *fast() const { return fast_.get(); }
+	// A fast lock's connection attaches to the page: its owner id.
+	Result<uint32_t> attachFast(const ClientId &client);
+	// A fast lock's page changed (its watched word was woken): bus waits are tried again.
+	void pageChanged();
+	// What ipchubd watches on a fast lock's word while bus waits are queued: the value
+	// the word had with WAITERS set. nullopt when nothing waits.
+	std::optional<uint32_t> watchedWord() const { return watchedWord_; }
 	// The service's ends of the handle grants' pipes, by token: what keeps a handle
 	// grant tied to its handle across a restart of the service.
 	const std::map<uint64_t, UniqueFd> &handleEnds() const { return handleEnds_; }
@@ -137,7 +151,14 @@ private:
 	};
 
 	bool grantable(LockMode mode) const;
-	uint64_t grant(const Requester &who, LockMode mode, bool handle);
+	uint64_t grant(const Requester &who, LockMode mode, bool handle,
+		       std::optional<uint64_t> pageToken = std::nullopt);
+	// A fast lock's grant on the page, recorded as a grant: its token, or nullopt when
+	// the page holds the lock for others.
+	Result<std::optional<uint64_t>> grantFast(const Requester &who, LockMode mode, bool handle);
+	// Gives the grant's hold on a fast lock's page back.
+	Result<void> ungrantFast(const LockGrant &grant);
+	void serveFast();
 	// Every grant counts against its holder's account until it ends.
 	void endGrant(std::map<uint64_t, LockGrant>::iterator grant);
 	void endAllGrants();
@@ -157,6 +178,8 @@ private:
 	GrantQuota *grantQuota_;
 	ObjectEvents *events_ = nullptr;
 	Quota &quota_;
+	std::unique_ptr<FastLock> fast_;
+	std::optional<uint32_t> watchedWord_;
 };
 
 } // namespace ipchub::core

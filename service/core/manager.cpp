@@ -47,7 +47,23 @@ Result<std::shared_ptr<Semaphore>> createSemaphore(Hub &hub, const Caller &calle
 		[&]() -> Result<std::shared_ptr<Semaphore>> {
 			if (auto ok = Semaphore::check(initial, semaphore); !ok)
 				return errorOf(ok);
-			return std::make_shared<Semaphore>(*info, initial, semaphore, hub.quota);
+			if (!semaphore.fast)
+				return std::make_shared<Semaphore>(*info, initial, semaphore,
+								   hub.quota);
+			const uint32_t most = hub.limits().fastUnitsMax;
+			if (semaphore.max > most)
+				return fail(ErrorCode::LimitExceeded,
+					    "option max is " + std::to_string(semaphore.max) +
+						    "; a fast semaphore has at most " +
+						    std::to_string(most) +
+						    " units (fast_units_max)");
+			auto page = FastSemaphore::create("ipchub-fast-semaphore", semaphore.max,
+							  initial, !semaphore.returnOnExit,
+							  hub.fastOwners);
+			if (!page)
+				return errorOf(page);
+			return std::make_shared<Semaphore>(*info, initial, semaphore, hub.quota,
+							   std::move(*page));
 		});
 }
 
@@ -96,15 +112,22 @@ Result<CreatedSegment> createSegment(Hub &hub, const Caller &caller, const std::
 }
 
 Result<std::shared_ptr<Lock>> createLock(Hub &hub, const Caller &caller, const std::string &key,
-					 const CreateOptions &options)
+					 const CreateOptions &options, bool fast)
 {
 	auto info = infoForCreate(hub, hub.locks, caller, key, options);
 	if (!info)
 		return errorOf(info);
 	return hub.locks.create(caller.client, info->id, options.openExisting, options.persistent,
 				[&]() -> Result<std::shared_ptr<Lock>> {
-					return std::make_shared<Lock>(*info, hub.quota,
-								      &hub.grants);
+					if (!fast)
+						return std::make_shared<Lock>(*info, hub.quota,
+									      &hub.grants);
+					auto page = FastLock::create("ipchub-fast-lock", 0,
+								     hub.fastOwners);
+					if (!page)
+						return errorOf(page);
+					return std::make_shared<Lock>(*info, hub.quota, &hub.grants,
+								      std::move(*page));
 				});
 }
 

@@ -51,8 +51,9 @@ Result<CreatedSegment> createSegment(Hub &hub, const Caller &caller, const std::
 				     const CreateOptions &options, uint64_t size,
 				     bool allowedAppsWrite);
 
+// fast: a fast lock (a page of futex words shared with its scope's clients).
 Result<std::shared_ptr<Lock>> createLock(Hub &hub, const Caller &caller, const std::string &key,
-					 const CreateOptions &options);
+					 const CreateOptions &options, bool fast = false);
 
 // Opens the object of table at key in scope (the caller's own when absent), taking a
 // reference for the caller. A sandboxed caller gets the same refusal for an object it

@@ -18,18 +18,23 @@ Result<void> Semaphore::check(uint32_t initial, const SemaphoreOptions &options)
 }
 
 Semaphore::Semaphore(ObjectInfo info, uint32_t initial, const SemaphoreOptions &options,
-		     Quota &quota)
-	: info_(std::move(info)), options_(options), value_(initial), queue_(quota)
+		     Quota &quota, std::unique_ptr<FastSemaphore> fast)
+	: info_(std::move(info)), options_(options), value_(initial), queue_(quota),
+	  fast_(std::move(fast))
 {
 }
 
 std::vector<std::pair<ClientId, uint32_t>> Semaphore::holders() const
 {
+	if (fast_)
+		return fast_->holders();
 	return {holders_.begin(), holders_.end()};
 }
 
 uint32_t Semaphore::heldBy(const ClientId &client) const
 {
+	if (fast_)
+		return fast_->heldBy(client);
 	auto it = holders_.find(client);
 	return it == holders_.end() ? 0 : it->second;
 }
@@ -52,6 +57,14 @@ Result<bool> Semaphore::tryAcquire(const ClientId &client, uint32_t n)
 		return errorOf(ok);
 	if (events_)
 		events_->touched(info_.id, client);
+	if (fast_) {
+		if (!queue_.empty())
+			return false;
+		auto taken = fast_->take(client, n);
+		if (taken && *taken)
+			notify();
+		return taken;
+	}
 	if (!queue_.empty() || value_ < n)
 		return false;
 	grant(client, n);
@@ -86,6 +99,10 @@ Result<std::optional<WaitId>> Semaphore::acquire(const ClientId &client, uint32_
 	auto id = queue_.push(client, n, std::move(done));
 	if (!id)
 		return errorOf(id);
+	// Counted as a sleeper on the page first, then tried again: a release between
+	// the first try and the count wakes the watch.
+	if (fast_)
+		serve();
 	notify();
 	return std::optional<WaitId>{*id};
 }
@@ -103,6 +120,15 @@ Result<void> Semaphore::release(const ClientId &client, uint32_t n)
 {
 	if (n == 0)
 		return fail(ErrorCode::InvalidArgument, "n is 0; it must be at least 1");
+	if (fast_) {
+		if (events_)
+			events_->touched(info_.id, client);
+		if (auto given = fast_->give(client, n); !given)
+			return given;
+		serve();
+		notify();
+		return {};
+	}
 	const uint64_t after = uint64_t{value_} + n;
 	if (after > options_.max)
 		return fail(ErrorCode::LimitExceeded,
@@ -125,6 +151,14 @@ Result<void> Semaphore::release(const ClientId &client, uint32_t n)
 void Semaphore::dropClient(const ClientId &client, bool closing)
 {
 	auto waits = queue_.removeClient(client);
+	if (fast_) {
+		fast_->recover(client);
+		serve();
+		notify();
+		if (closing)
+			queue_.endAll(waits, {ErrorCode::Cancelled, "the semaphore was closed"});
+		return;
+	}
 	auto held = holders_.find(client);
 	if (waits.empty() && held == holders_.end())
 		return;
@@ -144,7 +178,58 @@ void Semaphore::end(const Error &error)
 {
 	auto waits = queue_.removeAll();
 	holders_.clear();
+	if (fast_)
+		serve();
 	queue_.endAll(waits, error);
+}
+
+Result<FastSemaphore::Attached> Semaphore::attachFast(const ClientId &client)
+{
+	const std::string what = "semaphore \"" + info_.id.key + "\"";
+	if (!fast_)
+		return fail(ErrorCode::InvalidArgument, what + " is not a fast object");
+	auto attached = fast_->attach(client, what);
+	if (attached && events_)
+		events_->touched(info_.id, client);
+	return attached;
+}
+
+void Semaphore::pageChanged()
+{
+	if (!fast_)
+		return;
+	serve();
+	notify();
+}
+
+void Semaphore::serveFast()
+{
+	// Bounded: each round grants a wait or ends.
+	std::vector<Completion> granted;
+	std::vector<std::pair<Completion, Error>> failed;
+	while (!queue_.empty()) {
+		fast_->setWaiting(true);
+		// Read before the try: a release after it bumps seq and the watch fires.
+		const uint32_t seq = fast_->seq();
+		auto taken = fast_->take(queue_.front().client, queue_.front().request);
+		if (taken && !*taken) {
+			watchedSeq_ = seq;
+			break;
+		}
+		auto waiter = queue_.popFront();
+		if (taken)
+			granted.push_back(std::move(waiter.done));
+		else
+			failed.emplace_back(std::move(waiter.done), taken.error());
+	}
+	if (queue_.empty()) {
+		fast_->setWaiting(false);
+		watchedSeq_.reset();
+	}
+	for (auto &done : granted)
+		done({});
+	for (auto &[done, error] : failed)
+		done(tl::unexpected(std::move(error)));
 }
 
 void Semaphore::grant(const ClientId &client, uint32_t n)
@@ -165,6 +250,8 @@ void Semaphore::giveBack(uint64_t units)
 
 void Semaphore::serve()
 {
+	if (fast_)
+		return serveFast();
 	std::vector<Completion> granted;
 	while (!queue_.empty() && queue_.front().request <= value_) {
 		auto waiter = queue_.popFront();

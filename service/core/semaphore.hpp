@@ -4,11 +4,13 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <utility>
 #include <vector>
 
 #include "client.hpp"
+#include "fast_semaphore.hpp"
 #include "key.hpp"
 #include "observer.hpp"
 #include "quota.hpp"
@@ -22,6 +24,9 @@ struct SemaphoreOptions {
 	// true: units a connection acquired come back when it closes or leaves the bus.
 	// false: acquired units are consumed, as with a POSIX semaphore.
 	bool returnOnExit = true;
+	// Uncontended operations run on a page of futex words shared with the clients
+	// of the object's own scope (FastSemaphore).
+	bool fast = false;
 };
 
 // A named counting semaphore. Waits are served strictly in arrival order: a wait for
@@ -33,14 +38,31 @@ public:
 
 	static Result<void> check(uint32_t initial, const SemaphoreOptions &options);
 
-	Semaphore(ObjectInfo info, uint32_t initial, const SemaphoreOptions &options, Quota &quota);
+	// fast: the page of a fast semaphore (options.fast), made for it; its words hold the
+	// value and the holders from then on.
+	Semaphore(ObjectInfo info, uint32_t initial, const SemaphoreOptions &options, Quota &quota,
+		  std::unique_ptr<FastSemaphore> fast = nullptr);
 
 	const ObjectKey &id() const { return info_.id; }
 	const ObjectInfo &info() const { return info_; }
-	uint32_t value() const { return value_; }
+	uint32_t value() const { return fast_ ? fast_->value() : value_; }
 	uint32_t max() const { return options_.max; }
 	bool returnsOnExit() const { return options_.returnOnExit; }
-	uint32_t waiters() const { return static_cast<uint32_t>(queue_.size()); }
+	// Bus waits, and the sleepers on a fast semaphore's page.
+	uint32_t waiters() const
+	{
+		return static_cast<uint32_t>(queue_.size()) + (fast_ ? fast_->pageWaiters() : 0);
+	}
+	// The page, for a fast semaphore; nullptr otherwise.
+	FastSemaphore *fast() const { return fast_.get(); }
+	// A fast semaphore's connection attaches to the page: its owner id and attach slot.
+	Result<FastSemaphore::Attached> attachFast(const ClientId &client);
+	// A fast semaphore's page changed (its watched word was woken): bus waits are tried
+	// again.
+	void pageChanged();
+	// What ipchubd watches on a fast semaphore's page while bus waits are queued: seq
+	// and the value it had before the latest try. nullopt when nothing waits.
+	std::optional<uint32_t> watchedSeq() const { return watchedSeq_; }
 	std::vector<std::pair<ClientId, uint32_t>> holders() const;
 	uint32_t heldBy(const ClientId &client) const;
 
@@ -78,6 +100,7 @@ private:
 	void grant(const ClientId &client, uint32_t n);
 	void giveBack(uint64_t units);
 	void serve();
+	void serveFast();
 	void notify();
 
 	ObjectInfo info_;
@@ -86,6 +109,8 @@ private:
 	std::map<ClientId, uint32_t> holders_;
 	WaitQueue<uint32_t> queue_;
 	ObjectEvents *events_ = nullptr;
+	std::unique_ptr<FastSemaphore> fast_;
+	std::optional<uint32_t> watchedSeq_;
 };
 
 } // namespace ipchub::core

@@ -135,6 +135,7 @@ TEST_F(PropertiesSignalTest, PropertiesOfASemaphore)
 							     {"Scope", "s"},
 							     {"Max", "u"},
 							     {"ReturnOnExit", "b"},
+							     {"Fast", "b"},
 							     {"Value", "u"},
 							     {"Waiters", "u"},
 							     {"Holders", "a(su)"}}));
