@@ -74,6 +74,9 @@ LockAdaptor::LockAdaptor(sdbus::IConnection &connection, std::string path,
 		   }),
 	  waitEnded_(std::make_shared<WaitEndedSender>(getObject(), Lock_adaptor::INTERFACE_NAME))
 {
+	if (lock_->fast())
+		fastWatch_ = std::make_unique<FastWatch>(context_.loop,
+							 [this] { lock_->pageChanged(); });
 	registerAdaptor();
 	watchRestoredHandles();
 	announceAdded(*context_.manager, context_.delivery, lock_->info(),
@@ -89,6 +92,7 @@ LockAdaptor::LockAdaptor(sdbus::IConnection &connection, std::string path,
 
 LockAdaptor::~LockAdaptor()
 {
+	fastWatch_.reset();
 	waitEnded_->detach();
 	handles_.clear();
 	announceRemoved(*context_.manager, context_.delivery, lock_->info(),
@@ -98,6 +102,8 @@ LockAdaptor::~LockAdaptor()
 
 void LockAdaptor::changed()
 {
+	if (fastWatch_)
+		fastWatch_->follow(lock_->fast()->word(), lock_->watchedWord());
 	pruneHandles();
 	changes_.schedule();
 }

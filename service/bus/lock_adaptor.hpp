@@ -11,6 +11,7 @@
 
 #include "change_signal.hpp"
 #include "context.hpp"
+#include "fast_watch.hpp"
 #include "core/lock.hpp"
 #include "hangup_watch.hpp"
 #include "wait_ticket.hpp"
@@ -83,6 +84,8 @@ private:
 	std::map<uint64_t, std::unique_ptr<HangupWatch>> handles_;
 	ChangeSignal changes_;
 	std::shared_ptr<WaitEndedSender> waitEnded_;
+	// A fast lock's word while bus callers wait for it.
+	std::unique_ptr<FastWatch> fastWatch_;
 };
 
 } // namespace ipchub::bus

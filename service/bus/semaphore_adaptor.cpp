@@ -56,6 +56,9 @@ SemaphoreAdaptor::SemaphoreAdaptor(sdbus::IConnection &connection, std::string p
 	  waitEnded_(
 		  std::make_shared<WaitEndedSender>(getObject(), Semaphore_adaptor::INTERFACE_NAME))
 {
+	if (semaphore_->fast())
+		fastWatch_ = std::make_unique<FastWatch>(context_.loop,
+							 [this] { semaphore_->pageChanged(); });
 	registerAdaptor();
 	announceAdded(*context_.manager, context_.delivery, semaphore_->info(),
 		      getObject().getObjectPath(), Semaphore_adaptor::INTERFACE_NAME,
@@ -71,10 +74,18 @@ SemaphoreAdaptor::SemaphoreAdaptor(sdbus::IConnection &connection, std::string p
 
 SemaphoreAdaptor::~SemaphoreAdaptor()
 {
+	fastWatch_.reset();
 	waitEnded_->detach();
 	announceRemoved(*context_.manager, context_.delivery, semaphore_->info(),
 			getObject().getObjectPath(), Semaphore_adaptor::INTERFACE_NAME);
 	unregisterAdaptor();
+}
+
+void SemaphoreAdaptor::changed()
+{
+	if (fastWatch_)
+		fastWatch_->follow(semaphore_->fast()->seqWord(), semaphore_->watchedSeq());
+	changes_.schedule();
 }
 
 const Peer &SemaphoreAdaptor::caller()

@@ -8,6 +8,7 @@
 
 #include "change_signal.hpp"
 #include "context.hpp"
+#include "fast_watch.hpp"
 #include "wait_ticket.hpp"
 #include "core/semaphore.hpp"
 #include "io.github.ipchub1.Semaphore.adaptor.h"
@@ -29,7 +30,7 @@ public:
 	~SemaphoreAdaptor();
 
 	// What clients see of the object changed: PropertiesChanged goes out (coalesced).
-	void changed() { changes_.schedule(); }
+	void changed();
 
 	const core::Semaphore &semaphore() const { return *semaphore_; }
 
@@ -59,6 +60,8 @@ private:
 	Context context_;
 	ChangeSignal changes_;
 	std::shared_ptr<WaitEndedSender> waitEnded_;
+	// A fast semaphore's seq word while bus callers wait for units.
+	std::unique_ptr<FastWatch> fastWatch_;
 };
 
 } // namespace ipchub::bus

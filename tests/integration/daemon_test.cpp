@@ -63,10 +63,12 @@ TEST_F(DaemonTest, LimitsPropertyShowsTheDefaults)
 							     {"persistent_bytes_per_app", "t"},
 							     {"state_bytes", "t"},
 							     {"fd_store_max", "u"},
+							     {"fast_units_max", "u"},
 							     {"fast_waits_total", "u"}}));
 	EXPECT_EQ(shown.at("key_length").get<uint32_t>(), 255u);
 	EXPECT_EQ(shown.at("fd_store_max").get<uint32_t>(), 4096u);
 	EXPECT_EQ(shown.at("fast_waits_total").get<uint32_t>(), 1016u);
+	EXPECT_EQ(shown.at("fast_units_max").get<uint32_t>(), 1024u);
 	EXPECT_GT(shown.at("objects_per_connection").get<uint32_t>(), 0u);
 	EXPECT_GT(shown.at("waiters_per_object").get<uint32_t>(), 0u);
 	EXPECT_GT(shown.at("waits_per_connection").get<uint32_t>(), 0u);

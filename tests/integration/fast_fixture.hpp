@@ -5,9 +5,11 @@
 // attached and mapped the way a client of them does (fast::mapReceivedPage), on a
 // RawConnection of the test process or of a forked child.
 
+#include <cstdio>
 #include <fcntl.h>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "bus_fixture.hpp"
 #include "fast/layout.hpp"
@@ -90,6 +92,48 @@ inline AttachedLock attachLock(RawConnection &raw, const std::string &path)
 		throw sdbus::Error("test.MapFailed", fast::describe(mapping.error()));
 	attached.mapping = std::move(*mapping);
 	return attached;
+}
+
+// Sends method with args to the object at path on raw, without waiting: the reply
+// is dispatched by raw.pump() (RawConnection::Reply).
+template <typename... Args>
+std::shared_ptr<RawConnection::Reply>
+callAsync(RawConnection &raw, std::vector<std::unique_ptr<sdbus::IProxy>> &proxies,
+	  const std::string &path, const char *interface, const char *method, const Args &...args)
+{
+	auto reply = std::make_shared<RawConnection::Reply>();
+	auto &proxy =
+		proxies.emplace_back(sdbus::createProxy(raw.connection(), kFastBusName, path));
+	auto call = proxy->createMethodCall(interface, method);
+	(call << ... << args);
+	reply->sentAt = std::chrono::steady_clock::now();
+	proxy->callMethod(
+		call,
+		[reply](sdbus::MethodReply &, const sdbus::Error *error) {
+			reply->done = true;
+			reply->repliedAt = std::chrono::steady_clock::now();
+			if (error) {
+				reply->error = error->getName();
+				reply->message = error->getMessage();
+			}
+		},
+		UINT64_MAX);
+	return reply;
+}
+
+// Whether process pid sleeps (state S), as a futex waiter does.
+inline bool sleeping(pid_t pid)
+{
+	std::string path = "/proc/" + std::to_string(pid) + "/stat";
+	FILE *file = std::fopen(path.c_str(), "r");
+	if (!file)
+		return false;
+	char buffer[512] = {};
+	const size_t n = std::fread(buffer, 1, sizeof(buffer) - 1, file);
+	std::fclose(file);
+	const std::string stat(buffer, n);
+	const auto paren = stat.rfind(')');
+	return paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] == 'S';
 }
 
 // The D-Bus error name of what call threw; "" when it did not throw.

@@ -284,5 +284,50 @@ TEST_F(FlatpakScopeTest, OutsideItsScopeAnAppCannotTellMissingFromNotShared)
 		    StartsWith("error NotFound"));
 }
 
+TEST_F(FlatpakScopeTest, OnlyTheObjectsOwnScopeGetsAFastPage)
+{
+	RawConnection host(address());
+	auto manager = sdbus::createProxy(host.connection(), "io.github.ipchub1", kManager);
+	sdbus::ObjectPath hostLock;
+	manager->callMethod("CreateLock")
+		.onInterface("io.github.ipchub1.Manager")
+		.withArguments(std::string("fastdb"),
+			       std::map<std::string, sdbus::Variant>{
+				       {"fast", sdbus::Variant(true)},
+				       {"persistent", sdbus::Variant(true)},
+				       {"allowed_apps",
+					sdbus::Variant(std::vector<std::string>{kApp})}})
+		.storeResultsTo(hostLock);
+
+	FlatpakApp app(address(), kApp);
+	// A listed app uses the host's fast lock through the bus, never its page.
+	EXPECT_THAT(gdbus(app, hostLock, "io.github.ipchub1.Lock.AttachFast"),
+		    StartsWith("io.github.ipchub1.Error.PermissionDenied:"));
+	EXPECT_THAT(gdbus(app, hostLock, "io.github.ipchub1.Lock.TryAcquire", {"exclusive"}),
+		    HasSubstr("true"));
+	// Its own fast lock's page is its own.
+	const std::string created = gdbus(app, kManager, "io.github.ipchub1.Manager.CreateLock",
+					  {"mine", "{'fast': <true>, 'persistent': <true>}"});
+	ASSERT_THAT(created, HasSubstr("/io/github/ipchub1/lock/")) << created;
+	const std::string appLock =
+		created.substr(created.find("'/") + 1, created.find("',") - created.find("'/") - 1);
+	EXPECT_THAT(gdbus(app, appLock, "io.github.ipchub1.Lock.AttachFast"),
+		    StartsWith("(handle "))
+		<< appLock;
+	// The host may use the app's lock through the bus, not its page.
+	auto proxy = sdbus::createProxy(host.connection(), "io.github.ipchub1", appLock);
+	std::string refused;
+	try {
+		proxy->callMethod("AttachFast").onInterface("io.github.ipchub1.Lock");
+	} catch (const sdbus::Error &e) {
+		refused = e.getName();
+	}
+	EXPECT_EQ(refused, "io.github.ipchub1.Error.PermissionDenied");
+	for (const auto &path : {std::string(hostLock), appLock})
+		manager->callMethod("Remove")
+			.onInterface("io.github.ipchub1.Manager")
+			.withArguments(sdbus::ObjectPath(path));
+}
+
 } // namespace
 } // namespace ipchub::test
