@@ -88,8 +88,11 @@ Result<FastPage *> FastObject::reattach(std::chrono::microseconds timeout)
 	if (page && !stale(page))
 		return page;
 	// Under the lock: another thread's attach in this epoch gave the page already.
-	if (auto attached = attach(held, deadline); !attached)
+	if (auto attached = attach(held, deadline); !attached) {
+		if (usesBusPath(attached.error()))
+			onBus_.store(true, std::memory_order_release);
 		return errorOf(attached);
+	}
 	return current_.load(std::memory_order_acquire);
 }
 

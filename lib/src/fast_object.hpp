@@ -64,6 +64,9 @@ public:
 			return page;
 		return reattach(timeout);
 	}
+	// Whether the object left the page for the bus path: ipchubd came back without
+	// making it fast again. Operations then go through the bus.
+	bool onBus() const { return onBus_.load(std::memory_order_acquire); }
 	// Whether page belongs to an earlier epoch: what is held on it is lost.
 	bool stale(const FastPage *page) const { return page->epoch != session_->serviceEpoch(); }
 	// Reads what has arrived on the connection (ipchubd's departure, say), without
@@ -86,6 +89,7 @@ private:
 	sdbus::IProxy &proxy_;
 	const FastKind kind_;
 	std::atomic<FastPage *> current_{nullptr};
+	std::atomic<bool> onBus_{false};
 	// Under the session lock: every page attached, the current one last.
 	std::vector<std::unique_ptr<FastPage>> pages_;
 };

@@ -16,6 +16,12 @@ namespace {
 constexpr const char *kInterface = detail::LockProxy::INTERFACE_NAME;
 constexpr const char *kWhat = "the lock";
 
+// The fast page's operations, unless the object is on the bus path.
+detail::FastLock *onPage(const std::shared_ptr<detail::LockProxy> &proxy)
+{
+	return proxy && proxy->fast && !proxy->fast->onBus() ? proxy->fast.get() : nullptr;
+}
+
 std::string modeName(LockMode mode)
 {
 	return std::string(common::lockModeName(mode));
@@ -157,7 +163,7 @@ LockGuard Lock::fastGuard(const std::shared_ptr<detail::FastLock> &fast,
 PendingWait Lock::acquireAsync(LockMode mode, Timeout limit,
 			       std::function<void(Result<LockGuard>)> callback)
 {
-	if (proxy_ && proxy_->fast) {
+	if (onPage(proxy_)) {
 		auto fast = proxy_->fast;
 		auto grant = fast->acquire(mode, std::chrono::microseconds(0));
 		if (grant) {
@@ -173,7 +179,7 @@ PendingWait Lock::acquireAsync(LockMode mode, Timeout limit,
 						callback(fastGuard(fast, grant));
 					}));
 		}
-		if (grant.error().code != ErrorCode::WouldBlock) {
+		if (grant.error().code != ErrorCode::WouldBlock && !fast->onBus()) {
 			detail::Session::Held held(*session_);
 			// The callback gets the error itself: the completion carries it too.
 			return PendingWait(session_,
@@ -202,11 +208,13 @@ PendingWait Lock::acquireAsync(LockMode mode, Timeout limit,
 
 Result<LockGuard> Lock::acquire(LockMode mode, Timeout limit)
 {
-	if (proxy_ && proxy_->fast) {
-		auto grant = proxy_->fast->acquire(mode, limit.duration());
-		if (!grant)
+	if (auto *fast = onPage(proxy_)) {
+		auto grant = fast->acquire(mode, limit.duration());
+		if (grant)
+			return fastGuard(proxy_->fast, *grant);
+		// Else the bus, if ipchubd came back without the page meanwhile.
+		if (!fast->onBus())
 			return errorOf(grant);
-		return fastGuard(proxy_->fast, *grant);
 	}
 	auto token = detail::awaitObject(*session_, proxy_, kWhat, waitFor(mode), limit);
 	if (!token)
@@ -218,13 +226,14 @@ Result<std::optional<LockGuard>> Lock::tryAcquire(LockMode mode)
 {
 	if (!proxy_)
 		return detail::closedError(kWhat);
-	if (proxy_->fast) {
-		auto grant = proxy_->fast->acquire(mode, std::chrono::microseconds(0));
+	if (auto *fast = onPage(proxy_)) {
+		auto grant = fast->acquire(mode, std::chrono::microseconds(0));
 		if (grant)
 			return std::optional<LockGuard>{fastGuard(proxy_->fast, *grant)};
 		if (grant.error().code == ErrorCode::WouldBlock)
 			return std::optional<LockGuard>{};
-		return errorOf(grant);
+		if (!fast->onBus())
+			return errorOf(grant);
 	}
 	detail::Session::Held held(*session_);
 	auto &proxy = proxy_->getProxy();

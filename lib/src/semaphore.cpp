@@ -13,6 +13,20 @@ namespace {
 constexpr const char *kInterface = detail::SemaphoreProxy::INTERFACE_NAME;
 constexpr const char *kWhat = "the semaphore";
 
+// The fast page's operations, unless the object is on the bus path.
+detail::FastSemaphore *onPage(const std::shared_ptr<detail::SemaphoreProxy> &proxy)
+{
+	return proxy && proxy->fast && !proxy->fast->onBus() ? proxy->fast.get() : nullptr;
+}
+
+// Whether a fast operation's outcome stands, or the object moved to the bus path
+// during it (ipchubd came back without its page) and the bus is to be asked.
+template <typename T>
+bool stands(const Result<T> &outcome, const detail::FastSemaphore &fast)
+{
+	return outcome || !fast.onBus();
+}
+
 // Wait(n, usec); Release(n) gives the units back.
 detail::WaitMethods waitFor(uint32_t n)
 {
@@ -124,12 +138,13 @@ uint32_t SemaphoreGuard::dismiss()
 
 Result<SemaphoreGuard> Semaphore::acquireGuard(uint32_t n, Timeout timeout)
 {
-	if (proxy_ && proxy_->fast) {
-		auto units = proxy_->fast->acquire(n, timeout.duration());
-		if (!units)
+	if (auto *fast = onPage(proxy_)) {
+		auto units = fast->acquire(n, timeout.duration());
+		if (units)
+			return SemaphoreGuard(proxy_->fast, units->page, units->token, units->first,
+					      std::move(units->rest), units->ownerDied);
+		if (stands(units, *fast))
 			return errorOf(units);
-		return SemaphoreGuard(proxy_->fast, units->page, units->token, units->first,
-				      std::move(units->rest), units->ownerDied);
 	}
 	if (auto acquired = acquire(n, timeout); !acquired)
 		return errorOf(acquired);
@@ -139,7 +154,7 @@ Result<SemaphoreGuard> Semaphore::acquireGuard(uint32_t n, Timeout timeout)
 PendingWait Semaphore::acquireAsync(uint32_t n, Timeout limit,
 				    std::function<void(Result<void>)> callback)
 {
-	if (proxy_ && proxy_->fast) {
+	if (onPage(proxy_)) {
 		auto fast = proxy_->fast;
 		auto units = fast->acquire(n, std::chrono::microseconds(0));
 		if (units) {
@@ -154,7 +169,7 @@ PendingWait Semaphore::acquireAsync(uint32_t n, Timeout limit,
 						callback({});
 					}));
 		}
-		if (units.error().code != ErrorCode::WouldBlock) {
+		if (units.error().code != ErrorCode::WouldBlock && !fast->onBus()) {
 			detail::Session::Held held(*session_);
 			// The callback gets the error itself: the completion carries it too.
 			return PendingWait(session_,
@@ -191,12 +206,13 @@ PendingWait Semaphore::acquireAsync(uint32_t n, Timeout limit,
 
 Result<void> Semaphore::acquire(uint32_t n, Timeout limit)
 {
-	if (proxy_ && proxy_->fast) {
+	if (auto *fast = onPage(proxy_)) {
 		// The units are this connection's: release(n) finds them on the page.
-		auto units = proxy_->fast->acquire(n, limit.duration());
-		if (!units)
+		auto units = fast->acquire(n, limit.duration());
+		if (units)
+			return {};
+		if (stands(units, *fast))
 			return errorOf(units);
-		return {};
 	}
 	auto granted = detail::awaitObject(*session_, proxy_, kWhat, waitFor(n), limit);
 	if (!granted)
@@ -208,13 +224,14 @@ Result<bool> Semaphore::tryAcquire(uint32_t n)
 {
 	if (!proxy_)
 		return detail::closedError(kWhat);
-	if (proxy_->fast) {
-		auto units = proxy_->fast->acquire(n, std::chrono::microseconds(0));
+	if (auto *fast = onPage(proxy_)) {
+		auto units = fast->acquire(n, std::chrono::microseconds(0));
 		if (units)
 			return true;
 		if (units.error().code == ErrorCode::WouldBlock)
 			return false;
-		return errorOf(units);
+		if (stands(units, *fast))
+			return errorOf(units);
 	}
 	detail::Session::Held held(*session_);
 	auto &proxy = proxy_->getProxy();
@@ -233,15 +250,17 @@ Result<void> Semaphore::release(uint32_t n)
 {
 	if (!proxy_)
 		return detail::closedError(kWhat);
-	if (proxy_->fast) {
+	if (auto *fast = onPage(proxy_)) {
 		if (n == 0)
 			return fail(ErrorCode::InvalidArgument, "n is 0: release at least 1 unit");
-		auto throughBus = proxy_->fast->releaseCount(n);
-		if (!throughBus)
+		auto throughBus = fast->releaseCount(n);
+		if (!throughBus && stands(throughBus, *fast))
 			return errorOf(throughBus);
-		if (*throughBus == 0)
-			return {};
-		n = *throughBus;
+		if (throughBus) {
+			if (*throughBus == 0)
+				return {};
+			n = *throughBus;
+		}
 	}
 	detail::Session::Held held(*session_);
 	auto &proxy = proxy_->getProxy();

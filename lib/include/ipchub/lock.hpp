@@ -156,10 +156,11 @@ public:
 	//
 	// On a fast lock the grant is the calling thread's, on the page, without the bus;
 	// InvalidArgument when this thread holds the lock already (it would wait for
-	// itself), LimitExceeded when every reader slot is taken. When ipchubd restarts,
-	// grants on the page are lost (release says NotHeld) and the next call attaches
-	// the new page; a wait notices within 50 ms (or when this Client next reads its
-	// connection). See LockGuard::previousOwnerDied.
+	// itself), LimitExceeded when every reader slot is taken. When ipchubd restarts
+	// (or the connection is lost), grants on the page are lost: once this Client has
+	// read its connection since (any bus call, Client::process(), or a wait on the
+	// page, which looks every 50 ms), release says NotHeld and the next call attaches
+	// the new page. See LockGuard::previousOwnerDied.
 	[[nodiscard]] Result<LockGuard> acquire(LockMode mode = LockMode::Exclusive,
 						Timeout timeout = kForever);
 	// As acquire, without blocking: callback runs once with the outcome, from

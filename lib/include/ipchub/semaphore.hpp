@@ -139,9 +139,10 @@ public:
 	// for n sleeps until n are free, and a timeout leaves nothing held), by the
 	// calling thread (two threads exclude each other as two processes do), without
 	// the bus. The holds are this connection's, as on the bus path: ipchubd gives
-	// them back when it goes. When ipchubd restarts, what was held on the page is
-	// lost (release says NotHeld) and the next call attaches the new page; a wait
-	// notices within 50 ms (or when this Client next reads its connection).
+	// them back when it goes. When ipchubd restarts (or the connection is lost), what
+	// was held on the page is lost: once this Client has read its connection since
+	// (any bus call, Client::process(), or a wait on the page, which looks every
+	// 50 ms), a guard's release says NotHeld and the next call attaches the new page.
 	[[nodiscard]] Result<void> acquire(uint32_t n = 1, Timeout timeout = kForever);
 	// As acquire, without blocking: callback runs once with the outcome, from
 	// Client::process() (see Client::fd), unless the returned handle cancels the wait
