@@ -4,8 +4,8 @@
 // a fast lock and a fast semaphore in a loop from two threads, and are SIGKILLed at
 // random. The real ipchubd learns of each death from dbus-daemon and takes back what the
 // dead connection held. Each lock holder writes its id into shared memory on entry and
-// checks it before leaving; each unit holder marks itself and counts the marked holders
-// (never more than the units); a wait longer than kStall is a stranded waiter; at the end
+// checks it before leaving; each unit holder counts itself in with the others (never
+// more than the units); a wait longer than kStall is a stranded waiter; at the end
 // every unit and the lock are back. The same run with ipchubd's recovery switched off
 // (IPCHUB_TEST_NO_FAST_RECOVERY, a test-only switch read at start) must fail.
 //
@@ -37,14 +37,18 @@ constexpr auto kStall = 3s;
 struct Shared {
 	std::atomic<bool> stop{false};
 	std::atomic<uint32_t> lockFence{0};
-	// Per worker, a bit per thread: inside the lock, holding a unit.
+	// Per worker, a bit per thread inside the lock.
 	std::atomic<uint32_t> lockHolding[kWorkers]{};
-	std::atomic<uint32_t> unitHolding[kWorkers]{};
+	// The unit holders, a 4-bit count per worker in one word: a holder's entry and
+	// exit, and the supervisor's clearing of a killed worker's count, are single
+	// atomic operations on it, so the count each holder sees on entry is exact.
+	std::atomic<uint64_t> unitHolders{0};
 	// Per worker, the generation of its process, for unique holder ids.
 	std::atomic<uint32_t> generation[kWorkers]{};
 	std::atomic<uint64_t> lockAcquisitions{0};
 	std::atomic<uint64_t> unitAcquisitions{0};
 	std::atomic<uint64_t> violations{0};
+	std::atomic<uint64_t> unitViolations{0};
 	std::atomic<uint64_t> stalls{0};
 	std::atomic<uint64_t> failedReleases{0};
 	std::atomic<uint64_t> ownerDied{0};
@@ -55,6 +59,7 @@ struct Outcome {
 	uint64_t lockAcquisitions = 0;
 	uint64_t unitAcquisitions = 0;
 	uint64_t violations = 0;
+	uint64_t unitViolations = 0;
 	uint64_t stalls = 0;
 	uint64_t failedReleases = 0;
 	uint64_t ownerDied = 0;
@@ -77,25 +82,29 @@ struct Outcome {
 	{
 		std::fprintf(stderr,
 			     "%s: %llu lock and %llu unit acquisitions, %llu kills (%llu while "
-			     "holding), %llu owner-died reports; %llu violations, %llu stalls, %llu "
+			     "holding), %llu owner-died reports; %llu violations (%llu of units), %llu stalls, %llu "
 			     "failed releases, %llu other errors, %llu stranded at the end, %llu "
 			     "unexpected exits; lock %s, %u/%u units back\n",
 			     name, (unsigned long long)lockAcquisitions,
 			     (unsigned long long)unitAcquisitions, (unsigned long long)kills,
 			     (unsigned long long)killsWhileHolding, (unsigned long long)ownerDied,
-			     (unsigned long long)violations, (unsigned long long)stalls,
+			     (unsigned long long)violations, (unsigned long long)unitViolations,
+			     (unsigned long long)stalls,
 			     (unsigned long long)failedReleases, (unsigned long long)otherErrors,
 			     (unsigned long long)strandedAtEnd, (unsigned long long)unexpectedExits,
 			     lockFreeAtEnd ? "free" : "held", unitsBackAtEnd, kUnits);
 	}
 };
 
-uint32_t unitHolders(const Shared &shared)
+constexpr uint64_t kCountBits = 4;
+constexpr uint64_t kCountMask = (1u << kCountBits) - 1;
+
+uint32_t holdersIn(uint64_t counts)
 {
-	uint32_t count = 0;
-	for (const auto &bits : shared.unitHolding)
-		count += static_cast<uint32_t>(std::popcount(bits.load()));
-	return count;
+	uint32_t sum = 0;
+	for (uint32_t k = 0; k < kWorkers; ++k)
+		sum += static_cast<uint32_t>((counts >> (k * kCountBits)) & kCountMask);
+	return sum;
 }
 
 void workerThread(Shared &shared, Lock &lock, Semaphore &sem, uint32_t worker, uint32_t thread)
@@ -130,17 +139,16 @@ void workerThread(Shared &shared, Lock &lock, Semaphore &sem, uint32_t worker, u
 				shared.otherErrors++;
 			continue;
 		}
-		shared.unitHolding[worker] |= bit;
+		const uint64_t one = uint64_t(1) << (worker * kCountBits);
+		if (holdersIn(shared.unitHolders.fetch_add(one) + one) > kUnits) {
+			shared.violations++;
+			shared.unitViolations++;
+		}
 		if (unit->previousOwnerDied())
 			shared.ownerDied++;
-		for (int i = 0; i < 64; ++i) {
-			if (unitHolders(shared) > kUnits) {
-				shared.violations++;
-				break;
-			}
+		for (int i = 0; i < 64; ++i)
 			fast::cpuRelax();
-		}
-		shared.unitHolding[worker] &= ~bit;
+		shared.unitHolders.fetch_sub(one);
 		if (!unit->release())
 			shared.failedReleases++;
 		shared.unitAcquisitions++;
@@ -218,7 +226,10 @@ protected:
 			kill(workers[k], SIGSTOP);
 			int status = 0;
 			waitpid(workers[k], &status, WUNTRACED);
-			if (shared->lockHolding[k].exchange(0) | shared->unitHolding[k].exchange(0))
+			const uint64_t counted = shared->unitHolders.fetch_and(
+				~(kCountMask << (k * kCountBits)));
+			if (shared->lockHolding[k].exchange(0) != 0 ||
+			    ((counted >> (k * kCountBits)) & kCountMask) != 0)
 				outcome.killsWhileHolding++;
 			kill(workers[k], SIGKILL);
 			waitpid(workers[k], &status, 0);
@@ -241,6 +252,7 @@ protected:
 		outcome.lockAcquisitions = shared->lockAcquisitions;
 		outcome.unitAcquisitions = shared->unitAcquisitions;
 		outcome.violations = shared->violations;
+		outcome.unitViolations = shared->unitViolations;
 		outcome.stalls = shared->stalls;
 		outcome.failedReleases = shared->failedReleases;
 		outcome.ownerDied = shared->ownerDied;
