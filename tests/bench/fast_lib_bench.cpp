@@ -373,5 +373,5 @@ int main(int argc, char **argv)
 		 {"hand-off p50, libipchub fast lock, us", "BM_HandOff:fast_p50_us", ""},
 		 {"SIGKILL of a holder -> waiter holds, p50, us", "BM_KillToOwner:p50_us", ""},
 		 {"SIGKILL of a holder -> waiter holds, p90, us", "BM_KillToOwner:p90_us", ""},
-		 {"bare bus round trip, us", "BM_BareRoundTrip", ""}});
+		 {"bare bus round trip, ns", "BM_BareRoundTrip", ""}});
 }
