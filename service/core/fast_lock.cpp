@@ -82,6 +82,18 @@ Result<std::optional<uint64_t>> FastLock::tryGrant(const ClientId &client, LockM
 	}
 }
 
+void FastLock::restoreHold(const ClientId &client, LockMode mode)
+{
+	auto owner = owners_.ownerFor(client);
+	if (!owner)
+		return;
+	const uint32_t token = fast::makeToken(*owner, kServiceSlot);
+	if (mode == LockMode::Exclusive)
+		(void)fast::lock(view_, token, fast::Deadline::none());
+	else
+		(void)fast::lockShared(view_, token, fast::Deadline::none());
+}
+
 Result<void> FastLock::ungrant(const ClientId &client, LockMode mode)
 {
 	const auto owner = owners_.find(client);

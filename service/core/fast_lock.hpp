@@ -42,6 +42,8 @@ public:
 	// it is held. InvalidArgument when client holds it already (one grant per
 	// connection: its owner id and slot 0 are one holder on the page).
 	Result<std::optional<uint64_t>> tryGrant(const ClientId &client, LockMode mode);
+	// Restoring a grant on a new page: client holds it in mode again, with no new token.
+	void restoreHold(const ClientId &client, LockMode mode);
 	// Gives back client's hold in mode: NotHeld when the page no longer records it.
 	Result<void> ungrant(const ClientId &client, LockMode mode);
 	// client is gone (or closed the lock): its words become DIED, every sleeper is

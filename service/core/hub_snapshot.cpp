@@ -31,13 +31,33 @@ void restoreSemaphore(Hub &hub, const SemaphoreRecord &record, const RestoreHook
 	for (const auto &[client, units] : record.holders)
 		if (record.returnOnExit && !hooks.isPresent(client))
 			value += units;
+	const auto initial = static_cast<uint32_t>(std::min<uint64_t>(value, record.max));
+	// A fast semaphore gets a new page: free words for its value and for the units of
+	// the holders still here, which take theirs again under their (new) owner ids.
+	std::unique_ptr<FastSemaphore> page;
+	if (record.fast) {
+		uint64_t held = 0;
+		for (const auto &[client, units] : record.holders)
+			if (hooks.isPresent(client))
+				held += units;
+		auto made = FastSemaphore::create(
+			"ipchub-fast-semaphore", record.max,
+			static_cast<uint32_t>(std::min<uint64_t>(initial + held, record.max)),
+			!record.returnOnExit, hub.fastOwners);
+		if (made)
+			page = std::move(*made);
+	}
+	const bool fast = page != nullptr;
 	auto semaphore = std::make_shared<Semaphore>(
-		record.info, static_cast<uint32_t>(std::min<uint64_t>(value, record.max)),
-		SemaphoreOptions{record.max, record.returnOnExit}, hub.quota);
+		record.info, initial, SemaphoreOptions{record.max, record.returnOnExit, fast},
+		hub.quota, std::move(page));
 	hub.semaphores.adopt(semaphore, present(record.refs, hooks), record.owner);
 	for (const auto &[client, units] : record.holders)
 		if (hooks.isPresent(client)) {
-			semaphore->restoreHolder(client, units);
+			if (fast)
+				(void)semaphore->fast()->take(client, units);
+			else
+				semaphore->restoreHolder(client, units);
 			hub.semaphores.involve(client, record.info.id);
 		}
 }
@@ -46,7 +66,12 @@ void restoreSemaphore(Hub &hub, const SemaphoreRecord &record, const RestoreHook
 void restoreLock(Hub &hub, const LockRecord &record, const RestoreHooks &hooks,
 		 std::vector<std::string> &problems)
 {
-	auto lock = std::make_shared<Lock>(record.info, hub.quota, &hub.grants);
+	// A fast lock gets a new page, its token counter where the tokens were.
+	std::unique_ptr<FastLock> page;
+	if (record.fast)
+		if (auto made = FastLock::create("ipchub-fast-lock", record.lastToken, hub.fastOwners))
+			page = std::move(*made);
+	auto lock = std::make_shared<Lock>(record.info, hub.quota, &hub.grants, std::move(page));
 	std::vector<LockGrant> grants;
 	// A handle whose end was not handed back is held by its unique name alone.
 	std::map<uint64_t, UniqueFd> handleEnds;
@@ -109,7 +134,7 @@ SemaphoreRecord captureSemaphore(const Hub &hub, const Semaphore &semaphore)
 	return {semaphore.info(),	   hub.semaphores.owner(semaphore.id()).value_or(Account{}),
 		semaphore.value(),	   semaphore.max(),
 		semaphore.returnsOnExit(), toVector(hub.semaphores.referencedBy(semaphore.id())),
-		semaphore.holders()};
+		semaphore.holders(),	   semaphore.fast() != nullptr};
 }
 
 LockRecord captureLock(const Hub &hub, const Lock &lock, const FdNames &fdNames)
@@ -117,6 +142,7 @@ LockRecord captureLock(const Hub &hub, const Lock &lock, const FdNames &fdNames)
 	LockRecord record{lock.info(),	hub.locks.owner(lock.id()).value_or(Account{}),
 			  lock.token(), toVector(hub.locks.referencedBy(lock.id())),
 			  {},		{}};
+	record.fast = lock.fast() != nullptr;
 	for (const auto &[token, grant] : lock.grants())
 		record.grants.push_back(grant);
 	if (fdNames.handle)

@@ -328,6 +328,9 @@ void Lock::restore(uint64_t lastToken, std::vector<LockGrant> grants,
 		if (grantQuota_)
 			grantQuota_->take(grant.holder.client, grant.handle);
 		quota_.addGrant(grant.holder.client);
+		// A fast lock's new page holds it for them again.
+		if (fast_)
+			fast_->restoreHold(grant.holder.client, grant.mode);
 		grants_.emplace(grant.token, std::move(grant));
 	}
 	handleEnds_ = std::move(handleEnds);

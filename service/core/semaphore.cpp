@@ -61,8 +61,12 @@ Result<bool> Semaphore::tryAcquire(const ClientId &client, uint32_t n)
 		if (!queue_.empty())
 			return false;
 		auto taken = fast_->take(client, n);
-		if (taken && *taken)
+		if (taken && *taken) {
+			// Before the grantee is told, as grant() does.
+			if (events_)
+				events_->stateChanged(info_.id, true);
 			notify();
+		}
 		return taken;
 	}
 	if (!queue_.empty() || value_ < n)
@@ -127,6 +131,8 @@ Result<void> Semaphore::release(const ClientId &client, uint32_t n)
 			return given;
 		serve();
 		notify();
+		if (events_)
+			events_->stateChanged(info_.id, true);
 		return {};
 	}
 	const uint64_t after = uint64_t{value_} + n;
@@ -217,6 +223,8 @@ void Semaphore::serveFast()
 			break;
 		}
 		auto waiter = queue_.popFront();
+		if (taken && events_)
+			events_->stateChanged(info_.id, true);
 		if (taken)
 			granted.push_back(std::move(waiter.done));
 		else

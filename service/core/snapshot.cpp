@@ -167,6 +167,7 @@ void writeSemaphore(Writer &out, const SemaphoreRecord &record)
 		out.string(client);
 		out.u32(units);
 	}
+	out.u8(record.fast);
 }
 
 SemaphoreRecord readSemaphore(Reader &in, uint32_t version)
@@ -187,6 +188,8 @@ SemaphoreRecord readSemaphore(Reader &in, uint32_t version)
 			in.reject("a holder of " + std::to_string(units) + " units");
 		record.holders.emplace_back(std::move(client), units);
 	}
+	if (version >= 4)
+		record.fast = in.flag("fast");
 	return record;
 }
 
@@ -207,6 +210,7 @@ void writeLock(Writer &out, const LockRecord &record)
 		const auto fdName = record.handleFdNames.find(grant.token);
 		out.string(fdName == record.handleFdNames.end() ? "" : fdName->second);
 	}
+	out.u8(record.fast);
 }
 
 LockRecord readLock(Reader &in, uint32_t version)
@@ -241,6 +245,8 @@ LockRecord readLock(Reader &in, uint32_t version)
 	}
 	if (in.ok() && exclusive && record.grants.size() > 1)
 		in.reject("an exclusive grant that is not alone");
+	if (version >= 4)
+		record.fast = in.flag("fast");
 	return record;
 }
 

@@ -29,6 +29,8 @@ struct SemaphoreRecord {
 	bool returnOnExit = true;
 	std::vector<ClientId> refs;
 	std::vector<std::pair<ClientId, uint32_t>> holders;
+	// A fast semaphore: restored with a new page (version 4).
+	bool fast = false;
 };
 
 struct LockRecord {
@@ -40,6 +42,8 @@ struct LockRecord {
 	// The fd names under which the service's ends of handle grants' pipes are kept,
 	// by token; a handle grant without one is held by its unique name alone.
 	std::map<uint64_t, std::string> handleFdNames;
+	// A fast lock: restored with a new page (version 4).
+	bool fast = false;
 };
 
 struct SegmentRecord {
@@ -66,7 +70,7 @@ struct Snapshot {
 // Version 2 added the fd names of handle ends, version 3 each object's owner (read
 // from older versions as the service's uid and the object's scope) and whether a
 // segment's listed apps may write; version 1 and 2 snapshots still read.
-inline constexpr uint32_t kSnapshotVersion = 3;
+inline constexpr uint32_t kSnapshotVersion = 4;
 inline constexpr uint32_t kOldestSnapshotVersion = 1;
 
 // The binary form: a magic, the version, length-prefixed fields in little endian and

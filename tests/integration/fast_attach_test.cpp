@@ -154,5 +154,39 @@ TEST_F(FastAttachTest, MaxIsBoundByFastUnitsMax)
 	EXPECT_EQ(fast::freeUnits(page.view()), 1u);
 }
 
+TEST_F(FastAttachTest, AttachSlotsRunOutAndComeBackWhenAConnectionLeaves)
+{
+	RawConnection raw(address());
+	const auto path = createFastSemaphore(raw, "crowded", 1, 1);
+	auto first = attachSemaphore(raw, path);
+	std::vector<std::unique_ptr<RawConnection>> others;
+	std::vector<AttachedSemaphore> pages;
+	std::string refused;
+	std::string message;
+	for (uint32_t i = 0; i < first.shape.attachSlots && refused.empty(); ++i) {
+		auto other = std::make_unique<RawConnection>(address());
+		try {
+			pages.push_back(attachSemaphore(*other, path));
+			others.push_back(std::move(other));
+		} catch (const sdbus::Error &e) {
+			refused = e.getName();
+			message = e.getMessage();
+		}
+	}
+	EXPECT_EQ(refused, errorName("LimitExceeded"));
+	EXPECT_NE(message.find("attach slots"), std::string::npos) << message;
+	// ipchubd keeps slot 0 for itself: every other slot went to one connection.
+	EXPECT_EQ(pages.size() + 1, first.shape.attachSlots - 1);
+	// A connection that leaves gives its slot back.
+	const uint32_t freed = pages.back().attach;
+	pages.pop_back();
+	others.pop_back();
+	RawConnection late(address());
+	ASSERT_TRUE(waitFor([&] {
+		return errorOfCall([&] { pages.push_back(attachSemaphore(late, path)); }).empty();
+	}));
+	EXPECT_EQ(pages.back().attach, freed);
+}
+
 } // namespace
 } // namespace ipchub::test

@@ -170,7 +170,8 @@ TEST_F(FastBusTest, ConsumingSemaphoreConsumesAndPosts)
 
 // A child that takes and gives back the fast lock on its page in a loop, each time
 // writing its mark into shared[0] and checking it is still there before it lets go;
-// it counts violations in shared[1] and its rounds in shared[2]. It ends when told (a byte on stop).
+// it counts violations in shared[1] and its rounds in shared[2]. It ends when told (a byte on
+// stop).
 Child pageUser(const std::string &address, const std::string &path, int stop,
 	       std::atomic<uint32_t> *shared)
 {

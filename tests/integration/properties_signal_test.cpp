@@ -133,9 +133,9 @@ TEST_F(PropertiesSignalTest, PropertiesOfASemaphore)
 		types[name] = value.peekValueType();
 	EXPECT_EQ(types, (std::map<std::string, std::string>{{"Key", "s"},
 							     {"Scope", "s"},
+							     {"Fast", "b"},
 							     {"Max", "u"},
 							     {"ReturnOnExit", "b"},
-							     {"Fast", "b"},
 							     {"Value", "u"},
 							     {"Waiters", "u"},
 							     {"Holders", "a(su)"}}));

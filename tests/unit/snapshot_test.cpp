@@ -179,15 +179,16 @@ TEST(SnapshotHandles, AHandleEndIsKeptBesideItsGrantAndComesBackWithIt)
 TEST(SnapshotVersions, AVersion1SnapshotStillReads)
 {
 	// One lock with one grant, and no segment: the grant's handle fd name (an empty
-	// string, u32 0) comes right before the segment count (u32 0) at the end.
+	// string, u32 0) and the lock's fast flag (u8 0, from version 4) come right before
+	// the segment count (u32 0) at the end.
 	Snapshot snapshot;
 	LockRecord record{ObjectInfo{{"", "doc"}, {}}, {}, 4, {":1.1"}, {}, {}};
 	record.grants.push_back({{":1.1", 41, ""}, LockMode::Exclusive, 4, 1000, true});
 	snapshot.locks.push_back(record);
 	std::string body = encodeSnapshot(snapshot);
 	body.resize(body.size() - 8);
-	ASSERT_EQ(body.substr(body.size() - 8), std::string(8, '\0'));
-	body.erase(body.size() - 8, 4);
+	ASSERT_EQ(body.substr(body.size() - 9), std::string(9, '\0'));
+	body.erase(body.size() - 9, 5);
 	// Before version 3 no owner (u32 uid 0, empty app id) followed the lock's info:
 	// magic, version, generation, two counts, scope "" and key "doc", no apps.
 	constexpr size_t kOwner = 8 + 4 + 8 + 4 + 4 + 4 + 4 + 3 + 4;
@@ -205,10 +206,10 @@ TEST(SnapshotVersions, AVersion1SnapshotStillReads)
 	// A version 2 snapshot cut the same way is broken, and an unknown version refused.
 	body[8] = 2;
 	EXPECT_FALSE(decodeSnapshot(withChecksum(body)));
-	body[8] = 4;
+	body[8] = 5;
 	auto future = decodeSnapshot(withChecksum(body));
 	ASSERT_FALSE(future);
-	EXPECT_NE(future.error().message.find("reads 1 to 3"), std::string::npos)
+	EXPECT_NE(future.error().message.find("reads 1 to 4"), std::string::npos)
 		<< future.error().message;
 }
 
