@@ -24,9 +24,9 @@ Unexpected<Error> fastError(const fast::Error &error, const FastPage *page)
 		return fail(ErrorCode::InvalidArgument,
 			    "the calling thread holds this lock already: it would wait for itself");
 	case fast::Errc::Exhausted:
-		return fail(ErrorCode::LimitExceeded,
-			    "every reader slot of the lock (" + std::to_string(page->readerSlots) +
-				    ") is taken");
+		return fail(ErrorCode::LimitExceeded, "every reader slot of the lock (" +
+							      std::to_string(page->readerSlots) +
+							      ") is taken");
 	default:
 		break;
 	}
@@ -60,9 +60,9 @@ Result<FastGrant> FastLock::acquire(LockMode mode, std::chrono::microseconds tim
 			return errorOf(page);
 		const auto lock = viewOf(*page);
 		const uint32_t token = fast::makeToken((*page)->owner, *slot);
-		const fast::Deadline slice = !deadline ? fast::Deadline::none()
-				     : isTry(*deadline) ? fast::Deadline::none()
-							: sliceOf(*deadline);
+		const fast::Deadline slice = !deadline		? fast::Deadline::none()
+					     : isTry(*deadline) ? fast::Deadline::none()
+								: sliceOf(*deadline);
 		auto taken = mode == LockMode::Exclusive ? fast::lock(lock, token, slice)
 							 : fast::lockShared(lock, token, slice);
 		if (taken) {
@@ -76,7 +76,8 @@ Result<FastGrant> FastLock::acquire(LockMode mode, std::chrono::microseconds tim
 			grant.token = token;
 			grant.mode = mode;
 			grant.ownerDied = *taken == fast::Acquired::OwnerDied;
-			grant.fencingToken = lock.token().fetch_add(1, std::memory_order_acq_rel) + 1;
+			grant.fencingToken =
+				lock.token().fetch_add(1, std::memory_order_acq_rel) + 1;
 			if (!stale(*page)) [[likely]]
 				return grant;
 			// Granted on a page ipchubd left: worth nothing; the new page decides.

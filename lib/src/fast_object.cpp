@@ -32,8 +32,8 @@ Result<void> FastObject::attach(Session::Held &held, const Deadline &deadline)
 	// The epoch before the call: a departure during it makes this page stale at once.
 	const uint64_t epoch = session_->serviceEpoch();
 	const char *interface = kind_ == FastKind::Semaphore ? kSemaphoreInterface : kLockInterface;
-	auto reply = session_->call(held, proxy_, methodCall(proxy_, interface, "AttachFast"),
-				   deadline);
+	auto reply =
+		session_->call(held, proxy_, methodCall(proxy_, interface, "AttachFast"), deadline);
 	if (!reply)
 		return errorOf(reply);
 	auto page = std::make_unique<FastPage>();

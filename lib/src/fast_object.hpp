@@ -41,7 +41,10 @@ struct FastPage {
 };
 
 // What AttachFast's reply carries besides the page, by kind.
-enum class FastKind { Semaphore, Lock };
+enum class FastKind {
+	Semaphore,
+	Lock
+};
 
 class FastObject
 {

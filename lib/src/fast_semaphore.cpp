@@ -85,8 +85,8 @@ Unexpected<Error> fastError(const fast::Error &error, uint32_t n)
 	default:
 		break;
 	}
-	return fail(fast::errorCode(error.code), "the semaphore's fast page: " +
-							 fast::describe(error));
+	return fail(fast::errorCode(error.code),
+		    "the semaphore's fast page: " + fast::describe(error));
 }
 
 } // namespace
@@ -121,8 +121,8 @@ Result<FastUnits> FastSemaphore::acquireMany(FastPage *page, uint32_t n,
 	return units;
 }
 
-Result<FastUnits> FastSemaphore::acquireOn(FastPage *page, uint32_t n,
-					   const fast::Deadline &slice, uint32_t token)
+Result<FastUnits> FastSemaphore::acquireOn(FastPage *page, uint32_t n, const fast::Deadline &slice,
+					   uint32_t token)
 {
 	if (n > 1)
 		return acquireMany(page, n, slice, token);
@@ -153,11 +153,11 @@ Result<FastUnits> FastSemaphore::acquire(uint32_t n, std::chrono::microseconds t
 			return fail(ErrorCode::InvalidArgument,
 				    "n is " + std::to_string(n) + ": it must be 1 to max (" +
 					    std::to_string((*page)->units) + ")");
-		const uint32_t token =
-			returnOnExit_ ? fast::makeToken((*page)->owner, *slot) : fast::kAbsent;
-		const fast::Deadline slice = !deadline ? fast::Deadline::none()
-				     : isTry(*deadline) ? fast::Deadline::none()
-							: sliceOf(*deadline);
+		const uint32_t token = returnOnExit_ ? fast::makeToken((*page)->owner, *slot)
+						     : fast::kAbsent;
+		const fast::Deadline slice = !deadline		? fast::Deadline::none()
+					     : isTry(*deadline) ? fast::Deadline::none()
+								: sliceOf(*deadline);
 		auto units = acquireOn(*page, n, slice, token);
 		if (units) {
 			units->page = *page;
@@ -179,9 +179,8 @@ Result<FastUnits> FastSemaphore::acquire(uint32_t n, std::chrono::microseconds t
 			continue;
 		}
 		if (deadline->passed())
-			return code == ErrorCode::WouldBlock
-				       ? fastError({fast::Errc::Timeout}, n)
-				       : units;
+			return code == ErrorCode::WouldBlock ? fastError({fast::Errc::Timeout}, n)
+							     : units;
 		// A slice ended: look whether ipchubd left meanwhile, then sleep on.
 		checkService();
 	}

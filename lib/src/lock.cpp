@@ -172,23 +172,25 @@ PendingWait Lock::acquireAsync(LockMode mode, Timeout limit,
 			auto giveBack = [fast, grant = *grant] { (void)fast->release(grant); };
 			return PendingWait(
 				session_,
-				detail::grantedAsyncWait(
-					*session_, grant->fencingToken, std::move(giveBack),
-					[fast, grant = *grant, callback = std::move(callback)](
-						Result<uint64_t>) {
-						callback(fastGuard(fast, grant));
-					}));
+				detail::grantedAsyncWait(*session_, grant->fencingToken,
+							 std::move(giveBack),
+							 [fast, grant = *grant,
+							  callback = std::move(callback)](
+								 Result<uint64_t>) {
+								 callback(fastGuard(fast, grant));
+							 }));
 		}
 		if (grant.error().code != ErrorCode::WouldBlock && !fast->onBus()) {
 			detail::Session::Held held(*session_);
 			// The callback gets the error itself: the completion carries it too.
-			return PendingWait(session_,
-					   detail::failedAsyncWait(
-						   *session_, grant.error(),
-						   [callback = std::move(callback),
-						    error = grant.error()](Result<uint64_t>) {
-							   callback(detail::Unexpected<Error>(error));
-						   }));
+			return PendingWait(
+				session_,
+				detail::failedAsyncWait(*session_, grant.error(),
+							[callback = std::move(callback),
+							 error = grant.error()](Result<uint64_t>) {
+								callback(detail::Unexpected<Error>(
+									error));
+							}));
 		}
 		// Held: ipchubd waits on the page for this connection (thread slot 0); the
 		// grant is released through the bus, as any bus-path grant.

@@ -5,12 +5,12 @@
 
 #include <sdbus-c++/sdbus-c++.h>
 
+#include "fast_lock.hpp"
+#include "fast_semaphore.hpp"
 #include "io.github.ipchub1.Lock.proxy.h"
 #include "io.github.ipchub1.Manager.proxy.h"
 #include "io.github.ipchub1.Semaphore.proxy.h"
 #include "io.github.ipchub1.SharedMemory.proxy.h"
-#include "fast_lock.hpp"
-#include "fast_semaphore.hpp"
 #include "session.hpp"
 #include "ticket_wait.hpp"
 

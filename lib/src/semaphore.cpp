@@ -52,9 +52,9 @@ SemaphoreGuard::SemaphoreGuard(std::shared_ptr<detail::Session> session,
 {
 }
 
-SemaphoreGuard::SemaphoreGuard(std::shared_ptr<detail::FastSemaphore> fast,
-			       detail::FastPage *page, uint32_t token, uint32_t first,
-			       std::vector<uint32_t> rest, bool ownerDied)
+SemaphoreGuard::SemaphoreGuard(std::shared_ptr<detail::FastSemaphore> fast, detail::FastPage *page,
+			       uint32_t token, uint32_t first, std::vector<uint32_t> rest,
+			       bool ownerDied)
 	: units_(1 + static_cast<uint32_t>(rest.size())), fast_(std::move(fast)), page_(page),
 	  token_(token), first_(first), rest_(std::move(rest)), ownerDied_(ownerDied)
 {
@@ -161,28 +161,28 @@ PendingWait Semaphore::acquireAsync(uint32_t n, Timeout limit,
 			// Taken on the page: the callback still runs from process().
 			detail::Session::Held held(*session_);
 			auto giveBack = [fast, units = *units] { (void)fast->release(units); };
-			return PendingWait(
-				session_,
-				detail::grantedAsyncWait(
-					*session_, 0, std::move(giveBack),
-					[callback = std::move(callback)](Result<uint64_t>) {
-						callback({});
-					}));
+			return PendingWait(session_,
+					   detail::grantedAsyncWait(
+						   *session_, 0, std::move(giveBack),
+						   [callback = std::move(callback)](
+							   Result<uint64_t>) { callback({}); }));
 		}
 		if (units.error().code != ErrorCode::WouldBlock && !fast->onBus()) {
 			detail::Session::Held held(*session_);
 			// The callback gets the error itself: the completion carries it too.
-			return PendingWait(session_,
-					   detail::failedAsyncWait(
-						   *session_, units.error(),
-						   [callback = std::move(callback),
-						    error = units.error()](Result<uint64_t>) {
-							   callback(detail::Unexpected<Error>(error));
-						   }));
+			return PendingWait(
+				session_,
+				detail::failedAsyncWait(*session_, units.error(),
+							[callback = std::move(callback),
+							 error = units.error()](Result<uint64_t>) {
+								callback(detail::Unexpected<Error>(
+									error));
+							}));
 		}
 		// Held: ipchubd waits on the page for this connection (thread slot 0), and
 		// those units go back through the bus.
-		auto complete = [fast, n, callback = std::move(callback)](Result<uint64_t> outcome) {
+		auto complete = [fast, n,
+				 callback = std::move(callback)](Result<uint64_t> outcome) {
 			if (!outcome) {
 				callback(errorOf(outcome));
 				return;

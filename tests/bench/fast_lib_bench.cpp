@@ -150,9 +150,9 @@ void BM_FastSemaphoreGuardPair(benchmark::State &state)
 void BM_FastLockPair(benchmark::State &state)
 {
 	auto client = Client::connect(env->address());
-	auto lock = client ? client->createLock("bench-fast-lock",
-						{.openExisting = true, .fast = true})
-			   : Result<Lock>(errorOf(client));
+	auto lock =
+		client ? client->createLock("bench-fast-lock", {.openExisting = true, .fast = true})
+		       : Result<Lock>(errorOf(client));
 	if (!lock) {
 		state.SkipWithError(lock.error().message.c_str());
 		return;
@@ -217,8 +217,9 @@ int handOffChild(HandOff &h)
 void BM_HandOff(benchmark::State &state)
 {
 	auto client = Client::connect(env->address());
-	auto lock = client ? client->createLock("bench-handoff", {.openExisting = true, .fast = true})
-			   : Result<Lock>(errorOf(client));
+	auto lock =
+		client ? client->createLock("bench-handoff", {.openExisting = true, .fast = true})
+		       : Result<Lock>(errorOf(client));
 	if (!lock) {
 		state.SkipWithError(lock.error().message.c_str());
 		return;
@@ -298,7 +299,8 @@ void BM_KillToOwner(benchmark::State &state)
 		const pid_t holder = fork();
 		if (holder == 0) {
 			auto own = Client::connect(env->address());
-			auto opened = own ? own->openLock("bench-kill") : Result<Lock>(errorOf(own));
+			auto opened = own ? own->openLock("bench-kill")
+					  : Result<Lock>(errorOf(own));
 			auto guard = opened ? opened->acquire(LockMode::Exclusive, kForever)
 					    : Result<LockGuard>(errorOf(opened));
 			if (!guard)

@@ -80,19 +80,20 @@ struct Outcome {
 
 	void print(const char *name) const
 	{
-		std::fprintf(stderr,
-			     "%s: %llu lock and %llu unit acquisitions, %llu kills (%llu while "
-			     "holding), %llu owner-died reports; %llu violations (%llu of units), %llu stalls, %llu "
-			     "failed releases, %llu other errors, %llu stranded at the end, %llu "
-			     "unexpected exits; lock %s, %u/%u units back\n",
-			     name, (unsigned long long)lockAcquisitions,
-			     (unsigned long long)unitAcquisitions, (unsigned long long)kills,
-			     (unsigned long long)killsWhileHolding, (unsigned long long)ownerDied,
-			     (unsigned long long)violations, (unsigned long long)unitViolations,
-			     (unsigned long long)stalls,
-			     (unsigned long long)failedReleases, (unsigned long long)otherErrors,
-			     (unsigned long long)strandedAtEnd, (unsigned long long)unexpectedExits,
-			     lockFreeAtEnd ? "free" : "held", unitsBackAtEnd, kUnits);
+		std::fprintf(
+			stderr,
+			"%s: %llu lock and %llu unit acquisitions, %llu kills (%llu while "
+			"holding), %llu owner-died reports; %llu violations (%llu of units), %llu stalls, %llu "
+			"failed releases, %llu other errors, %llu stranded at the end, %llu "
+			"unexpected exits; lock %s, %u/%u units back\n",
+			name, (unsigned long long)lockAcquisitions,
+			(unsigned long long)unitAcquisitions, (unsigned long long)kills,
+			(unsigned long long)killsWhileHolding, (unsigned long long)ownerDied,
+			(unsigned long long)violations, (unsigned long long)unitViolations,
+			(unsigned long long)stalls, (unsigned long long)failedReleases,
+			(unsigned long long)otherErrors, (unsigned long long)strandedAtEnd,
+			(unsigned long long)unexpectedExits, lockFreeAtEnd ? "free" : "held",
+			unitsBackAtEnd, kUnits);
 	}
 };
 
@@ -168,8 +169,8 @@ int workerMain(Shared &shared, const std::string &address, uint32_t worker)
 		return 4;
 	std::vector<std::thread> threads;
 	for (uint32_t t = 0; t < kThreads; ++t)
-		threads.emplace_back(workerThread, std::ref(shared), std::ref(*lock), std::ref(*sem),
-				     worker, t);
+		threads.emplace_back(workerThread, std::ref(shared), std::ref(*lock),
+				     std::ref(*sem), worker, t);
 	for (auto &thread : threads)
 		thread.join();
 	return 0;
@@ -226,8 +227,8 @@ protected:
 			kill(workers[k], SIGSTOP);
 			int status = 0;
 			waitpid(workers[k], &status, WUNTRACED);
-			const uint64_t counted = shared->unitHolders.fetch_and(
-				~(kCountMask << (k * kCountBits)));
+			const uint64_t counted =
+				shared->unitHolders.fetch_and(~(kCountMask << (k * kCountBits)));
 			if (shared->lockHolding[k].exchange(0) != 0 ||
 			    ((counted >> (k * kCountBits)) & kCountMask) != 0)
 				outcome.killsWhileHolding++;
@@ -258,12 +259,15 @@ protected:
 		outcome.ownerDied = shared->ownerDied;
 		outcome.otherErrors = shared->otherErrors;
 		// ipchubd has seen every departure once the values settle (read from the page).
-		waitFor([&] {
-			return lock->mode().value_or(LockState::Exclusive) == LockState::Unlocked &&
-			       sem->value().value_or(0) == kUnits;
-		}, 3s);
-		outcome.lockFreeAtEnd =
-			lock->mode().value_or(LockState::Exclusive) == LockState::Unlocked;
+		waitFor(
+			[&] {
+				return lock->mode().value_or(LockState::Exclusive) ==
+					       LockState::Unlocked &&
+				       sem->value().value_or(0) == kUnits;
+			},
+			3s);
+		outcome.lockFreeAtEnd = lock->mode().value_or(LockState::Exclusive) ==
+					LockState::Unlocked;
 		outcome.unitsBackAtEnd = sem->value().value_or(0);
 		return outcome;
 	}

@@ -49,7 +49,8 @@ TEST_F(FastClientTest, EightThreadsShareAFastSemaphoreWithoutTheBus)
 		for (int t = 0; t < kThreads; ++t)
 			threads.emplace_back([&, t] {
 				for (int i = 0; i < kRounds; ++i) {
-					// Half the threads through guards, half through acquire/release.
+					// Half the threads through guards, half through
+					// acquire/release.
 					std::optional<SemaphoreGuard> guard;
 					if (t % 2) {
 						auto taken = sem->acquireGuard(1, 10s);
@@ -269,8 +270,9 @@ TEST_F(FastClientTest, AsyncWaitsTakeFreeUnitsAtOnceAndWaitThroughTheBus)
 	auto otherLock = other.openLock("fast-async");
 	ASSERT_TRUE(otherLock);
 	std::optional<Result<LockGuard>> got;
-	auto pending = lock->acquireAsync(LockMode::Exclusive, 2s,
-					  [&](Result<LockGuard> outcome) { got = std::move(outcome); });
+	auto pending = lock->acquireAsync(LockMode::Exclusive, 2s, [&](Result<LockGuard> outcome) {
+		got = std::move(outcome);
+	});
 	ASSERT_TRUE(waitFor([&] {
 		(void)client.process();
 		return got.has_value();
@@ -280,8 +282,10 @@ TEST_F(FastClientTest, AsyncWaitsTakeFreeUnitsAtOnceAndWaitThroughTheBus)
 
 	// Held on the page: the other connection's wait goes through ipchubd.
 	std::optional<Result<LockGuard>> waited;
-	auto queued = otherLock->acquireAsync(
-		LockMode::Exclusive, 5s, [&](Result<LockGuard> outcome) { waited = std::move(outcome); });
+	auto queued =
+		otherLock->acquireAsync(LockMode::Exclusive, 5s, [&](Result<LockGuard> outcome) {
+			waited = std::move(outcome);
+		});
 	std::this_thread::sleep_for(50ms);
 	(void)other.process();
 	EXPECT_FALSE(waited.has_value());

@@ -95,9 +95,7 @@ private:
 	SemaphoreGuard(std::shared_ptr<detail::Session> session,
 		       std::shared_ptr<detail::SemaphoreProxy> proxy, uint32_t units);
 	SemaphoreGuard(std::shared_ptr<detail::FastSemaphore> fast, detail::FastPage *page,
-		       uint32_t token, uint32_t first, std::vector<uint32_t> rest,
-		       bool ownerDied);
-	void reset();
+		       uint32_t token, uint32_t first, std::vector<uint32_t> rest, bool ownerDied);
 
 	std::shared_ptr<detail::Session> session_;
 	std::shared_ptr<detail::SemaphoreProxy> proxy_;
