@@ -49,7 +49,8 @@ namespace {
 std::mutex slotsMutex;
 RoundRobinIds &threadSlots()
 {
-	static RoundRobinIds slots(0, kMaxSlots);
+	// From 1: slot 0 is ipchubd's, acting on the page for a connection's bus calls.
+	static RoundRobinIds slots(1, kMaxSlots);
 	return slots;
 }
 

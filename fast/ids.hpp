@@ -39,7 +39,9 @@ public:
 };
 
 // The calling thread's slot, taken on first use and given back when the thread ends
-// (process-wide, thread-safe). Exhausted with more than kMaxSlots live threads.
+// (process-wide, thread-safe): 1..kMaxSlots-1, since slot 0 stands for a connection's
+// bus calls, which ipchubd makes on the page for it. Exhausted with more than
+// kMaxSlots-1 live threads.
 Result<uint32_t> currentThreadSlot();
 
 } // namespace ipchub::fast

@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "common/object_path.hpp"
+#include "fast_attach.hpp"
 #include "mapping.hpp"
 #include "object_properties.hpp"
 #include "own_scope.hpp"
@@ -114,10 +115,17 @@ Result<Semaphore> Client::createSemaphore(std::string_view key, uint32_t initial
 		map.emplace("max", sdbus::Variant(options.max));
 	if (!options.returnOnExit)
 		map.emplace("return_on_exit", sdbus::Variant(false));
+	if (options.fast)
+		map.emplace("fast", sdbus::Variant(true));
 	auto path = managerCall(*session_, "CreateSemaphore", std::string(key), initial, map);
 	if (!path)
 		return errorOf(path);
-	return Semaphore(session_, *path);
+	Semaphore semaphore(session_, *path);
+	// A new semaphore is fast only if asked; an existing one may be either way.
+	if (options.fast || options.openExisting)
+		if (auto attached = detail::attachFast(session_, semaphore.proxy_); !attached)
+			return errorOf(attached);
+	return semaphore;
 }
 
 // The create and open calls of the three kinds parallel each other on purpose: each
@@ -128,7 +136,10 @@ Result<Semaphore> Client::openSemaphore(std::string_view key, const OpenOptions 
 				openOptions(options));
 	if (!path)
 		return errorOf(path);
-	return Semaphore(session_, *path);
+	Semaphore semaphore(session_, *path);
+	if (auto attached = detail::attachFast(session_, semaphore.proxy_); !attached)
+		return errorOf(attached);
+	return semaphore;
 }
 
 Result<SharedMemory> Client::createSharedMemory(std::string_view key, uint64_t size,
@@ -209,11 +220,18 @@ Result<SharedMemory> Client::openSharedMemory(std::string_view key, Access acces
 // Parallels createSemaphore and openSemaphore on purpose (see there).
 Result<Lock> Client::createLock(std::string_view key, const LockOptions &options)
 {
-	auto path = managerCall(*session_, "CreateLock", std::string(key), std::nullopt,
-				createOptions(options));
+	OptionMap map = createOptions(options);
+	if (options.fast)
+		map.emplace("fast", sdbus::Variant(true));
+	auto path = managerCall(*session_, "CreateLock", std::string(key), std::nullopt, map);
 	if (!path)
 		return errorOf(path);
-	return Lock(session_, *path);
+	Lock lock(session_, *path);
+	// A new lock is fast only if asked; an existing one may be either way.
+	if (options.fast || options.openExisting)
+		if (auto attached = detail::attachFast(session_, lock.proxy_); !attached)
+			return errorOf(attached);
+	return lock;
 }
 
 Result<Lock> Client::openLock(std::string_view key, const OpenOptions &options)
@@ -222,7 +240,10 @@ Result<Lock> Client::openLock(std::string_view key, const OpenOptions &options)
 				openOptions(options));
 	if (!path)
 		return errorOf(path);
-	return Lock(session_, *path);
+	Lock lock(session_, *path);
+	if (auto attached = detail::attachFast(session_, lock.proxy_); !attached)
+		return errorOf(attached);
+	return lock;
 }
 
 Result<void> Client::remove(const std::string &path)

@@ -16,6 +16,12 @@ namespace {
 constexpr const char *kInterface = detail::LockProxy::INTERFACE_NAME;
 constexpr const char *kWhat = "the lock";
 
+// The fast page's operations, unless the object is on the bus path.
+detail::FastLock *onPage(const std::shared_ptr<detail::LockProxy> &proxy)
+{
+	return proxy && proxy->fast && !proxy->fast->onBus() ? proxy->fast.get() : nullptr;
+}
+
 std::string modeName(LockMode mode)
 {
 	return std::string(common::lockModeName(mode));
@@ -47,9 +53,18 @@ LockGuard::LockGuard(std::shared_ptr<detail::Session> session,
 {
 }
 
+LockGuard::LockGuard(std::shared_ptr<detail::FastLock> fast, detail::FastPage *page,
+		     uint32_t fastToken, LockMode mode, uint64_t token, bool ownerDied)
+	: token_(token), fast_(std::move(fast)), page_(page), fastToken_(fastToken), mode_(mode),
+	  ownerDied_(ownerDied)
+{
+}
+
 LockGuard::LockGuard(LockGuard &&other) noexcept
 	: session_(std::move(other.session_)), proxy_(std::move(other.proxy_)),
-	  token_(other.token_)
+	  token_(other.token_), fast_(std::move(other.fast_)),
+	  page_(std::exchange(other.page_, nullptr)), fastToken_(other.fastToken_),
+	  mode_(other.mode_), ownerDied_(other.ownerDied_)
 {
 }
 
@@ -60,6 +75,11 @@ LockGuard &LockGuard::operator=(LockGuard &&other) noexcept
 		session_ = std::move(other.session_);
 		proxy_ = std::move(other.proxy_);
 		token_ = other.token_;
+		fast_ = std::move(other.fast_);
+		page_ = std::exchange(other.page_, nullptr);
+		fastToken_ = other.fastToken_;
+		mode_ = other.mode_;
+		ownerDied_ = other.ownerDied_;
 	}
 	return *this;
 }
@@ -71,6 +91,15 @@ LockGuard::~LockGuard()
 
 Result<void> LockGuard::release()
 {
+	if (fast_) {
+		detail::FastGrant grant;
+		grant.page = std::exchange(page_, nullptr);
+		grant.token = fastToken_;
+		grant.mode = mode_;
+		auto result = fast_->release(grant);
+		fast_.reset();
+		return result;
+	}
 	if (!proxy_)
 		return {};
 	Result<void> result;
@@ -124,9 +153,48 @@ int LockHandle::releaseFd()
 	return std::exchange(fd_, -1);
 }
 
+LockGuard Lock::fastGuard(const std::shared_ptr<detail::FastLock> &fast,
+			  const detail::FastGrant &grant)
+{
+	return LockGuard(fast, grant.page, grant.token, grant.mode, grant.fencingToken,
+			 grant.ownerDied);
+}
+
 PendingWait Lock::acquireAsync(LockMode mode, Timeout limit,
 			       std::function<void(Result<LockGuard>)> callback)
 {
+	if (onPage(proxy_)) {
+		auto fast = proxy_->fast;
+		auto grant = fast->acquire(mode, std::chrono::microseconds(0));
+		if (grant) {
+			// Granted on the page: the callback still runs from process().
+			detail::Session::Held held(*session_);
+			auto giveBack = [fast, grant = *grant] { (void)fast->release(grant); };
+			return PendingWait(
+				session_,
+				detail::grantedAsyncWait(*session_, grant->fencingToken,
+							 std::move(giveBack),
+							 [fast, grant = *grant,
+							  callback = std::move(callback)](
+								 Result<uint64_t>) {
+								 callback(fastGuard(fast, grant));
+							 }));
+		}
+		if (grant.error().code != ErrorCode::WouldBlock && !fast->onBus()) {
+			detail::Session::Held held(*session_);
+			// The callback gets the error itself: the completion carries it too.
+			return PendingWait(
+				session_,
+				detail::failedAsyncWait(*session_, grant.error(),
+							[callback = std::move(callback),
+							 error = grant.error()](Result<uint64_t>) {
+								callback(detail::Unexpected<Error>(
+									error));
+							}));
+		}
+		// Held: ipchubd waits on the page for this connection (thread slot 0); the
+		// grant is released through the bus, as any bus-path grant.
+	}
 	auto session = session_;
 	auto owner = proxy_;
 	auto complete = [session, owner, callback = std::move(callback)](Result<uint64_t> outcome) {
@@ -142,6 +210,14 @@ PendingWait Lock::acquireAsync(LockMode mode, Timeout limit,
 
 Result<LockGuard> Lock::acquire(LockMode mode, Timeout limit)
 {
+	if (auto *fast = onPage(proxy_)) {
+		auto grant = fast->acquire(mode, limit.duration());
+		if (grant)
+			return fastGuard(proxy_->fast, *grant);
+		// Else the bus, if ipchubd came back without the page meanwhile.
+		if (!fast->onBus())
+			return errorOf(grant);
+	}
 	auto token = detail::awaitObject(*session_, proxy_, kWhat, waitFor(mode), limit);
 	if (!token)
 		return errorOf(token);
@@ -152,6 +228,15 @@ Result<std::optional<LockGuard>> Lock::tryAcquire(LockMode mode)
 {
 	if (!proxy_)
 		return detail::closedError(kWhat);
+	if (auto *fast = onPage(proxy_)) {
+		auto grant = fast->acquire(mode, std::chrono::microseconds(0));
+		if (grant)
+			return std::optional<LockGuard>{fastGuard(proxy_->fast, *grant)};
+		if (grant.error().code == ErrorCode::WouldBlock)
+			return std::optional<LockGuard>{};
+		if (!fast->onBus())
+			return errorOf(grant);
+	}
 	detail::Session::Held held(*session_);
 	auto &proxy = proxy_->getProxy();
 	auto giveBack = detail::sendLater(*session_, proxy, kInterface, "Release");

@@ -5,6 +5,8 @@
 
 #include <sdbus-c++/sdbus-c++.h>
 
+#include "fast_lock.hpp"
+#include "fast_semaphore.hpp"
 #include "io.github.ipchub1.Lock.proxy.h"
 #include "io.github.ipchub1.Manager.proxy.h"
 #include "io.github.ipchub1.Semaphore.proxy.h"
@@ -83,6 +85,10 @@ class TokenlessWaitingProxy : public WaitingProxy<Interface>
 public:
 	using WaitingProxy<Interface>::WaitingProxy;
 
+	// The fast page's operations, set once before the object is handed out; null for
+	// an object on the bus path.
+	std::shared_ptr<FastSemaphore> fast;
+
 private:
 	void onWaitEnded(const uint64_t &ticket, const std::string &error,
 			 const std::string &message) override
@@ -108,6 +114,9 @@ class LockProxy final : public WaitingProxy<io::github::ipchub1::Lock_proxy>
 {
 public:
 	using WaitingProxy::WaitingProxy;
+
+	// As SemaphoreProxy::fast.
+	std::shared_ptr<FastLock> fast;
 
 private:
 	void onWaitEnded(const uint64_t &ticket, const uint64_t &token, const std::string &error,

@@ -71,8 +71,29 @@ Session::Session() : wake_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK))
 
 Session::~Session()
 {
-	// Proxies go before the connection they use.
+	// Proxies and matches go before the connection they use.
 	manager_.reset();
+	serviceWatch_.reset();
+}
+
+Result<void> Session::watchService(Held &)
+{
+	if (serviceWatch_)
+		return {};
+	try {
+		serviceWatch_ = connection->addMatch(
+			std::string("type='signal',sender='org.freedesktop.DBus',"
+				    "interface='org.freedesktop.DBus',member='NameOwnerChanged',"
+				    "arg0='") +
+				kBusName + "'",
+			[this](sdbus::Message &) {
+				serviceEpoch_.fetch_add(1, std::memory_order_acq_rel);
+			});
+	} catch (const sdbus::Error &e) {
+		return fail(ErrorCode::Failed,
+			    "cannot subscribe to ipchubd's departures: " + e.getMessage());
+	}
+	return {};
 }
 
 sdbus::IProxy &Session::manager(Held &)
@@ -96,6 +117,8 @@ Result<bool> Session::dispatch(Held &)
 		while (connection->processPendingRequest())
 			any = true;
 	} catch (const sdbus::Error &e) {
+		// What ipchubd gave this connection is gone with it (fast holds included).
+		serviceEpoch_.fetch_add(1, std::memory_order_acq_rel);
 		Error error{ErrorCode::Failed, "the bus connection failed: " + e.getMessage()};
 		notifier.connectionFailed(*this, error);
 		return Unexpected<Error>(std::move(error));

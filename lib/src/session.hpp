@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -120,6 +121,12 @@ public:
 	// The connection's poll data; nullopt once it is closed (sdbus-c++ throws then).
 	std::optional<sdbus::IConnection::PollData> pollData() const;
 
+	// Counts ipchubd's comings and goings (NameOwnerChanged of its name) and the loss of
+	// the connection, as far as this session has read its connection: a fast object's
+	// page is valid for the count it was attached in. watchService subscribes (once).
+	Result<void> watchService(Held &held);
+	uint64_t serviceEpoch() const { return serviceEpoch_.load(std::memory_order_acquire); }
+
 private:
 	Result<bool> dispatch(Held &held);
 	void poke();
@@ -144,6 +151,9 @@ private:
 	std::multimap<Deadline::Clock::time_point, std::function<void()>> timers_;
 	std::vector<std::pair<std::shared_ptr<AsyncWait>, Result<uint64_t>>> completions_;
 	std::vector<std::shared_ptr<Listener>> listeners_;
+
+	std::atomic<uint64_t> serviceEpoch_{0};
+	sdbus::Slot serviceWatch_;
 };
 
 // The error a failed call reports, with what the restart of ipchubd means for it (see

@@ -268,6 +268,19 @@ std::shared_ptr<AsyncWait> failedAsyncWait(Session &session, Error error,
 	return async;
 }
 
+std::shared_ptr<AsyncWait> grantedAsyncWait(Session &session, uint64_t token,
+					    std::function<void()> giveBack,
+					    std::function<void(Result<uint64_t>)> complete)
+{
+	auto async = std::make_shared<AsyncWait>();
+	async->ticket = std::make_shared<TicketWait>();
+	async->ticket->giveBack = std::move(giveBack);
+	async->complete = std::move(complete);
+	async->done = true;
+	session.queueCompletion(async, token);
+	return async;
+}
+
 void cancelAsyncWait(Session &session, AsyncWait &wait)
 {
 	if (wait.cancelled || wait.ran)

@@ -105,6 +105,12 @@ std::shared_ptr<AsyncWait> startAsyncWait(Session::Held &held, const WaitCall &c
 std::shared_ptr<AsyncWait> failedAsyncWait(Session &session, Error error,
 					   std::function<void(Result<uint64_t>)> complete);
 
+// An async wait granted at once (a fast page's free units or lock), from the next
+// process(), under the lock; giveBack runs instead if it is cancelled before.
+std::shared_ptr<AsyncWait> grantedAsyncWait(Session &session, uint64_t token,
+					    std::function<void()> giveBack,
+					    std::function<void(Result<uint64_t>)> complete);
+
 // Cancels an async wait (see PendingWait::cancel), under the lock.
 void cancelAsyncWait(Session &session, AsyncWait &wait);
 

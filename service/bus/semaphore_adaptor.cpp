@@ -65,6 +65,7 @@ SemaphoreAdaptor::SemaphoreAdaptor(sdbus::IConnection &connection, std::string p
 		      {{"Key", sdbus::Variant(Key())},
 		       {"Scope", sdbus::Variant(Scope())},
 		       {"Max", sdbus::Variant(Max())},
+		       {"ReturnOnExit", sdbus::Variant(ReturnOnExit())},
 		       {"Fast", sdbus::Variant(Fast())},
 		       {"Value", sdbus::Variant(Value())},
 		       {"Waiters", sdbus::Variant(Waiters())},
@@ -178,6 +179,12 @@ uint32_t SemaphoreAdaptor::Max()
 {
 	checkReader();
 	return semaphore_->max();
+}
+
+bool SemaphoreAdaptor::ReturnOnExit()
+{
+	checkReader();
+	return semaphore_->returnsOnExit();
 }
 
 uint32_t SemaphoreAdaptor::Value()

@@ -46,6 +46,7 @@ private:
 	std::string Key() override;
 	std::string Scope() override;
 	uint32_t Max() override;
+	bool ReturnOnExit() override;
 	uint32_t Value() override;
 	uint32_t Waiters() override;
 	std::vector<sdbus::Struct<std::string, uint32_t>> Holders() override;

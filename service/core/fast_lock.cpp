@@ -5,6 +5,7 @@
 
 #include "fast/lock.hpp"
 #include "fast/recovery.hpp"
+#include "fast_recovery_switch.hpp"
 
 namespace ipchub::core {
 
@@ -108,6 +109,10 @@ Result<void> FastLock::ungrant(const ClientId &client, LockMode mode)
 
 void FastLock::recover(const ClientId &client)
 {
+	if (fastRecoveryDisabled()) {
+		page_->detach(client);
+		return;
+	}
 	if (const auto owner = owners_.find(client))
 		fast::recoverLock(view_, *owner);
 	page_->detach(client);

@@ -5,6 +5,7 @@
 
 #include "fast/recovery.hpp"
 #include "fast/semaphore.hpp"
+#include "fast_recovery_switch.hpp"
 
 namespace ipchub::core {
 
@@ -121,6 +122,10 @@ Result<void> FastSemaphore::give(const ClientId &client, uint32_t n)
 
 void FastSemaphore::recover(const ClientId &client)
 {
+	if (fastRecoveryDisabled()) {
+		page_->detach(client);
+		return;
+	}
 	const auto owner = owners_.find(client);
 	const auto attach = page_->attachOf(client);
 	if (owner)

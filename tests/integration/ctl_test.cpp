@@ -390,7 +390,7 @@ TEST_F(CtlTest, WatchPrintsChangesOfAnotherClient)
 	})) << readFile(dir_ / "watch");
 	const std::string log = readFile(dir_ / "watch");
 	EXPECT_THAT(log, HasSubstr("added semaphore watched - Fast=false Holders= Key=watched Max=4294967295 "
-				   "Scope= Value=2 Waiters=0\n"));
+				   "ReturnOnExit=true Scope= Value=2 Waiters=0\n"));
 	EXPECT_THAT(log, HasSubstr("changed semaphore watched - Holders= Value=3 Waiters=0\n"));
 	EXPECT_LT(log.find("added semaphore watched"), log.find("changed semaphore watched"));
 

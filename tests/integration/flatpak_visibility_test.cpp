@@ -139,7 +139,7 @@ TEST_F(FlatpakVisibilityTest, AnAppHearsNothingOfHostObjectsItDidNotRead)
 	auto inside = client(other);
 	ASSERT_EQ(inside->ask("listen"), "ok");
 	EXPECT_EQ(inside->ask("listen-read " + read->path() + " io.github.ipchub1.Semaphore"),
-		  "ok 7");
+		  "ok 8");
 
 	// A host connection that read both hears their changes: ipchubd has sent theirs
 	// before read changes, so the app would have heard them first.
@@ -176,7 +176,7 @@ TEST_F(FlatpakVisibilityTest, SignalsHeldBackForAnAppComeOnceItReads)
 	auto inside = client(other);
 	ASSERT_EQ(inside->ask("listen"), "ok");
 	ASSERT_EQ(inside->ask("listen-read " + shared->path() + " io.github.ipchub1.Semaphore"),
-		  "ok 7");
+		  "ok 8");
 
 	// Ten changes, one signal each (a host reader hears each before the next), while
 	// the app reads nothing: four go out, the rest are held back.

@@ -135,6 +135,7 @@ TEST_F(PropertiesSignalTest, PropertiesOfASemaphore)
 							     {"Scope", "s"},
 							     {"Fast", "b"},
 							     {"Max", "u"},
+							     {"ReturnOnExit", "b"},
 							     {"Value", "u"},
 							     {"Waiters", "u"},
 							     {"Holders", "a(su)"}}));

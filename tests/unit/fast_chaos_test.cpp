@@ -20,6 +20,7 @@
 
 #include <gtest/gtest.h>
 
+#include "fast_chaos_harness.hpp"
 #include "fast_test_support.hpp"
 #include "ids.hpp"
 #include "lock.hpp"
@@ -96,19 +97,6 @@ struct Outcome {
 	}
 };
 
-// Stays inside for a moment, checking that nobody else entered.
-bool holdAndCheck(std::atomic<uint32_t> &fence, uint32_t token)
-{
-	fence.store(token);
-	bool alone = true;
-	for (int i = 0; i < 64; ++i) {
-		cpuRelax();
-		if (fence.load(std::memory_order_relaxed) != token)
-			alone = false;
-	}
-	return alone && fence.load() == token;
-}
-
 void workerThread(Shared &shared, const LockView &lock, const SemaphoreView &sem, uint32_t owner,
 		  uint32_t worker, uint32_t bit)
 {
@@ -128,7 +116,7 @@ void workerThread(Shared &shared, const LockView &lock, const SemaphoreView &sem
 			shared.holding[worker] |= bit;
 			if (*locked == Acquired::OwnerDied)
 				shared.ownerDied++;
-			if (!holdAndCheck(shared.lockFence, token))
+			if (!test::holdAndCheck(shared.lockFence, token))
 				shared.violations++;
 			shared.holding[worker] &= ~bit;
 			if (!unlock(lock, token))
@@ -147,7 +135,7 @@ void workerThread(Shared &shared, const LockView &lock, const SemaphoreView &sem
 		shared.holding[worker] |= bit;
 		if (unit->state == Acquired::OwnerDied)
 			shared.ownerDied++;
-		if (!holdAndCheck(shared.unitFence[unit->index], token))
+		if (!test::holdAndCheck(shared.unitFence[unit->index], token))
 			shared.violations++;
 		shared.holding[worker] &= ~bit;
 		if (!release(sem, unit->index, token))
@@ -175,61 +163,15 @@ int workerMain(Shared &shared, const ServicePage &lockPage, const ServicePage &s
 	return 0;
 }
 
-// Starts body as the first process (PID 1) of a new PID namespace, a child of this
-// process (a subreaper): unshare(CLONE_NEWPID) in an intermediate child whose next fork
-// enters the namespace. Returns the pid, or -errno of the unshare.
-pid_t spawnInPidNamespace(const std::function<int()> &body)
-{
-	int pipeFds[2];
-	if (pipe2(pipeFds, O_CLOEXEC) < 0)
-		return -errno;
-	UniqueFd readEnd(pipeFds[0]);
-	UniqueFd writeEnd(pipeFds[1]);
-	const pid_t middle = fork();
-	if (middle == 0) {
-		readEnd.reset();
-		pid_t result = -EINVAL;
-		if (unshare(CLONE_NEWPID) < 0) {
-			result = -errno;
-		} else {
-			result = fork();
-			if (result == 0) {
-				writeEnd.reset();
-				_exit(body());
-			}
-		}
-		(void)!write(writeEnd.get(), &result, sizeof result);
-		_exit(0);
-	}
-	writeEnd.reset();
-	pid_t worker = -EIO;
-	if (read(readEnd.get(), &worker, sizeof worker) != sizeof worker)
-		worker = -EIO;
-	waitpid(middle, nullptr, 0);
-	return worker;
-}
-
-uint64_t chaosMilliseconds()
-{
-	const char *env = std::getenv("IPCHUB_FAST_CHAOS_SECONDS");
-	const double seconds = env ? std::atof(env) : 2.0;
-	return static_cast<uint64_t>((seconds > 0 ? seconds : 2.0) * 1000);
-}
-
 class FastChaos : public ::testing::Test
 {
 protected:
 	void SetUp() override
 	{
-		if (geteuid() != 0)
-			GTEST_SKIP() << "PID namespaces need root (unshare(CLONE_NEWPID))";
 		// The workers' parents exit at once: the workers become this process's.
 		ASSERT_EQ(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
-		const pid_t probe = spawnInPidNamespace([] { return getpid() == 1 ? 0 : 1; });
-		if (probe < 0)
-			GTEST_SKIP() << "unshare(CLONE_NEWPID) is not permitted here: "
-				     << std::strerror(-probe);
-		ASSERT_EQ(test::reap(probe), 0) << "the worker is not PID 1 of its namespace";
+		if (const std::string why = test::pidNamespacesUnavailable(); !why.empty())
+			GTEST_SKIP() << why;
 	}
 
 	void TearDown() override { prctl(PR_SET_CHILD_SUBREAPER, 0); }
@@ -251,7 +193,7 @@ protected:
 		std::vector<Worker> workers(kWorkers);
 		auto start = [&](uint32_t k) {
 			const uint32_t owner = *owners.allocate();
-			const pid_t pid = spawnInPidNamespace([&, owner, k] {
+			const pid_t pid = test::spawnInPidNamespace([&, owner, k] {
 				return workerMain(*shared, lockPage, semPage, owner, k);
 			});
 			EXPECT_GT(pid, 0);
@@ -312,7 +254,7 @@ protected:
 
 TEST_F(FastChaos, KilledHoldersAcrossPidNamespacesAreRecovered)
 {
-	const Outcome outcome = run(true, chaosMilliseconds());
+	const Outcome outcome = run(true, test::chaosMilliseconds(2.0));
 	outcome.print("with recovery");
 	EXPECT_GT(outcome.kills, 0u);
 	EXPECT_GT(outcome.lockAcquisitions, 0u);

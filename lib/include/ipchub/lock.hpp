@@ -23,6 +23,9 @@ namespace ipchub {
 namespace detail {
 class Session;
 class LockProxy;
+class FastLock;
+struct FastPage;
+struct FastGrant;
 } // namespace detail
 
 // Who holds a lock now, as its Mode property says.
@@ -39,6 +42,14 @@ struct LockOptions {
 	// The scope to create in: unset means the caller's own; "" is the host's,
 	// else an app id. Only host callers may create outside their own scope.
 	std::optional<std::string> scope{};
+	// A fast lock: its state is a word of a page shared with ipchubd, and acquire,
+	// tryAcquire and LockGuard work on it with atomic instructions and futexes, from
+	// any thread (two threads of the process exclude each other), without a bus
+	// message while the lock is free; ipchubd still ends the grants of a connection
+	// that goes, and fencing tokens keep growing. Opening a lock (or openExisting on
+	// an existing one) uses the page whenever the lock is fast, whatever this says.
+	// Waiters on the page are not served in order (no FIFO, no priority inheritance).
+	bool fast = false;
 };
 
 // One grant of a lock, as QLockFile::getLockInfo tells of its one holder.
@@ -82,17 +93,31 @@ public:
 	// to whatever the lock protects, so it can refuse a holder that lost the lock.
 	uint64_t token() const { return token_; }
 	// Releases now; the guard holds nothing afterwards, even when the release failed
-	// (NotHeld: the lock was closed or ipchubd restarted without the grant).
+	// (NotHeld: the lock was closed or ipchubd restarted without the grant; on a fast
+	// lock also when the connection was lost, or ipchubd restarted, since the grant).
 	[[nodiscard]] Result<void> release();
+	// On a fast lock: whether the previous holder died holding it (its connection left
+	// the bus and ipchubd took the lock back), as EOWNERDEAD tells of a robust mutex:
+	// what the lock protects may be half-written; check or repair it. Always false on
+	// the bus path, whose grants do not say.
+	bool previousOwnerDied() const { return ownerDied_; }
 
 private:
 	friend class Lock;
 	LockGuard(std::shared_ptr<detail::Session> session,
 		  std::shared_ptr<detail::LockProxy> proxy, uint64_t token);
+	LockGuard(std::shared_ptr<detail::FastLock> fast, detail::FastPage *page,
+		  uint32_t fastToken, LockMode mode, uint64_t token, bool ownerDied);
 
 	std::shared_ptr<detail::Session> session_;
 	std::shared_ptr<detail::LockProxy> proxy_;
 	uint64_t token_;
+	// A fast lock's grant: on which page, under which word token, in which mode.
+	std::shared_ptr<detail::FastLock> fast_;
+	detail::FastPage *page_ = nullptr;
+	uint32_t fastToken_ = 0;
+	LockMode mode_ = LockMode::Exclusive;
+	bool ownerDied_ = false;
 };
 
 // Parallels LockGuard on purpose (see there).
@@ -144,10 +169,21 @@ public:
 	// Timeout). Returns at most 150 ms after the timeout whatever ipchubd does; a grant
 	// made after that is given back. A wait goes through Wait and its WaitEnded
 	// signal, as Semaphore::acquire's does; Failed if ipchubd leaves meanwhile.
+	//
+	// On a fast lock the grant is the calling thread's, on the page, without the bus;
+	// InvalidArgument when this thread holds the lock already (it would wait for
+	// itself), LimitExceeded when every reader slot is taken. When ipchubd restarts
+	// (or the connection is lost), grants on the page are lost: once this Client has
+	// read its connection since (any bus call, Client::process(), or a wait on the
+	// page, which looks every 50 ms), release says NotHeld and the next call attaches
+	// the new page. See LockGuard::previousOwnerDied.
 	[[nodiscard]] Result<LockGuard> acquire(LockMode mode = LockMode::Exclusive,
 						Timeout timeout = kForever);
 	// As acquire, without blocking: callback runs once with the outcome, from
-	// Client::process(), unless the returned handle cancels the wait first.
+	// Client::process(), unless the returned handle cancels the wait first. On a fast
+	// lock a free lock is taken on the page at once; a held one is waited for through
+	// the bus (ipchubd waits on the page for this connection), and its grant is
+	// released through the bus too.
 	PendingWait acquireAsync(LockMode mode, Timeout timeout,
 				 std::function<void(Result<LockGuard>)> callback);
 	// The lock if it can be granted now and nobody waits; nullopt otherwise.
@@ -185,6 +221,8 @@ public:
 private:
 	friend class Client;
 	using ObjectHandle::ObjectHandle;
+	static LockGuard fastGuard(const std::shared_ptr<detail::FastLock> &fast,
+				   const detail::FastGrant &grant);
 };
 
 } // namespace ipchub

@@ -21,7 +21,9 @@ namespace ipchub {
 namespace detail {
 class Session;
 class SemaphoreProxy;
-}
+class FastSemaphore;
+struct FastPage;
+} // namespace detail
 
 struct SemaphoreOptions {
 	// Open the semaphore if it exists already, as QSystemSemaphore::Open does.
@@ -34,11 +36,21 @@ struct SemaphoreOptions {
 	// Semaphore::release for what that means to a hand-off). false makes a plain
 	// counter, like a POSIX semaphore: acquired units are consumed.
 	bool returnOnExit = true;
-	// Sandboxed apps that may use the semaphore too.
+	// Sandboxed apps that may use the semaphore too (through the bus: a fast page goes
+	// only to callers in the semaphore's own scope).
 	std::vector<std::string> allowedApps{};
 	// The scope to create in: unset means the caller's own; "" is the host's,
 	// else an app id. Only host callers may create outside their own scope.
 	std::optional<std::string> scope{};
+	// A fast semaphore: its units are words of a page shared with ipchubd, and
+	// acquire, tryAcquire, release and SemaphoreGuard work on them with atomic
+	// instructions and futexes, from any thread, without a bus message while the units
+	// are free (tens of nanoseconds instead of a bus round trip); ipchubd still gives
+	// back the units of a connection that goes. max must then be at most the Manager's
+	// fast_units_max limit (its default when max is 0). Opening a semaphore (or
+	// openExisting on an existing one) uses the page whenever the semaphore is fast,
+	// whatever this says. Waiters on the page are not served in order.
+	bool fast = false;
 };
 
 struct OpenOptions {
@@ -79,6 +91,11 @@ public:
 
 	// The units held; 0 once released or dismissed.
 	uint32_t units() const { return units_; }
+	// On a fast semaphore: whether a unit of this guard came from a holder that died
+	// holding it (ipchubd gave it back), as EOWNERDEAD tells of a robust mutex: what
+	// the unit guarded may be half-done. Always false on the bus path, whose grants
+	// do not say.
+	bool previousOwnerDied() const { return ownerDied_; }
 	// Releases the units now (see Semaphore::release); the guard holds nothing
 	// afterwards, even when the release failed.
 	[[nodiscard]] Result<void> release();
@@ -90,10 +107,19 @@ private:
 	friend class Semaphore;
 	SemaphoreGuard(std::shared_ptr<detail::Session> session,
 		       std::shared_ptr<detail::SemaphoreProxy> proxy, uint32_t units);
+	SemaphoreGuard(std::shared_ptr<detail::FastSemaphore> fast, detail::FastPage *page,
+		       uint32_t token, uint32_t first, std::vector<uint32_t> rest, bool ownerDied);
 
 	std::shared_ptr<detail::Session> session_;
 	std::shared_ptr<detail::SemaphoreProxy> proxy_;
 	uint32_t units_;
+	// A fast semaphore's units: on which page, under which token, which words.
+	std::shared_ptr<detail::FastSemaphore> fast_;
+	detail::FastPage *page_ = nullptr;
+	uint32_t token_ = 0;
+	uint32_t first_ = 0;
+	std::vector<uint32_t> rest_;
+	bool ownerDied_ = false;
 };
 
 // A reference to a named semaphore of ipchubd. Closing it (or destroying it) gives
@@ -119,16 +145,29 @@ public:
 	// after that are given back. A wait goes through Wait and its WaitEnded signal,
 	// so no call stays pending on the bus; it fails with Failed if ipchubd leaves the
 	// bus meanwhile. InvalidArgument for n = 0 or n above max.
+	//
+	// On a fast semaphore the units are taken on the page: n at once or none (a wait
+	// for n sleeps until n are free, and a timeout leaves nothing held), by the
+	// calling thread (two threads exclude each other as two processes do), without
+	// the bus. The holds are this connection's, as on the bus path: ipchubd gives
+	// them back when it goes. When ipchubd restarts (or the connection is lost), what
+	// was held on the page is lost: once this Client has read its connection since
+	// (any bus call, Client::process(), or a wait on the page, which looks every
+	// 50 ms), a guard's release says NotHeld and the next call attaches the new page.
 	[[nodiscard]] Result<void> acquire(uint32_t n = 1, Timeout timeout = kForever);
 	// As acquire, without blocking: callback runs once with the outcome, from
 	// Client::process() (see Client::fd), unless the returned handle cancels the wait
-	// first (destroying it does). The same bounds as acquire's.
+	// first (destroying it does). The same bounds as acquire's. On a fast semaphore
+	// free units are taken on the page at once; else the wait goes through the bus
+	// (ipchubd waits on the page for this connection), and release() gives such
+	// units back through the bus.
 	PendingWait acquireAsync(uint32_t n, Timeout timeout,
 				 std::function<void(Result<void>)> callback);
 	// As acquire, the units held by a guard that releases them.
 	[[nodiscard]] Result<SemaphoreGuard> acquireGuard(uint32_t n = 1,
 							  Timeout timeout = kForever);
 	// Takes n units if they are free now and nobody waits before: true, else false.
+	// (On a fast semaphore: if n are free now; waiters have no order there.)
 	[[nodiscard]] Result<bool> tryAcquire(uint32_t n = 1);
 	// Gives n units back, or posts them: releasing more than this connection holds
 	// adds the rest to the value (the producer/consumer use); LimitExceeded past max.
@@ -141,6 +180,10 @@ public:
 	// of 1 is 11. Make a semaphore passed between processes a plain counter
 	// (returnOnExit = false, ipchubctl sem create --no-return-on-exit), or release
 	// what you acquire in the same process.
+	//
+	// On a fast semaphore: the calling thread's units first, then any thread's of this
+	// connection (a thread's SemaphoreGuard then finds its units gone: NotHeld), then
+	// units held through acquireAsync's bus wait, then posts.
 	[[nodiscard]] Result<void> release(uint32_t n = 1);
 	// The Value property: the free units now.
 	[[nodiscard]] Result<uint32_t> value() const;
