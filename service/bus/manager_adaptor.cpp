@@ -131,6 +131,9 @@ sdbus::ObjectPath ManagerAdaptor::CreateSemaphore(const std::string &key, const 
 		.returnOnExit = parsed.get<bool>("return_on_exit", true),
 		.fast = fast,
 	};
+	// A fast object's page is a descriptor ipchubd keeps for as long as the object lives.
+	if (fast)
+		unwrap(checkDescriptorReserve(context_.hub.limits().descriptorReserve, "a fast page"));
 	auto semaphore = unwrap(core::createSemaphore(context_.hub, who, key, createOptions(parsed),
 						      initial, semaphoreOptions));
 	return joined(semaphores_.publish(connection_, context_, semaphore));
@@ -174,8 +177,10 @@ sdbus::ObjectPath ManagerAdaptor::CreateLock(const std::string &key, const Optio
 	const auto who = coreCaller();
 	const auto parsed = unwrap(
 		Options::parse(options, {kOpenExisting, kPersistent, kAllowedApps, kScope, kFast}));
-	auto lock = unwrap(core::createLock(context_.hub, who, key, createOptions(parsed),
-					    parsed.get<bool>("fast", false)));
+	const bool fast = parsed.get<bool>("fast", false);
+	if (fast)
+		unwrap(checkDescriptorReserve(context_.hub.limits().descriptorReserve, "a fast page"));
+	auto lock = unwrap(core::createLock(context_.hub, who, key, createOptions(parsed), fast));
 	return joined(locks_.publish(connection_, context_, lock));
 }
 

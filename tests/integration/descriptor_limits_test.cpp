@@ -147,6 +147,36 @@ TEST_F(DescriptorLimitsTest, NearItsDescriptorLimitIpchubdRefusesHandlesAndServe
 		waitFor([&] { return lock->acquireHandle(LockMode::Shared, 0us).has_value(); }));
 }
 
+// A fast object's page is a descriptor ipchubd keeps while the object lives: creating one
+// is refused near the limit as handing out a handle is (a bare client that never
+// attaches, as the library would), and plain objects still come.
+TEST_F(DescriptorLimitsTest, NearItsDescriptorLimitIpchubdRefusesFastObjectsAndServesPlainOnes)
+{
+	ASSERT_EQ(stopDaemon(), 0);
+	startDaemon({"--descriptor-reserve=32"});
+	RawConnection bare(address());
+	setDescriptorLimit(daemonPid(), 128);
+
+	const std::map<std::string, sdbus::Variant> fast{{"fast", sdbus::Variant(true)}};
+	int created = 0;
+	std::string refused = "never refused";
+	for (; created < 200; ++created) {
+		try {
+			bare.createSemaphore("fast-" + std::to_string(created), 1, fast);
+		} catch (const sdbus::Error &e) {
+			refused = e.getName() + ": " + e.getMessage();
+			break;
+		}
+	}
+	EXPECT_THAT(refused, HasSubstr("LimitExceeded"));
+	EXPECT_THAT(refused, HasSubstr("a fast page"));
+	EXPECT_THAT(refused, HasSubstr("descriptor_reserve"));
+	EXPECT_GT(created, 10);
+	EXPECT_LE(openDescriptors(daemonPid()).size(), 128u - 32u + 4u);
+	// A plain object needs no descriptor of ipchubd's: it is still created.
+	EXPECT_NO_THROW(bare.createSemaphore("plain", 1));
+}
+
 TEST_F(DescriptorLimitsTest, AtItsLimitADescriptorIpchubdCannotTakeCostsOnlyItsMessage)
 {
 	auto before = connect();
