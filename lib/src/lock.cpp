@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "common/lock_mode.hpp"
+#include "object_properties.hpp"
 #include "object_wait.hpp"
 #include "proxies.hpp"
 #include "received_fd.hpp"
@@ -160,6 +161,8 @@ LockGuard Lock::fastGuard(const std::shared_ptr<detail::FastLock> &fast,
 			 grant.ownerDied);
 }
 
+// Parallels Semaphore::acquireAsync (semaphore.cpp) on purpose: the page first, then the
+// bus's Wait; each kind completes with its own result (a guard, or units).
 PendingWait Lock::acquireAsync(LockMode mode, Timeout limit,
 			       std::function<void(Result<LockGuard>)> callback)
 {
@@ -309,24 +312,12 @@ Result<std::vector<LockHolder>> Lock::holders() const
 	if (!proxy_)
 		return detail::closedError(kWhat);
 	detail::Session::Held held(*session_);
-	using Holders = std::vector<
-		sdbus::Struct<std::string, std::string, uint32_t, std::string, uint64_t, uint64_t>>;
-	auto holders = detail::getProperty<Holders>(*session_, held, proxy_->getProxy(), kInterface,
-						    "Holders");
+	auto holders = detail::getProperty<detail::LockHolderStructs>(*session_, held,
+								      proxy_->getProxy(),
+								      kInterface, "Holders");
 	if (!holders)
 		return errorOf(holders);
-	std::vector<LockHolder> result;
-	for (const auto &holder : *holders)
-		result.push_back({
-			.uniqueName = holder.get<0>(),
-			.mode = common::parseLockMode(holder.get<1>()).value_or(LockMode::Shared),
-			.pid = static_cast<pid_t>(holder.get<2>()),
-			.appId = holder.get<3>(),
-			.token = holder.get<4>(),
-			.acquiredAt = std::chrono::system_clock::time_point(
-				std::chrono::microseconds(holder.get<5>())),
-		});
-	return result;
+	return detail::lockHolders(*holders);
 }
 
 Result<uint32_t> Lock::waiters() const

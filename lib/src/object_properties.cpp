@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 #include "object_properties.hpp"
 
+#include "common/lock_mode.hpp"
 #include "proxies.hpp"
 
 namespace ipchub {
@@ -121,6 +122,22 @@ std::optional<ObjectStatus> objectStatus(std::string path, const InterfaceMap &i
 		if (auto kind = kindOfInterface(interface))
 			return objectStatus(*kind, std::move(path), properties);
 	return std::nullopt;
+}
+
+std::vector<LockHolder> lockHolders(const LockHolderStructs &holders)
+{
+	std::vector<LockHolder> result;
+	for (const auto &holder : holders)
+		result.push_back({
+			.uniqueName = holder.get<0>(),
+			.mode = common::parseLockMode(holder.get<1>()).value_or(LockMode::Shared),
+			.pid = static_cast<pid_t>(holder.get<2>()),
+			.appId = holder.get<3>(),
+			.token = holder.get<4>(),
+			.acquiredAt = std::chrono::system_clock::time_point(
+				std::chrono::microseconds(holder.get<5>())),
+		});
+	return result;
 }
 
 } // namespace detail

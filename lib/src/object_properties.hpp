@@ -8,10 +8,12 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <sdbus-c++/sdbus-c++.h>
 
 #include "common/object_kind.hpp"
+#include "ipchub/lock.hpp"
 #include "ipchub/object_status.hpp"
 
 namespace ipchub::detail {
@@ -33,5 +35,10 @@ std::string propertyText(const sdbus::Variant &value);
 ObjectStatus objectStatus(ObjectKind kind, std::string path, const PropertyMap &properties);
 // The status of an ipchub object among interfaces; nullopt if it carries none of ours.
 std::optional<ObjectStatus> objectStatus(std::string path, const InterfaceMap &interfaces);
+
+// A lock's Holders property as the bus carries it: a(ssustt).
+using LockHolderStructs = std::vector<
+	sdbus::Struct<std::string, std::string, uint32_t, std::string, uint64_t, uint64_t>>;
+std::vector<LockHolder> lockHolders(const LockHolderStructs &holders);
 
 } // namespace ipchub::detail

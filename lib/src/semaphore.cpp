@@ -151,6 +151,7 @@ Result<SemaphoreGuard> Semaphore::acquireGuard(uint32_t n, Timeout timeout)
 	return SemaphoreGuard(session_, proxy_, n);
 }
 
+// Parallels Lock::acquireAsync (lock.cpp) on purpose (see there).
 PendingWait Semaphore::acquireAsync(uint32_t n, Timeout limit,
 				    std::function<void(Result<void>)> callback)
 {

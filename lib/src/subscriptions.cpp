@@ -6,6 +6,7 @@
 #include "common/lock_mode.hpp"
 #include "ipchub/client.hpp"
 #include "listeners.hpp"
+#include "object_properties.hpp"
 #include "proxies.hpp"
 
 namespace ipchub {
@@ -101,18 +102,7 @@ LockProperties lockProperties(const PropertyMap &properties)
 	state.mode = lockState(value<std::string>(properties, "Mode"));
 	state.waiters = value<uint32_t>(properties, "Waiters");
 	state.token = value<uint64_t>(properties, "Token");
-	using Holders = std::vector<
-		sdbus::Struct<std::string, std::string, uint32_t, std::string, uint64_t, uint64_t>>;
-	for (const auto &holder : value<Holders>(properties, "Holders"))
-		state.holders.push_back({
-			.uniqueName = holder.get<0>(),
-			.mode = common::parseLockMode(holder.get<1>()).value_or(LockMode::Shared),
-			.pid = static_cast<pid_t>(holder.get<2>()),
-			.appId = holder.get<3>(),
-			.token = holder.get<4>(),
-			.acquiredAt = std::chrono::system_clock::time_point(
-				std::chrono::microseconds(holder.get<5>())),
-		});
+	state.holders = lockHolders(value<LockHolderStructs>(properties, "Holders"));
 	return state;
 }
 

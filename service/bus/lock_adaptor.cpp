@@ -262,6 +262,8 @@ void LockAdaptor::Release()
 	unwrap(lock_->release(caller().name));
 }
 
+// Parallels SemaphoreAdaptor::AttachFast on purpose: the same checks, each kind's own
+// reply (a lock's page has reader slots, a semaphore's units and attach slots).
 std::tuple<sdbus::UnixFd, uint32_t, uint32_t> LockAdaptor::AttachFast()
 {
 	const Peer &peer = caller();

@@ -137,6 +137,7 @@ void SemaphoreAdaptor::Release(const uint32_t &n)
 	unwrap(semaphore_->release(caller().name, n));
 }
 
+// Parallels LockAdaptor::AttachFast on purpose (see there).
 std::tuple<sdbus::UnixFd, uint32_t, uint32_t, uint32_t, uint32_t> SemaphoreAdaptor::AttachFast()
 {
 	const Peer &peer = caller();

@@ -76,22 +76,27 @@ std::optional<uint64_t> Lock::tryAcquire(const Requester &who, LockMode mode, bo
 	return token;
 }
 
-Result<uint64_t> Lock::acquireNow(const Requester &who, LockMode mode, bool handle)
+Result<std::optional<uint64_t>> Lock::grantNow(const Requester &who, LockMode mode, bool handle)
 {
 	if (auto ok = room(who.client, handle); !ok)
 		return errorOf(ok);
-	if (fast_ && queue_.empty()) {
-		if (events_)
-			events_->touched(info_.id, who.client);
-		auto token = grantFast(who, mode, handle);
-		if (!token)
-			return errorOf(token);
-		if (*token) {
-			notify();
-			return **token;
-		}
-	} else if (auto token = tryAcquire(who, mode, handle))
-		return *token;
+	if (!fast_ || !queue_.empty())
+		return tryAcquire(who, mode, handle);
+	if (events_)
+		events_->touched(info_.id, who.client);
+	auto token = grantFast(who, mode, handle);
+	if (token && *token)
+		notify();
+	return token;
+}
+
+Result<uint64_t> Lock::acquireNow(const Requester &who, LockMode mode, bool handle)
+{
+	auto token = grantNow(who, mode, handle);
+	if (!token)
+		return errorOf(token);
+	if (*token)
+		return **token;
 	return fail(ErrorCode::WouldBlock, "the lock cannot be granted in mode " +
 						   std::string(lockModeName(mode)) + " now");
 }
@@ -105,20 +110,11 @@ Error Lock::timedOut(LockMode mode, uint64_t timeoutUsec)
 
 Result<Attempt> Lock::acquire(const Requester &who, LockMode mode, bool handle, Done done)
 {
-	if (auto ok = room(who.client, handle); !ok)
-		return errorOf(ok);
-	if (fast_ && queue_.empty()) {
-		if (events_)
-			events_->touched(info_.id, who.client);
-		auto token = grantFast(who, mode, handle);
-		if (!token)
-			return errorOf(token);
-		if (*token) {
-			notify();
-			return Granted{**token};
-		}
-	} else if (auto token = tryAcquire(who, mode, handle))
-		return Granted{*token};
+	auto token = grantNow(who, mode, handle);
+	if (!token)
+		return errorOf(token);
+	if (*token)
+		return Granted{**token};
 	auto id = queue_.push(who.client, Request{who, mode, handle}, std::move(done));
 	if (!id)
 		return errorOf(id);
@@ -225,6 +221,8 @@ void Lock::end(const Error &error)
 	queue_.endAll(waits, error);
 }
 
+// Parallels Semaphore::attachFast and pageChanged (semaphore.cpp) on purpose: each kind
+// has its own page type and attach result.
 Result<uint32_t> Lock::attachFast(const ClientId &client)
 {
 	const std::string what = "lock \"" + info_.id.key + "\"";

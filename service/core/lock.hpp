@@ -153,6 +153,9 @@ private:
 	bool grantable(LockMode mode) const;
 	uint64_t grant(const Requester &who, LockMode mode, bool handle,
 		       std::optional<uint64_t> pageToken = std::nullopt);
+	// What acquireNow and acquire try first: a grant at once (its token), or nullopt
+	// when the lock is held or others wait; errors for a caller past its room.
+	Result<std::optional<uint64_t>> grantNow(const Requester &who, LockMode mode, bool handle);
 	// A fast lock's grant on the page, recorded as a grant: its token, or nullopt when
 	// the page holds the lock for others.
 	Result<std::optional<uint64_t>> grantFast(const Requester &who, LockMode mode, bool handle);

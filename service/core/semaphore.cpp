@@ -192,6 +192,7 @@ void Semaphore::end(const Error &error)
 	queue_.endAll(waits, error);
 }
 
+// Parallels Lock::attachFast and pageChanged (lock.cpp) on purpose (see there).
 Result<FastSemaphore::Attached> Semaphore::attachFast(const ClientId &client)
 {
 	const std::string what = "semaphore \"" + info_.id.key + "\"";
