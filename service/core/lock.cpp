@@ -147,9 +147,9 @@ Result<void> Lock::release(const ClientId &client)
 			chosen = it;
 	}
 	if (chosen == grants_.end())
-		return fail(ErrorCode::NotHeld,
-			    "connection " + client + " holds no grant of lock \"" + info_.id.key +
-				    "\"");
+		return fail(ErrorCode::NotHeld, "connection " + client +
+							" holds no grant of lock \"" +
+							info_.id.key + "\"");
 	Result<void> given;
 	if (fast_)
 		given = ungrantFast(chosen->second);
@@ -188,19 +188,10 @@ void Lock::dropClient(const ClientId &client, bool closing)
 		}
 		it = next;
 	}
-	if (fast_) {
+	if (fast_)
 		// Its words on the page, whether taken there or through the bus.
 		fast_->recover(client);
-		dropEndedHandles();
-		serve();
-		notify();
-		if (dropped > 0)
-			persist(false);
-		if (closing)
-			queue_.endAll(waits, {ErrorCode::Cancelled, "the lock was closed"});
-		return;
-	}
-	if (waits.empty() && dropped == 0)
+	else if (waits.empty() && dropped == 0)
 		return;
 	dropEndedHandles();
 	serve();
