@@ -84,8 +84,9 @@ std::vector<Verb> semaphoreVerbs()
 	return {
 		{
 			.name = "sem create",
-			.synopsis = "KEY [--initial N] [--max N] [--persistent] [--no-return-on-exit] "
-				    "[--scope APP_ID]",
+			.synopsis =
+				"KEY [--initial N] [--max N] [--persistent] [--no-return-on-exit] "
+				"[--scope APP_ID]",
 			.summary = "create a semaphore",
 			.help = R"(Creates the semaphore KEY with N free units (--initial, default 1) and at
 most --max units (default 4294967295). It fails if KEY exists already.

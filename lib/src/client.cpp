@@ -45,7 +45,9 @@ OptionMap openOptions(const OpenOptions &options)
 
 } // namespace
 
-Client::Client(std::shared_ptr<detail::Session> session) : session_(std::move(session)) {}
+Client::Client(std::shared_ptr<detail::Session> session) : session_(std::move(session))
+{
+}
 
 Result<Client> Client::connect()
 {
@@ -62,7 +64,8 @@ Result<Client> Client::connect()
 		session->connection = sdbus::createSessionBusConnection();
 		return Client(std::move(session));
 	} catch (const sdbus::Error &e) {
-		return fail(ErrorCode::Failed, "cannot connect to the session bus: " + e.getMessage());
+		return fail(ErrorCode::Failed,
+			    "cannot connect to the session bus: " + e.getMessage());
 	}
 }
 

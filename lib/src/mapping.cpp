@@ -24,8 +24,8 @@ Result<std::unique_ptr<Mapping>> Mapping::map(UniqueFd fd, uint64_t size, Access
 				    " bytes of the shared-memory object failed: " +
 				    std::strerror(error));
 	}
-	return std::unique_ptr<Mapping>(
-		new Mapping(std::move(fd), static_cast<std::byte *>(data), static_cast<size_t>(size)));
+	return std::unique_ptr<Mapping>(new Mapping(std::move(fd), static_cast<std::byte *>(data),
+						    static_cast<size_t>(size)));
 }
 
 Mapping::~Mapping()

@@ -35,14 +35,16 @@ Error callError(const sdbus::Error &error)
 {
 	const std::string &name = error.getName();
 	if (name == "org.freedesktop.DBus.Error.NoReply")
-		return {ErrorCode::Failed, "ipchubd gave no reply (it may have left the bus during the "
-					   "call; what the call did is unknown): " +
-						   error.getMessage()};
+		return {ErrorCode::Failed,
+			"ipchubd gave no reply (it may have left the bus during the "
+			"call; what the call did is unknown): " +
+				error.getMessage()};
 	if (name == "org.freedesktop.DBus.Error.UnknownObject" ||
 	    name == "org.freedesktop.DBus.Error.UnknownInterface")
-		return {ErrorCode::NotFound, "the object is gone: it was removed, or ipchubd restarted "
-					     "and it was not persistent (" +
-						     error.getMessage() + ")"};
+		return {ErrorCode::NotFound,
+			"the object is gone: it was removed, or ipchubd restarted "
+			"and it was not persistent (" +
+				error.getMessage() + ")"};
 	if (isNoService(error))
 		return {ErrorCode::Failed, "ipchubd is not on the bus: " + error.getMessage()};
 	return {errorCodeFromDbusName(name), error.getMessage()};

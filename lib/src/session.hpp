@@ -16,11 +16,11 @@
 #include <sdbus-c++/sdbus-c++.h>
 
 #include "common/object_path.hpp"
+#include "common/unique_fd.hpp"
 #include "deadline.hpp"
 #include "handshake_relay.hpp"
 #include "ipchub/result.hpp"
 #include "listeners.hpp"
-#include "common/unique_fd.hpp"
 
 namespace ipchub::detail {
 

@@ -62,8 +62,7 @@ void EventLoop::attach(sdbus::IConnection &connection)
 	check(sd_event_source_set_prepare(io, &EventLoop::onBusPrepare), "set_prepare");
 
 	sd_event_source *time = nullptr;
-	check(sd_event_add_time(event_, &time, CLOCK_MONOTONIC, 0, 0, &EventLoop::onBusTime,
-				this),
+	check(sd_event_add_time(event_, &time, CLOCK_MONOTONIC, 0, 0, &EventLoop::onBusTime, this),
 	      "sd_event_add_time");
 	busTime_.reset(time);
 	check(sd_event_source_set_enabled(time, SD_EVENT_OFF), "set_enabled");
@@ -143,7 +142,8 @@ void EventLoop::exitOnSignal(int signal, int status)
 		      event_, &source, signal,
 		      [](sd_event_source *s, const signalfd_siginfo *, void *userdata) {
 			      return sd_event_exit(sd_event_source_get_event(s),
-						   static_cast<int>(reinterpret_cast<intptr_t>(userdata)));
+						   static_cast<int>(
+							   reinterpret_cast<intptr_t>(userdata)));
 		      },
 		      reinterpret_cast<void *>(static_cast<intptr_t>(status))),
 	      "sd_event_add_signal");

@@ -62,7 +62,10 @@ public:
 	void retire(std::shared_ptr<void> object);
 
 	// Called after every message the connection has handled.
-	void setMessageDoneHandler(std::function<void()> handler) { messageDone_ = std::move(handler); }
+	void setMessageDoneHandler(std::function<void()> handler)
+	{
+		messageDone_ = std::move(handler);
+	}
 
 	int run();
 	void exit(int status);

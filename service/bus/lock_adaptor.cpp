@@ -129,8 +129,7 @@ core::Requester LockAdaptor::requester()
 	return {peer.name, static_cast<uint32_t>(peer.pid), peer.appId};
 }
 
-void LockAdaptor::Acquire(sdbus::Result<uint64_t> &&result, std::string mode,
-			  uint64_t timeout_usec)
+void LockAdaptor::Acquire(sdbus::Result<uint64_t> &&result, std::string mode, uint64_t timeout_usec)
 {
 	const auto who = requester();
 	const auto lockMode = unwrap(core::parseLockMode(mode));
@@ -165,8 +164,8 @@ std::tuple<bool, uint64_t> LockAdaptor::TryAcquire(const std::string &mode)
 	return {token.has_value(), token.value_or(0)};
 }
 
-void LockAdaptor::AcquireHandle(sdbus::Result<sdbus::UnixFd, uint64_t> &&result,
-				std::string mode, uint64_t timeout_usec)
+void LockAdaptor::AcquireHandle(sdbus::Result<sdbus::UnixFd, uint64_t> &&result, std::string mode,
+				uint64_t timeout_usec)
 {
 	const auto who = requester();
 	const auto lockMode = unwrap(core::parseLockMode(mode));
@@ -175,8 +174,7 @@ void LockAdaptor::AcquireHandle(sdbus::Result<sdbus::UnixFd, uint64_t> &&result,
 	unwrap(checkDescriptorReserve(context_.hub.limits().descriptorReserve, "a lock handle"));
 	unwrap(checkStoreRoom());
 	auto pipe = std::make_shared<HandlePipe>(unwrap(makeHandlePipe()));
-	auto pending =
-		std::make_shared<PendingReply<sdbus::UnixFd, uint64_t>>(std::move(result));
+	auto pending = std::make_shared<PendingReply<sdbus::UnixFd, uint64_t>>(std::move(result));
 	waitThenAnswer(GrantRequest{lock_, who, lockMode, true}, context_.loop, timeout_usec,
 		       pending->timer, [this, pending, pipe](Result<uint64_t> outcome) {
 			       if (!outcome)

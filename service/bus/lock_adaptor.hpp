@@ -11,11 +11,11 @@
 
 #include "change_signal.hpp"
 #include "context.hpp"
-#include "fast_watch.hpp"
 #include "core/lock.hpp"
+#include "fast_watch.hpp"
 #include "hangup_watch.hpp"
-#include "wait_ticket.hpp"
 #include "io.github.ipchub1.Lock.adaptor.h"
+#include "wait_ticket.hpp"
 
 namespace ipchub::bus {
 

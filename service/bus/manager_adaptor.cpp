@@ -2,8 +2,8 @@
 #include "manager_adaptor.hpp"
 
 #include "common/object_path.hpp"
-#include "core/limit_table.hpp"
 #include "core/access.hpp"
+#include "core/limit_table.hpp"
 #include "core/manager.hpp"
 #include "core/scope.hpp"
 #include "descriptor_reserve.hpp"
@@ -133,7 +133,8 @@ sdbus::ObjectPath ManagerAdaptor::CreateSemaphore(const std::string &key, const 
 	};
 	// A fast object's page is a descriptor ipchubd keeps for as long as the object lives.
 	if (fast)
-		unwrap(checkDescriptorReserve(context_.hub.limits().descriptorReserve, "a fast page"));
+		unwrap(checkDescriptorReserve(context_.hub.limits().descriptorReserve,
+					      "a fast page"));
 	auto semaphore = unwrap(core::createSemaphore(context_.hub, who, key, createOptions(parsed),
 						      initial, semaphoreOptions));
 	return joined(semaphores_.publish(connection_, context_, semaphore));
@@ -165,8 +166,7 @@ ManagerAdaptor::CreateSharedMemory(const std::string &key, const uint64_t &size,
 		toUnixFd(std::move(created.fd))};
 }
 
-sdbus::ObjectPath ManagerAdaptor::OpenSharedMemory(const std::string &key,
-						   const OptionMap &options)
+sdbus::ObjectPath ManagerAdaptor::OpenSharedMemory(const std::string &key, const OptionMap &options)
 {
 	return joined(sharedMemories_.publish(connection_, context_,
 					      open(context_.hub.sharedMemories, key, options)));
@@ -179,7 +179,8 @@ sdbus::ObjectPath ManagerAdaptor::CreateLock(const std::string &key, const Optio
 		Options::parse(options, {kOpenExisting, kPersistent, kAllowedApps, kScope, kFast}));
 	const bool fast = parsed.get<bool>("fast", false);
 	if (fast)
-		unwrap(checkDescriptorReserve(context_.hub.limits().descriptorReserve, "a fast page"));
+		unwrap(checkDescriptorReserve(context_.hub.limits().descriptorReserve,
+					      "a fast page"));
 	auto lock = unwrap(core::createLock(context_.hub, who, key, createOptions(parsed), fast));
 	return joined(locks_.publish(connection_, context_, lock));
 }

@@ -65,7 +65,8 @@ int PathGuard::onMessage(sd_bus_message *message, void *userdata, sd_bus_error *
 			refused = caller.error();
 		else if (auto why = self->refusal((*caller)->appId, path,
 						  sd_bus_message_is_method_call(
-							  message, "org.freedesktop.DBus.Introspectable",
+							  message,
+							  "org.freedesktop.DBus.Introspectable",
 							  nullptr) > 0))
 			refused = Error{ErrorCode::PermissionDenied, *why};
 		if (!refused)
@@ -77,7 +78,8 @@ int PathGuard::onMessage(sd_bus_message *message, void *userdata, sd_bus_error *
 		std::cerr << "ipchubd: checking a call on " << path << ": " << e.what() << "\n";
 		sd_bus_reply_method_errorf(message, SD_BUS_ERROR_FAILED, "%s", e.what());
 	} catch (...) {
-		sd_bus_reply_method_errorf(message, SD_BUS_ERROR_FAILED, "checking the call failed");
+		sd_bus_reply_method_errorf(message, SD_BUS_ERROR_FAILED,
+					   "checking the call failed");
 	}
 	return 1;
 }

@@ -46,13 +46,14 @@ struct UnitsRequest : PlainWaitRequest<UnitsRequest> {
 SemaphoreAdaptor::SemaphoreAdaptor(sdbus::IConnection &connection, std::string path,
 				   std::shared_ptr<core::Semaphore> semaphore, Context context)
 	: AdaptorInterfaces(connection, std::move(path)), semaphore_(std::move(semaphore)),
-	  context_(context), changes_(getObject(), Semaphore_adaptor::INTERFACE_NAME, context.loop,
-				      context.delivery, semaphore_->info(),
-				      [this](ChangedProperties &changed) {
-					      changed.add("Value", semaphore_->value());
-					      changed.add("Waiters", semaphore_->waiters());
-					      changed.addArray("Holders", holders(&changed.recipient()));
-				      }),
+	  context_(context),
+	  changes_(getObject(), Semaphore_adaptor::INTERFACE_NAME, context.loop, context.delivery,
+		   semaphore_->info(),
+		   [this](ChangedProperties &changed) {
+			   changed.add("Value", semaphore_->value());
+			   changed.add("Waiters", semaphore_->waiters());
+			   changed.addArray("Holders", holders(&changed.recipient()));
+		   }),
 	  waitEnded_(
 		  std::make_shared<WaitEndedSender>(getObject(), Semaphore_adaptor::INTERFACE_NAME))
 {

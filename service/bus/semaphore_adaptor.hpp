@@ -8,10 +8,10 @@
 
 #include "change_signal.hpp"
 #include "context.hpp"
-#include "fast_watch.hpp"
-#include "wait_ticket.hpp"
 #include "core/semaphore.hpp"
+#include "fast_watch.hpp"
 #include "io.github.ipchub1.Semaphore.adaptor.h"
+#include "wait_ticket.hpp"
 
 namespace ipchub::bus {
 

@@ -9,9 +9,9 @@
 
 #include "change_signal.hpp"
 #include "context.hpp"
-#include "wait_ticket.hpp"
 #include "core/shared_memory.hpp"
 #include "io.github.ipchub1.SharedMemory.adaptor.h"
+#include "wait_ticket.hpp"
 
 namespace ipchub::bus {
 

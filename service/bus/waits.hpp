@@ -64,8 +64,7 @@ struct PlainWaitRequest {
 	Result<WaitAttempt<Grant>> queue(const WaitDone<Grant> &done) const
 	{
 		auto queued = self().queueWait([done](Result<void> outcome) {
-			done(outcome ? Result<Grant>(Grant{})
-				     : Result<Grant>(errorOf(outcome)));
+			done(outcome ? Result<Grant>(Grant{}) : Result<Grant>(errorOf(outcome)));
 		});
 		if (!queued)
 			return errorOf(queued);
@@ -116,14 +115,11 @@ waitForTicket(const Request &request, EventLoop &loop, uint64_t timeoutUsec,
 		ticket->timer.reset();
 		if constexpr (std::is_same_v<Grant, std::monostate>)
 			sender->send(destination, ticket->id,
-				     outcome ? Result<void>{}
-					     : Result<void>(
-						       errorOf(outcome)));
+				     outcome ? Result<void>{} : Result<void>(errorOf(outcome)));
 		else if (outcome)
 			sender->send(destination, ticket->id, {}, *outcome);
 		else
-			sender->send(destination, ticket->id,
-				     errorOf(outcome), Grant{});
+			sender->send(destination, ticket->id, errorOf(outcome), Grant{});
 	});
 	if (!attempt)
 		throw toDbusError(attempt.error());

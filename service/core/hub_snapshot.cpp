@@ -48,9 +48,10 @@ void restoreSemaphore(Hub &hub, const SemaphoreRecord &record, const RestoreHook
 			page = std::move(*made);
 	}
 	const bool fast = page != nullptr;
-	auto semaphore = std::make_shared<Semaphore>(
-		record.info, initial, SemaphoreOptions{record.max, record.returnOnExit, fast},
-		hub.quota, std::move(page));
+	auto semaphore =
+		std::make_shared<Semaphore>(record.info, initial,
+					    SemaphoreOptions{record.max, record.returnOnExit, fast},
+					    hub.quota, std::move(page));
 	hub.semaphores.adopt(semaphore, present(record.refs, hooks), record.owner);
 	for (const auto &[client, units] : record.holders)
 		if (hooks.isPresent(client)) {
@@ -69,7 +70,8 @@ void restoreLock(Hub &hub, const LockRecord &record, const RestoreHooks &hooks,
 	// A fast lock gets a new page, its token counter where the tokens were.
 	std::unique_ptr<FastLock> page;
 	if (record.fast)
-		if (auto made = FastLock::create("ipchub-fast-lock", record.lastToken, hub.fastOwners))
+		if (auto made =
+			    FastLock::create("ipchub-fast-lock", record.lastToken, hub.fastOwners))
 			page = std::move(*made);
 	auto lock = std::make_shared<Lock>(record.info, hub.quota, &hub.grants, std::move(page));
 	std::vector<LockGrant> grants;

@@ -367,8 +367,7 @@ void Lock::serve()
 		const auto &request = waiter.request;
 		// Its holder may have used up its room while it waited.
 		if (auto ok = room(request.who.client, request.handle); !ok) {
-			served.emplace_back(std::move(waiter.done),
-					    errorOf(ok));
+			served.emplace_back(std::move(waiter.done), errorOf(ok));
 			continue;
 		}
 		served.emplace_back(std::move(waiter.done),

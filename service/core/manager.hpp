@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "access.hpp"
-#include "hub.hpp"
 #include "common/unique_fd.hpp"
+#include "hub.hpp"
 
 namespace ipchub::core {
 

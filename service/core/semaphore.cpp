@@ -12,9 +12,9 @@ Result<void> Semaphore::check(uint32_t initial, const SemaphoreOptions &options)
 	if (options.max == 0)
 		return fail(ErrorCode::InvalidArgument, "option max is 0; it must be at least 1");
 	if (initial > options.max)
-		return fail(ErrorCode::InvalidArgument,
-			    "initial is " + std::to_string(initial) + "; above max " +
-				    std::to_string(options.max));
+		return fail(ErrorCode::InvalidArgument, "initial is " + std::to_string(initial) +
+								"; above max " +
+								std::to_string(options.max));
 	return {};
 }
 
@@ -46,9 +46,9 @@ Result<void> Semaphore::checkCount(uint32_t n) const
 	if (n == 0)
 		return fail(ErrorCode::InvalidArgument, "n is 0; it must be at least 1");
 	if (n > options_.max)
-		return fail(ErrorCode::InvalidArgument,
-			    "n is " + std::to_string(n) + "; above the semaphore's max " +
-				    std::to_string(options_.max));
+		return fail(ErrorCode::InvalidArgument, "n is " + std::to_string(n) +
+								"; above the semaphore's max " +
+								std::to_string(options_.max));
 	return {};
 }
 
@@ -138,10 +138,10 @@ Result<void> Semaphore::release(const ClientId &client, uint32_t n)
 	}
 	const uint64_t after = uint64_t{value_} + n;
 	if (after > options_.max)
-		return fail(ErrorCode::LimitExceeded,
-			    "releasing " + std::to_string(n) + " units would bring the value to " +
-				    std::to_string(after) + "; max is " +
-				    std::to_string(options_.max));
+		return fail(ErrorCode::LimitExceeded, "releasing " + std::to_string(n) +
+							      " units would bring the value to " +
+							      std::to_string(after) + "; max is " +
+							      std::to_string(options_.max));
 	if (auto it = holders_.find(client); it != holders_.end()) {
 		it->second -= std::min(it->second, n);
 		if (it->second == 0)

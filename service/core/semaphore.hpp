@@ -79,8 +79,7 @@ public:
 	// What a wait for n units that timed out after timeoutUsec ends with.
 	static Error timedOut(uint32_t n, uint64_t timeoutUsec);
 	// Takes n units now (nullopt), or queues a wait whose done is called when it ends.
-	Result<std::optional<WaitId>> acquire(const ClientId &client, uint32_t n,
-					      Completion done);
+	Result<std::optional<WaitId>> acquire(const ClientId &client, uint32_t n, Completion done);
 	// Ends a queued wait with error (a timeout); nothing if it has ended already.
 	void cancelWait(WaitId id, Error error);
 	// Whether the queued wait with this id is client's (a ticket it may cancel).

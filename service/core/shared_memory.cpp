@@ -69,17 +69,16 @@ constexpr int kWriteSeals = F_SEAL_WRITE | F_SEAL_FUTURE_WRITE;
 } // namespace
 
 Result<std::shared_ptr<SharedMemory>> SharedMemory::create(ObjectInfo info, uint64_t size,
-							   const ClientId &creator,
-							   Quota &quota)
+							   const ClientId &creator, Quota &quota)
 {
 	if (size == 0)
 		return fail(ErrorCode::InvalidArgument,
 			    "size is 0; a shared-memory object is at least 1 byte");
 	const uint64_t limit = quota.limits().sharedMemorySize;
 	if (size > limit)
-		return fail(ErrorCode::LimitExceeded,
-			    "size is " + std::to_string(size) + " bytes; segment_size is " +
-				    std::to_string(limit));
+		return fail(ErrorCode::LimitExceeded, "size is " + std::to_string(size) +
+							      " bytes; segment_size is " +
+							      std::to_string(limit));
 	if (auto taken = quota.takeBytes(creator, size); !taken)
 		return errorOf(taken);
 	auto memfd = makeSealedMemfd(size);
@@ -100,7 +99,8 @@ Result<std::shared_ptr<SharedMemory>> SharedMemory::restore(ObjectInfo info, uin
 							    bool sealed, UniqueFd memfd,
 							    const ClientId &creator, Quota &quota)
 {
-	struct stat status {};
+	struct stat status {
+	};
 	if (fstat(memfd.get(), &status) < 0)
 		return detail::Unexpected<Error>(
 			systemError("fstat of a restored shared-memory object", errno));

@@ -34,16 +34,14 @@ public:
 	// bytes_per_connection and makes the memfd. The bytes come back when the shared-memory
 	// object ends.
 	static Result<std::shared_ptr<SharedMemory>> create(ObjectInfo info, uint64_t size,
-							    const ClientId &creator,
-							    Quota &quota);
+							    const ClientId &creator, Quota &quota);
 
 	// Restoring a snapshot: the shared-memory object's own memfd, handed back by the service
 	// manager. Its size and seals are checked against what the snapshot says. The
 	// creator's bytes are charged again when it is still there (creator not empty).
 	static Result<std::shared_ptr<SharedMemory>> restore(ObjectInfo info, uint64_t size,
 							     bool sealed, UniqueFd memfd,
-							     const ClientId &creator,
-							     Quota &quota);
+							     const ClientId &creator, Quota &quota);
 
 	SharedMemory(ObjectInfo info, uint64_t size, UniqueFd memfd, ClientId creator,
 		     Quota &quota);

@@ -88,7 +88,8 @@ public:
 		}
 		uint64_t value = 0;
 		for (size_t i = 0; i < size; ++i)
-			value |= uint64_t{static_cast<unsigned char>(bytes_[offset_ + i])} << (8 * i);
+			value |= uint64_t{static_cast<unsigned char>(bytes_[offset_ + i])}
+				 << (8 * i);
 		offset_ += size;
 		return value;
 	}

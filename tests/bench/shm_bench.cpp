@@ -187,7 +187,8 @@ void WriteMappingVsPrivate(benchmark::State &state)
 {
 	const auto bytes = static_cast<size_t>(state.range(0));
 	std::vector<std::byte> source(bytes, std::byte{0x5a});
-	void *anonymous = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	void *anonymous =
+		mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (anonymous == MAP_FAILED) {
 		state.SkipWithError("mmap failed");
 		return;
@@ -200,11 +201,13 @@ void WriteMappingVsPrivate(benchmark::State &state)
 		benchmark::ClobberMemory();
 	};
 	compareInterleaved(
-		state, *world->env, [&] { copyTo(mapping.data()); }, [&] { copyTo(target); }, {}, 20,
-		bytes >= (16u << 20) ? 3 : 25);
+		state, *world->env, [&] { copyTo(mapping.data()); }, [&] { copyTo(target); }, {},
+		20, bytes >= (16u << 20) ? 3 : 25);
 	munmap(anonymous, bytes);
-	state.counters["mapping_GBps"] = static_cast<double>(bytes) / 1e3 / state.counters["floor_us"];
-	state.counters["private_GBps"] = static_cast<double>(bytes) / 1e3 / state.counters["subject_us"];
+	state.counters["mapping_GBps"] =
+		static_cast<double>(bytes) / 1e3 / state.counters["floor_us"];
+	state.counters["private_GBps"] =
+		static_cast<double>(bytes) / 1e3 / state.counters["subject_us"];
 }
 
 constexpr int64_t kSharedMemorySize = kBareMemfdSize;
@@ -265,17 +268,20 @@ int main(int argc, char **argv)
 		argc, argv,
 		{{"Attach+mmap / bare call returning an fd", "AttachMap", "BareFdCall"},
 		 {"Attach+mmap / bare fd call, interleaved blocks", "AttachMapVsBareFd:ratio", ""},
-		 {"Attach+mmap / bare fd call, CPU of all processes", "AttachMapVsBareFd:cpu_ratio", ""},
+		 {"Attach+mmap / bare fd call, CPU of all processes", "AttachMapVsBareFd:cpu_ratio",
+		  ""},
 		 {"Attach+mmap+first read / bare fd call, interleaved blocks",
 		  "AttachMapReadVsBareFd:ratio", ""},
-		 {"Attach+mmap+first read, interleaved (us)", "AttachMapReadVsBareFd:subject_us", ""},
+		 {"Attach+mmap+first read, interleaved (us)", "AttachMapReadVsBareFd:subject_us",
+		  ""},
 		 {"bare fd call, interleaved (us)", "AttachMapReadVsBareFd:floor_us", ""},
 		 {"mmap+first read+munmap alone, no call (ns)", "MapRead", ""},
 		 {"Attach+mmap+first read / bare fd call+mmap+first read, interleaved blocks",
 		  "AttachMapReadVsBareFdMapRead:ratio", ""},
 		 {"  the same, CPU of all processes", "AttachMapReadVsBareFdMapRead:cpu_ratio", ""},
 		 {"Attach alone / bare fd call, interleaved blocks", "AttachVsBareFd:ratio", ""},
-		 {"Attach alone / bare fd call, CPU of all processes", "AttachVsBareFd:cpu_ratio", ""},
+		 {"Attach alone / bare fd call, CPU of all processes", "AttachVsBareFd:cpu_ratio",
+		  ""},
 		 {"Open+Attach+mmap+Close / three bare calls", "OpenAttachMap", "BareThreeCalls"},
 		 {"Open+Attach+mmap+first read+Close / three bare calls, interleaved blocks",
 		  "OpenAttachMapVsBareThree:ratio", ""},
@@ -285,7 +291,8 @@ int main(int argc, char **argv)
 		  "WriteMappingVsPrivate/1048576:ratio", ""},
 		 {"mapping bandwidth / memcpy, 64 MiB, interleaved blocks",
 		  "WriteMappingVsPrivate/67108864:ratio", ""},
-		 {"mapping bandwidth, 64 MiB (GB/s)", "WriteMappingVsPrivate/67108864:mapping_GBps", ""}});
+		 {"mapping bandwidth, 64 MiB (GB/s)", "WriteMappingVsPrivate/67108864:mapping_GBps",
+		  ""}});
 	world = nullptr;
 	return status;
 }

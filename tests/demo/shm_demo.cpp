@@ -38,8 +38,10 @@ std::string sealNames(int fd)
 	if (seals < 0)
 		return std::string("F_GET_SEALS failed: ") + std::strerror(errno);
 	std::string names;
-	for (auto [bit, name] : {std::pair{F_SEAL_SHRINK, "SHRINK"}, {F_SEAL_GROW, "GROW"},
-				 {F_SEAL_FUTURE_WRITE, "FUTURE_WRITE"}, {F_SEAL_WRITE, "WRITE"},
+	for (auto [bit, name] : {std::pair{F_SEAL_SHRINK, "SHRINK"},
+				 {F_SEAL_GROW, "GROW"},
+				 {F_SEAL_FUTURE_WRITE, "FUTURE_WRITE"},
+				 {F_SEAL_WRITE, "WRITE"},
 				 {F_SEAL_SEAL, "SEAL"}})
 		if (seals & bit)
 			names += (names.empty() ? "" : "|") + std::string(name);
@@ -68,8 +70,8 @@ void runConsumer(int reportFd, const std::optional<std::string> &address)
 	writeLine(reportFd, "read \"" + text + "\"; " + std::to_string(bytes.size() - 4096) +
 				    " pattern bytes, " + std::to_string(bad) + " wrong");
 
-	void *writable = ::mmap(nullptr, view->size(), PROT_READ | PROT_WRITE, MAP_SHARED,
-				view->fd(), 0);
+	void *writable =
+		::mmap(nullptr, view->size(), PROT_READ | PROT_WRITE, MAP_SHARED, view->fd(), 0);
 	writeLine(reportFd, writable == MAP_FAILED
 				    ? std::string("writable mmap refused: ") + std::strerror(errno)
 				    : std::string("writable mmap ALLOWED"));
@@ -82,7 +84,8 @@ void runConsumer(int reportFd, const std::optional<std::string> &address)
 void runDemo(const std::optional<std::string> &address)
 {
 	auto client = check(connect(address), "connecting to the bus");
-	say("producer", "connected as " + client.uniqueName() + ", PID " + std::to_string(::getpid()));
+	say("producer",
+	    "connected as " + client.uniqueName() + ", PID " + std::to_string(::getpid()));
 
 	// A persistent "frame" left by an earlier run would make the create fail.
 	if (auto old = client.openSharedMemory(kKey, ipchub::Access::ReadOnly)) {
@@ -120,9 +123,9 @@ void runDemo(const std::optional<std::string> &address)
 		if (*line == "done")
 			break;
 		expect(!line->starts_with("error"), "the consumer failed: " + *line);
-		allowedWhatItShouldNot |= line->find("ALLOWED") != std::string::npos ||
-					  (line->starts_with("read") &&
-					   line->find(" 0 wrong") == std::string::npos);
+		allowedWhatItShouldNot |=
+			line->find("ALLOWED") != std::string::npos ||
+			(line->starts_with("read") && line->find(" 0 wrong") == std::string::npos);
 		say("consumer", *line);
 	}
 	::close(reportFd);

@@ -10,11 +10,11 @@
 #include <chrono>
 #include <cstdlib>
 #include <fcntl.h>
-#include <iostream>
-#include <sstream>
 #include <filesystem>
+#include <iostream>
 #include <map>
 #include <random>
+#include <sstream>
 #include <string>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
@@ -38,8 +38,8 @@ size_t descriptorsOf(pid_t pid)
 {
 	std::error_code error;
 	size_t count = 0;
-	for (auto it = std::filesystem::directory_iterator(
-		     "/proc/" + std::to_string(pid) + "/fd", error);
+	for (auto it = std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd",
+							   error);
 	     !error && it != std::filesystem::directory_iterator(); it.increment(error))
 		++count;
 	return count;
@@ -112,7 +112,8 @@ public:
 	void sendOne(sd_bus *bus, bool managerOnly = false)
 	{
 		const std::string path = managerOnly ? paths_.front() : pick(paths_);
-		const auto &[interface, members] = managerOnly ? kInterfaces.front() : pick(kInterfaces);
+		const auto &[interface, members] = managerOnly ? kInterfaces.front()
+							       : pick(kInterfaces);
 		std::string member = !managerOnly && chance(10) ? randomName() : pick(members);
 		sd_bus_message *raw = nullptr;
 		if (sd_bus_message_new_method_call(bus, &raw, kName, path.c_str(),
@@ -150,7 +151,10 @@ public:
 					 nullptr, "sa{sv}", key.c_str(), 0);
 	}
 
-	uint64_t below(uint64_t n) { return std::uniform_int_distribution<uint64_t>(0, n - 1)(random_); }
+	uint64_t below(uint64_t n)
+	{
+		return std::uniform_int_distribution<uint64_t>(0, n - 1)(random_);
+	}
 	bool chance(uint64_t oneIn) { return below(oneIn) == 0; }
 
 private:
@@ -170,9 +174,19 @@ private:
 
 	std::string randomText()
 	{
-		static const std::vector<std::string> special{
-			"", "jobs", "x/y", "a b", "..", "org.example.App", std::string(255, 'k'),
-			std::string(256, 'k'), "exclusive", "shared", "read", "write", "\xc3\xa9t\xc3\xa9"};
+		static const std::vector<std::string> special{"",
+							      "jobs",
+							      "x/y",
+							      "a b",
+							      "..",
+							      "org.example.App",
+							      std::string(255, 'k'),
+							      std::string(256, 'k'),
+							      "exclusive",
+							      "shared",
+							      "read",
+							      "write",
+							      "\xc3\xa9t\xc3\xa9"};
 		if (chance(2))
 			return pick(special);
 		std::string text(below(40), ' ');
@@ -183,10 +197,18 @@ private:
 
 	uint64_t randomNumber()
 	{
-		static const std::vector<uint64_t> edges{0,	     1,		  2,
-							 3,	     255,	  256,
-							 4096,	     UINT32_MAX,  uint64_t{UINT32_MAX} + 1,
-							 UINT64_MAX, UINT64_MAX - 1, uint64_t{1} << 40};
+		static const std::vector<uint64_t> edges{0,
+							 1,
+							 2,
+							 3,
+							 255,
+							 256,
+							 4096,
+							 UINT32_MAX,
+							 uint64_t{UINT32_MAX} + 1,
+							 UINT64_MAX,
+							 UINT64_MAX - 1,
+							 uint64_t{1} << 40};
 		return chance(2) ? pick(edges) : random_();
 	}
 
@@ -279,7 +301,8 @@ private:
 			std::string bytes(below(64), '\0');
 			for (auto &c : bytes)
 				c = static_cast<char>(below(256));
-			return sd_bus_message_append_array(message, 'y', bytes.data(), bytes.size());
+			return sd_bus_message_append_array(message, 'y', bytes.data(),
+							   bytes.size());
 		}
 		case 9:
 			return appendOptions(message, depth);
@@ -299,9 +322,10 @@ private:
 	// a{sv}: options, known names or not, values of any type.
 	int appendOptions(sd_bus_message *message, int depth)
 	{
-		static const std::vector<std::string> names{
-			"open_existing", "max",	  "persistent",		 "return_on_exit",
-			"allowed_apps",	 "scope", "allowed_apps_access", "bogus"};
+		static const std::vector<std::string> names{"open_existing",	   "max",
+							    "persistent",	   "return_on_exit",
+							    "allowed_apps",	   "scope",
+							    "allowed_apps_access", "bogus"};
 		int r = sd_bus_message_open_container(message, 'a', "{sv}");
 		for (uint64_t n = below(5); r >= 0 && n > 0; --n) {
 			r = sd_bus_message_open_container(message, 'e', "sv");
@@ -325,7 +349,8 @@ private:
 			return sd_bus_message_append_basic(message, 's', text.c_str());
 		}
 		case 'u': {
-			const auto value = static_cast<uint32_t>(randomNumber() % (chance(2) ? 8 : UINT64_MAX));
+			const auto value = static_cast<uint32_t>(randomNumber() %
+								 (chance(2) ? 8 : UINT64_MAX));
 			return sd_bus_message_append_basic(message, 'u', &value);
 		}
 		case 't': {
@@ -401,13 +426,22 @@ private:
 	};
 
 	// The members' signatures ('a' for a{sv}), by member name.
-	const std::map<std::string, std::string> kSignatures{
-		{"CreateSemaphore", "sua"}, {"OpenSemaphore", "sa"}, {"CreateSharedMemory", "sta"},
-		{"OpenSharedMemory", "sa"}, {"CreateLock", "sa"},    {"OpenLock", "sa"},
-		{"Remove", "o"},	    {"Acquire", "ut"},	     {"TryAcquire", "u"},
-		{"Release", "u"},	    {"AcquireHandle", "st"}, {"Attach", "b"},
-		{"Lock", "t"},		    {"Get", "ss"},	     {"GetAll", "s"},
-		{"Set", "ssv"}};
+	const std::map<std::string, std::string> kSignatures{{"CreateSemaphore", "sua"},
+							     {"OpenSemaphore", "sa"},
+							     {"CreateSharedMemory", "sta"},
+							     {"OpenSharedMemory", "sa"},
+							     {"CreateLock", "sa"},
+							     {"OpenLock", "sa"},
+							     {"Remove", "o"},
+							     {"Acquire", "ut"},
+							     {"TryAcquire", "u"},
+							     {"Release", "u"},
+							     {"AcquireHandle", "st"},
+							     {"Attach", "b"},
+							     {"Lock", "t"},
+							     {"Get", "ss"},
+							     {"GetAll", "s"},
+							     {"Set", "ssv"}};
 
 	std::mt19937_64 random_;
 	std::vector<std::string> paths_;
@@ -460,10 +494,10 @@ TEST_F(BusFuzzTest, RandomCallsDescriptorFloodsAndLargeMessagesLeaveIpchubdServi
 				constexpr size_t kBusLargest = size_t{128} << 20;
 				const auto call = [](const std::string &key) {
 					return RawSocket::methodCall(
-						2, kName, "/io/github/ipchub1", "io.github.ipchub1.Manager",
-						"OpenSemaphore", "s",
-						RawSocket::u32(static_cast<uint32_t>(key.size())) + key +
-							std::string(1, '\0'));
+						2, kName, "/io/github/ipchub1",
+						"io.github.ipchub1.Manager", "OpenSemaphore", "s",
+						RawSocket::u32(static_cast<uint32_t>(key.size())) +
+							key + std::string(1, '\0'));
 				};
 				oversizedSender->send(
 					call(std::string(kBusLargest - 8 - call("").size(), 'k')));
@@ -481,7 +515,8 @@ TEST_F(BusFuzzTest, RandomCallsDescriptorFloodsAndLargeMessagesLeaveIpchubdServi
 	}
 	std::cout << calls << " calls on " << connections << " connections; "
 		  << fuzzer.answers.replies << " answers read, " << fuzzer.answers.fromIpchubd
-		  << " from ipchubd, " << fuzzer.answers.ipchubErrors << " of them its own errors\n";
+		  << " from ipchubd, " << fuzzer.answers.ipchubErrors
+		  << " of them its own errors\n";
 	// Most answers are never read: their connection left first, by design.
 	// And a last batch, whose every answer is read: Manager calls with random
 	// arguments of their signatures, answered by ipchubd's own code.
@@ -534,8 +569,8 @@ TEST_F(BusFuzzTest, RandomCallsDescriptorFloodsAndLargeMessagesLeaveIpchubdServi
 	// Every fuzzing connection has left: whatever they made ipchubd hold (grants,
 	// handles, attachments, waits) is given back, descriptors included.
 	EXPECT_TRUE(waitFor([&] { return descriptorsOf(daemonPid()) <= before + 4; }, 10s))
-		<< "ipchubd holds " << descriptorsOf(daemonPid()) << " descriptors, "
-		<< before << " before the fuzz";
+		<< "ipchubd holds " << descriptorsOf(daemonPid()) << " descriptors, " << before
+		<< " before the fuzz";
 }
 
 } // namespace

@@ -84,7 +84,8 @@ int worker(int index)
 			if (token <= previous || token <= lastToken)
 				++log.lockViolations;
 			lastToken = token;
-			std::this_thread::sleep_for(std::chrono::microseconds(100 + random() % 400));
+			std::this_thread::sleep_for(
+				std::chrono::microseconds(100 + random() % 400));
 			// Nobody else entered during this turn.
 			if (log.entryToken.load() != token)
 				++log.lockViolations;
@@ -106,7 +107,8 @@ int worker(int index)
 				if (holding > static_cast<int>(kUnits))
 					++log.unitViolations;
 			}
-			std::this_thread::sleep_for(std::chrono::microseconds(100 + random() % 400));
+			std::this_thread::sleep_for(
+				std::chrono::microseconds(100 + random() % 400));
 			log.unitHolder[index] = 0;
 			(void)units->release(1);
 			++log.rounds;
@@ -133,7 +135,10 @@ protected:
 		units_.emplace(std::move(*units));
 	}
 
-	void startWorker(int index) { workers_[index] = forkChild([index] { return worker(index); }); }
+	void startWorker(int index)
+	{
+		workers_[index] = forkChild([index] { return worker(index); });
+	}
 
 	// Stops the workers and checks that everything came back.
 	void finish(const char *name, int kills)
@@ -146,13 +151,16 @@ protected:
 		EXPECT_TRUE(waitFor([&] {
 			return units_->value().value_or(0) == kUnits &&
 			       units_->waiters().value_or(1) == 0 &&
-			       lock_->mode().value_or(LockState::Exclusive) == LockState::Unlocked &&
+			       lock_->mode().value_or(LockState::Exclusive) ==
+				       LockState::Unlocked &&
 			       lock_->waiters().value_or(1) == 0;
-		})) << "value " << units_->value().value_or(99) << ", waiters "
-		    << units_->waiters().value_or(99);
+		}))
+			<< "value " << units_->value().value_or(99) << ", waiters "
+			<< units_->waiters().value_or(99);
 		std::printf("%s: rounds=%llu kills=%d violations=%llu (lock %llu, units %llu)\n",
 			    name, static_cast<unsigned long long>(log.rounds.load()), kills,
-			    static_cast<unsigned long long>(log.lockViolations + log.unitViolations),
+			    static_cast<unsigned long long>(log.lockViolations +
+							    log.unitViolations),
 			    static_cast<unsigned long long>(log.lockViolations.load()),
 			    static_cast<unsigned long long>(log.unitViolations.load()));
 		EXPECT_GT(log.rounds.load(), 100u) << "the workers did hardly anything";

@@ -389,8 +389,11 @@ TEST_F(CtlTest, WatchPrintsChangesOfAnotherClient)
 		       std::string::npos;
 	})) << readFile(dir_ / "watch");
 	const std::string log = readFile(dir_ / "watch");
-	EXPECT_THAT(log, HasSubstr("added semaphore watched - Fast=false Holders= Key=watched Max=4294967295 "
-				   "ReturnOnExit=true Scope= Value=2 Waiters=0\n"));
+	EXPECT_THAT(
+		log,
+		HasSubstr(
+			"added semaphore watched - Fast=false Holders= Key=watched Max=4294967295 "
+			"ReturnOnExit=true Scope= Value=2 Waiters=0\n"));
 	EXPECT_THAT(log, HasSubstr("changed semaphore watched - Holders= Value=3 Waiters=0\n"));
 	EXPECT_LT(log.find("added semaphore watched"), log.find("changed semaphore watched"));
 
@@ -484,7 +487,8 @@ TEST_F(CtlTest, ShellExamplesOfTheDocsRun)
 		size_t blocks;
 	};
 	const std::string path = std::filesystem::path(ctlPath()).parent_path().string();
-	for (const Doc &doc : {Doc{"IPCHUB_SHELL_DOC", "", 4}, Doc{"IPCHUB_README", "## From the shell", 1}}) {
+	for (const Doc &doc :
+	     {Doc{"IPCHUB_SHELL_DOC", "", 4}, Doc{"IPCHUB_README", "## From the shell", 1}}) {
 		const char *file = std::getenv(doc.variable);
 		ASSERT_NE(file, nullptr) << doc.variable << " names the Markdown file";
 		const auto blocks = shellBlocks(readFile(file), doc.section);

@@ -35,7 +35,7 @@ protected:
 	// gdbus introspecting path on ipchubd, for run() inside a sandbox or on the host.
 	static std::vector<std::string> introspect(const std::string &path)
 	{
-		return {"gdbus", "introspect", "--session", "--dest", "io.github.ipchub1",
+		return {"gdbus",	 "introspect", "--session", "--dest", "io.github.ipchub1",
 			"--object-path", path};
 	}
 
@@ -64,10 +64,12 @@ protected:
 		scopes.other = std::make_unique<FlatpakApp>(address(), "org.example.Other");
 		scopes.host = connect();
 		auto hostSecret = scopes.host->createSemaphore("host-secret", 1);
-		auto forOther = scopes.host->createSemaphore(
-			"for-other", 1, {.allowedApps = {"org.example.Other"}});
-		auto namedAsApp = scopes.host->createSemaphore(
-			"org.example.App", 1, {.allowedApps = {"org.example.Other"}});
+		auto forOther =
+			scopes.host->createSemaphore("for-other", 1,
+						     {.allowedApps = {"org.example.Other"}});
+		auto namedAsApp =
+			scopes.host->createSemaphore("org.example.App", 1,
+						     {.allowedApps = {"org.example.Other"}});
 		EXPECT_TRUE(hostSecret && forOther && namedAsApp);
 		if (hostSecret && forOther && namedAsApp) {
 			scopes.hostSecret = std::move(*hostSecret);
@@ -241,8 +243,9 @@ TEST_F(FlatpakVisibilityTest, OtherScopesPathsAnswerAlikeWhetherAnObjectIsThereO
 	const std::string node = "/io/github/ipchub1/semaphore";
 	// What a call on path gets from inside the sandbox, "call <path>:" made "call PATH:".
 	const auto answer = [&](const std::vector<std::string> &call, const std::string &path) {
-		std::vector<std::string> argv = {"gdbus", "call", "--session", "--dest",
-						 "io.github.ipchub1", "--object-path", path, "--method"};
+		std::vector<std::string> argv = {
+			"gdbus",	 "call", "--session", "--dest", "io.github.ipchub1",
+			"--object-path", path,	 "--method"};
 		argv.insert(argv.end(), call.begin(), call.end());
 		auto result = other.run(argv);
 		std::string said = result.status == 0 ? "ok " + result.out : result.err;
@@ -280,10 +283,12 @@ TEST_F(FlatpakVisibilityTest, OtherScopesPathsAnswerAlikeWhetherAnObjectIsThereO
 	// The other kinds' nodes, and other scopes there, likewise.
 	for (const std::string kind : {"/io/github/ipchub1/shm", "/io/github/ipchub1/lock"})
 		for (const std::string &path : {kind, kind + "/org_2eexample_2eApp/x", kind + "/x"})
-			EXPECT_THAT(answer({"org.freedesktop.DBus.Introspectable.Introspect"}, path),
-				    HasSubstr("io.github.ipchub1.Error.PermissionDenied: app "
-					      "org.example.Other may not call PATH: a sandboxed app "
-					      "reaches " + kind + "/org_2eexample_2eOther and"));
+			EXPECT_THAT(
+				answer({"org.freedesktop.DBus.Introspectable.Introspect"}, path),
+				HasSubstr("io.github.ipchub1.Error.PermissionDenied: app "
+					  "org.example.Other may not call PATH: a sandboxed app "
+					  "reaches " +
+					  kind + "/org_2eexample_2eOther and"));
 
 	// Its own scope's node lists its own keys; its object and the ones shared with it
 	// answer.
@@ -291,7 +296,7 @@ TEST_F(FlatpakVisibilityTest, OtherScopesPathsAnswerAlikeWhetherAnObjectIsThereO
 	EXPECT_EQ(own.status, 0) << own.err;
 	EXPECT_THAT(own.out, HasSubstr("node mine"));
 	for (const std::string &path : {node + "/org_2eexample_2eOther/mine", node + "/for_2dother",
-					 node + "/org_2eexample_2eApp/app_2dshared"}) {
+					node + "/org_2eexample_2eApp/app_2dshared"}) {
 		SCOPED_TRACE(path);
 		auto introspected = other.run(introspect(path));
 		EXPECT_EQ(introspected.status, 0) << introspected.err;

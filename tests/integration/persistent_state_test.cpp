@@ -201,7 +201,8 @@ TEST_F(PersistentStateTest, AFullStoreRefusesInsteadOfLosingTheState)
 							   Access::ReadOnly);
 			ASSERT_TRUE(shm)
 				<< "round " << round << ", seg" << i << ": " << shm.error().message;
-			EXPECT_EQ(shm->constData()[0], std::byte{static_cast<unsigned char>('a' + i)});
+			EXPECT_EQ(shm->constData()[0],
+				  std::byte{static_cast<unsigned char>('a' + i)});
 		}
 		EXPECT_EQ(lock->mode().value_or(LockState::Unlocked), LockState::Shared);
 		auto next = client.createSharedMemory("one-too-many", 4096, {.persistent = true});

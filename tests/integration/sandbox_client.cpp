@@ -101,21 +101,19 @@ std::string startListening(State &state)
 		return errorLine(relay.error());
 	state.relay = std::move(*relay);
 	state.watcher = sdbus::createSessionBusConnectionWithAddress(state.relay->address());
-	state.match = state.watcher->addMatch("type='signal',path_namespace='/io/github/ipchub1'",
-					      [&state](sdbus::Message &message) {
-						      std::string line = message.getPath() + " " +
-									 message.getMemberName();
-						      if (message.getMemberName().starts_with(
-								  "Interfaces")) {
-							      sdbus::ObjectPath path;
-							      message >> path;
-							      line += " " + path;
-						      }
-						      if (message.getMemberName() ==
-							  "PropertiesChanged")
-							      line += holdersOf(message);
-						      state.heard.push_back(line);
-					      });
+	state.match = state.watcher->addMatch(
+		"type='signal',path_namespace='/io/github/ipchub1'",
+		[&state](sdbus::Message &message) {
+			std::string line = message.getPath() + " " + message.getMemberName();
+			if (message.getMemberName().starts_with("Interfaces")) {
+				sdbus::ObjectPath path;
+				message >> path;
+				line += " " + path;
+			}
+			if (message.getMemberName() == "PropertiesChanged")
+				line += holdersOf(message);
+			state.heard.push_back(line);
+		});
 	return "ok";
 }
 
@@ -139,9 +137,10 @@ std::string heardCount(State &state, const std::string &text, size_t wanted)
 {
 	const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
 	const auto count = [&] {
-		return static_cast<size_t>(std::ranges::count_if(state.heard, [&](const std::string &line) {
-			return line.find(text) != std::string::npos;
-		}));
+		return static_cast<size_t>(
+			std::ranges::count_if(state.heard, [&](const std::string &line) {
+				return line.find(text) != std::string::npos;
+			}));
 	};
 	while (count() < wanted && std::chrono::steady_clock::now() < deadline) {
 		while (state.watcher->processPendingRequest()) {

@@ -28,7 +28,8 @@ TEST_F(SharedMemoryTest, CreateMapsAZeroFilledReadWriteSharedMemory)
 	EXPECT_EQ(shm->access(), Access::ReadWrite);
 	ASSERT_EQ(shm->size(), 4096u);
 	ASSERT_EQ(shm->data().size(), 4096u);
-	EXPECT_TRUE(std::ranges::all_of(shm->constData(), [](std::byte b) { return b == std::byte{0}; }));
+	EXPECT_TRUE(std::ranges::all_of(shm->constData(),
+					[](std::byte b) { return b == std::byte{0}; }));
 	EXPECT_EQ(property(shm->path(), "Size"), "t 4096");
 	EXPECT_EQ(property(shm->path(), "Key"), "s \"frame\"");
 	EXPECT_EQ(shm->attachments().value_or(0), 1u);
@@ -360,20 +361,22 @@ TEST_F(SharedMemoryTest, GdbusCreateAndAttach)
 	EXPECT_THAT(bad.err, HasSubstr("io.github.ipchub1.Error.InvalidArgument"));
 	EXPECT_THAT(bad.err, HasSubstr("size is 0"));
 
-	auto unknown = gdbusCall("/io/github/ipchub1", "io.github.ipchub1.Manager.CreateSharedMemory",
+	auto unknown = gdbusCall("/io/github/ipchub1",
+				 "io.github.ipchub1.Manager.CreateSharedMemory",
 				 {"frame", "4096", "{'max': <uint32 1>}"});
 	EXPECT_THAT(unknown.err, HasSubstr("unknown option \"max\""));
 
-	auto created = gdbusCall("/io/github/ipchub1", "io.github.ipchub1.Manager.CreateSharedMemory",
+	auto created = gdbusCall("/io/github/ipchub1",
+				 "io.github.ipchub1.Manager.CreateSharedMemory",
 				 {"frame", "4096", "{}"});
 	EXPECT_EQ(created.status, 0) << created.err;
 	EXPECT_THAT(created.out,
-		    MatchesRegex("\\(objectpath '/io/github/ipchub1/shm/frame', handle [0-9]+\\)\n"));
+		    MatchesRegex(
+			    "\\(objectpath '/io/github/ipchub1/shm/frame', handle [0-9]+\\)\n"));
 	// gdbus left the bus, and the shared-memory object went with it.
 	auto client = connect();
-	ASSERT_TRUE(waitFor([&] {
-		return !client.openSharedMemory("frame", Access::ReadOnly).has_value();
-	}));
+	ASSERT_TRUE(waitFor(
+		[&] { return !client.openSharedMemory("frame", Access::ReadOnly).has_value(); }));
 
 	auto shm = client.createSharedMemory("frame", 4096);
 	ASSERT_TRUE(shm);
@@ -398,17 +401,18 @@ TEST_F(SharedMemoryTest, ChangesAreSignalled)
 	monitor.introduce();
 	bool sealed = false;
 	std::string lockHolder;
-	monitor.addMatch("type='signal',path='" + shm->path() +
-				 "',interface='org.freedesktop.DBus.Properties',member='PropertiesChanged'",
-			 [&](sdbus::Message &message) {
-				 std::string interface;
-				 std::map<std::string, sdbus::Variant> changed;
-				 message >> interface >> changed;
-				 if (changed.contains("Sealed"))
-					 sealed = changed["Sealed"].get<bool>();
-				 if (changed.contains("LockHolder"))
-					 lockHolder = changed["LockHolder"].get<std::string>();
-			 });
+	monitor.addMatch(
+		"type='signal',path='" + shm->path() +
+			"',interface='org.freedesktop.DBus.Properties',member='PropertiesChanged'",
+		[&](sdbus::Message &message) {
+			std::string interface;
+			std::map<std::string, sdbus::Variant> changed;
+			message >> interface >> changed;
+			if (changed.contains("Sealed"))
+				sealed = changed["Sealed"].get<bool>();
+			if (changed.contains("LockHolder"))
+				lockHolder = changed["LockHolder"].get<std::string>();
+		});
 
 	ASSERT_TRUE(shm->seal());
 	auto held = shm->lock(0us);

@@ -91,7 +91,8 @@ TEST_F(SharedMemoryTest, ReadOnlyAttachesShareOneReadOnlyDescription)
 	EXPECT_NE(first->get(), second->get());
 	for (const auto *fd : {&*first, &*second}) {
 		EXPECT_EQ(fcntl(fd->get(), F_GETFL) & O_ACCMODE, O_RDONLY);
-		void *writable = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd->get(), 0);
+		void *writable =
+			mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd->get(), 0);
 		EXPECT_EQ(writable, MAP_FAILED);
 		EXPECT_EQ(errno, EACCES);
 	}
@@ -138,8 +139,14 @@ TEST_F(SharedMemoryLockTest, OneHolderAndFifoWaiters)
 	EXPECT_EQ(lock.tryLock(":1.1").error().code, ErrorCode::InvalidArgument);
 
 	std::vector<std::string> granted;
-	auto second = lock.lock(":1.2", [&](Result<void> r) { if (r) granted.push_back(":1.2"); });
-	auto third = lock.lock(":1.3", [&](Result<void> r) { if (r) granted.push_back(":1.3"); });
+	auto second = lock.lock(":1.2", [&](Result<void> r) {
+		if (r)
+			granted.push_back(":1.2");
+	});
+	auto third = lock.lock(":1.3", [&](Result<void> r) {
+		if (r)
+			granted.push_back(":1.3");
+	});
 	ASSERT_TRUE(second && *second && third && *third);
 	EXPECT_EQ(lock.waiters(), 2u);
 	EXPECT_FALSE(lock.tryLock(":1.4").value()) << "a try does not jump the queue";

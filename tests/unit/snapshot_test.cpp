@@ -49,25 +49,29 @@ protected:
 	void SetUp() override
 	{
 		auto sem = hub.semaphores.create(":1.1", ObjectKey{"", "jobs"}, false, true, [&] {
-			return Result<std::shared_ptr<Semaphore>>(std::make_shared<Semaphore>(
-				ObjectInfo{{"", "jobs"}, {"org.app"}}, 5, SemaphoreOptions{7, true},
-				hub.quota));
+			return Result<std::shared_ptr<Semaphore>>(
+				std::make_shared<Semaphore>(ObjectInfo{{"", "jobs"}, {"org.app"}},
+							    5, SemaphoreOptions{7, true},
+							    hub.quota));
 		});
 		ASSERT_TRUE(sem);
 		ASSERT_TRUE(*(*sem)->tryAcquire(":1.1", 2));
 		ASSERT_TRUE(hub.semaphores.open(":1.2", {"", "jobs"}));
 		ASSERT_TRUE(*(*sem)->tryAcquire(":1.2", 1));
 		ASSERT_TRUE(hub.semaphores.create(":1.1", {"", "temp"}, false, false, [&] {
-			return Result<std::shared_ptr<Semaphore>>(std::make_shared<Semaphore>(
-				ObjectInfo{{"", "temp"}, {}}, 1, SemaphoreOptions{}, hub.quota));
+			return Result<std::shared_ptr<Semaphore>>(
+				std::make_shared<Semaphore>(ObjectInfo{{"", "temp"}, {}}, 1,
+							    SemaphoreOptions{}, hub.quota));
 		}));
 		auto lock = hub.locks.create(":1.2", {"org.app", "db\nx"}, false, true, [&] {
 			return Result<std::shared_ptr<Lock>>(
-				std::make_shared<Lock>(ObjectInfo{{"org.app", "db\nx"}, {}}, hub.quota));
+				std::make_shared<Lock>(ObjectInfo{{"org.app", "db\nx"}, {}},
+						       hub.quota));
 		});
 		ASSERT_TRUE(lock);
 		for (int i = 0; i < 3; ++i) {
-			auto token = (*lock)->tryAcquire({":1.2", 42, "org.app"}, LockMode::Exclusive, false);
+			auto token = (*lock)->tryAcquire({":1.2", 42, "org.app"},
+							 LockMode::Exclusive, false);
 			ASSERT_TRUE(token);
 			ASSERT_TRUE((*lock)->release(":1.2"));
 		}
@@ -272,7 +276,8 @@ TEST_F(SnapshotCore, RejectsGarbageWithoutCrashing)
 		std::string bytes = "IPCHUBST";
 		const size_t size = random() % 96;
 		for (size_t i = 0; i < size; ++i)
-			bytes.push_back(static_cast<char>(random() % 4 == 0 ? random() : random() % 3));
+			bytes.push_back(
+				static_cast<char>(random() % 4 == 0 ? random() : random() % 3));
 		if (round % 2 == 0 && bytes.size() >= 12) {
 			// Every version it reads.
 			bytes[8] = static_cast<char>(1 + (round / 2) % 3);

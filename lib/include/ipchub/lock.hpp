@@ -29,7 +29,11 @@ struct FastGrant;
 } // namespace detail
 
 // Who holds a lock now, as its Mode property says.
-enum class LockState { Unlocked, Shared, Exclusive };
+enum class LockState {
+	Unlocked,
+	Shared,
+	Exclusive
+};
 
 struct LockOptions {
 	// Open the lock if it exists already.
