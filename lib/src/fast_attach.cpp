@@ -18,6 +18,8 @@ Result<bool> attachFirst(Session &session, Session::Held &held, FastObject &fast
 
 } // namespace
 
+// The two attachFast parallel each other on purpose: a semaphore also learns whether its
+// units are consumed (ReturnOnExit).
 Result<void> attachFast(const std::shared_ptr<Session> &session,
 			const std::shared_ptr<SemaphoreProxy> &proxy)
 {

@@ -67,6 +67,8 @@ void PropertiesListener::seed(Session &session, const PropertyMap &all)
 		session.queueListener(std::move(self));
 }
 
+// Reads its signal as Notifier::onOwnerChanged reads its own, on purpose: another
+// signal, other arguments, another check of the sender.
 void PropertiesListener::onSignal(Session &session, sdbus::Message &message)
 {
 	// The match names the well-known name, which sd-bus cannot check by itself.
@@ -182,6 +184,7 @@ void Notifier::connectionFailed(Session &session, const Error &error)
 	tellAll(session, error);
 }
 
+// Parallels PropertiesListener::onSignal on purpose (see there).
 void Notifier::onOwnerChanged(Session &session, sdbus::Message &message)
 {
 	// Only the bus itself sends this signal; another peer could send it to us.

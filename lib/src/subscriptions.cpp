@@ -11,6 +11,8 @@
 
 namespace ipchub {
 
+// The move and cancel under the session lock parallel PendingWait's and Watch's
+// (pending_wait.cpp, watch.cpp) on purpose: each ends its own registration.
 Subscription::Subscription(std::shared_ptr<detail::Session> session,
 			   std::shared_ptr<detail::Listener> listener)
 	: session_(std::move(session)), listener_(std::move(listener))
@@ -157,6 +159,8 @@ subscribe(const std::shared_ptr<Session> &session, const std::shared_ptr<Proxy> 
 
 } // namespace detail
 
+// The three onChanged parallel each other on purpose: each kind names its own
+// properties struct and reader.
 Result<Subscription> Semaphore::onChanged(std::function<void(const SemaphoreProperties &)> callback)
 {
 	auto listener = detail::subscribe<SemaphoreProperties>(session_, proxy_, path_,

@@ -21,6 +21,8 @@ Result<uint32_t> FastOwners::ownerFor(const ClientId &client)
 	return *id;
 }
 
+// Parallels FastPage::attachOf (fast_page.cpp) on purpose: owner ids are per
+// connection, attach slots per connection and page.
 std::optional<uint32_t> FastOwners::find(const ClientId &client) const
 {
 	auto it = byClient_.find(client);

@@ -39,6 +39,7 @@ Result<uint32_t> FastPage::attach(const ClientId &client, const std::string &wha
 	return *slot;
 }
 
+// Parallels FastOwners::find (fast_owners.cpp) on purpose (see there).
 std::optional<uint32_t> FastPage::attachOf(const ClientId &client) const
 {
 	auto it = attached_.find(client);

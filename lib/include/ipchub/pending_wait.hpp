@@ -10,6 +10,8 @@ class Session;
 struct AsyncWait;
 } // namespace detail
 
+// Its handle parallels Subscription's (subscription.hpp) on purpose (see there).
+//
 // An asynchronous wait, from Semaphore::acquireAsync, Lock::acquireAsync or
 // SharedMemory::lockAsync. Its callback runs once, from Client::process(), unless the
 // wait is cancelled first; destroying the handle cancels it (discarding it cancels at

@@ -10,6 +10,9 @@ class Session;
 struct Listener;
 } // namespace detail
 
+// Its handle parallels PendingWait's (pending_wait.hpp) on purpose: each owns and ends
+// its own kind of registration.
+//
 // A callback registered with Semaphore::onChanged, Lock::onChanged,
 // SharedMemory::onChanged or Client::onDisconnected. The callback runs only from
 // Client::process(), in the thread that calls it and without the Client's lock (so it
